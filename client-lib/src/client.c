@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Attaching to ferryd and detaching; commands to the daemon; noticing that
+ * the daemon is gone.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ferry_pvt.h"
+#include "ferry_shm_util.h"
+
+/* How long ferry_open() waits for the daemon's answer. */
+#define ATTACH_TIMEOUT_MS 5000
+
+FERRY_API void ferry_opts_init(ferry_opts_t *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->size = sizeof(*o);
+	o->spin_us = -1;
+	o->yield_us = -1;
+}
+
+FERRY_API uint32_t ferry_version(void)
+{
+	return FERRY_VERSION;
+}
+
+FERRY_API size_t ferry_max_message(const ferry_t *f)
+{
+	return f ? (size_t)f->max_msg : 0;
+}
+
+static void close_fds(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* Receive one control message and up to @p maxfds descriptors. Extra or
+ * truncated descriptors are closed; @return bytes or -errno. */
+static ssize_t recv_ctl(int sock, void *buf, size_t len, int *fds, int maxfds, int *nfds,
+			int flags)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b)};
+	*nfds = 0;
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		int got[8];
+		memcpy(got, CMSG_DATA(cm), sizeof(int) * (size_t)k);
+		for (int i = 0; i < k; i++) {
+			if (*nfds < maxfds)
+				fds[(*nfds)++] = got[i];
+			else
+				close(got[i]);
+		}
+	}
+	if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) {
+		close_fds(fds, *nfds);
+		*nfds = 0;
+		return -EPROTO;
+	}
+	return n;
+}
+
+static int connect_daemon(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return ferry_err(-ENAMETOOLONG, "socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return ferry_err(-errno, "socket: %s", strerror(errno));
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(s);
+		if (e == ENOENT || e == ECONNREFUSED)
+			return ferry_err(-e, "no ferryd is listening on %s (start ferryd, or set "
+					     "FERRY_SOCKET to its ipc.socket)", path);
+		if (e == EACCES)
+			return ferry_err(-e, "permission denied on %s: the user needs to be in "
+					     "ferryd's group (clients.allowed_groups)", path);
+		return ferry_err(-e, "connect to %s: %s", path, strerror(e));
+	}
+	return s;
+}
+
+static int attach(ferry_t *f, const char *name)
+{
+	struct ferry_ctl_attach a = {.magic = FERRY_CTL_MAGIC,
+				     .type = FERRY_CTL_ATTACH,
+				     .version_major = FERRY_SHM_VERSION_MAJOR,
+				     .version_minor = FERRY_SHM_VERSION_MINOR};
+	strncpy(a.name, name, sizeof(a.name));
+	/* A refusing daemon may have answered and closed already: ignore
+	 * EPIPE here and read its answer. */
+	ssize_t w = send(f->sock, &a, sizeof(a), MSG_NOSIGNAL);
+	(void)w;
+
+	struct pollfd p = {.fd = f->sock, .events = POLLIN};
+	int pr = poll(&p, 1, ATTACH_TIMEOUT_MS);
+	if (pr == 0)
+		return ferry_err(-ETIMEDOUT, "ferryd did not answer the attach within %d ms",
+				 ATTACH_TIMEOUT_MS);
+	struct ferry_ctl_attached rep;
+	int fds[4] = {-1, -1, -1, -1}, nfds = 0;
+	ssize_t n = recv_ctl(f->sock, &rep, sizeof(rep), fds, 4, &nfds, 0);
+	if (n == 0)
+		return ferry_err(-ECONNRESET, "ferryd closed the connection during attach");
+	if (n < 0)
+		return ferry_err((int)n, "attach: %s", strerror((int)-n));
+	if ((size_t)n < sizeof(rep) || rep.magic != FERRY_CTL_MAGIC || rep.type != FERRY_CTL_ATTACHED) {
+		close_fds(fds, nfds);
+		return ferry_err(-EPROTO, "ferryd sent a malformed attach answer");
+	}
+	if (rep.status < 0) {
+		close_fds(fds, nfds);
+		rep.reason[sizeof(rep.reason) - 1] = '\0';
+		return ferry_err(rep.status < -4095 ? -EPROTO : rep.status, "ferryd refused: %s",
+				 rep.reason);
+	}
+	if (nfds != 4) {
+		close_fds(fds, nfds);
+		return ferry_err(-EPROTO, "ferryd passed %d descriptors, expected 4", nfds);
+	}
+	char why[128];
+	int rc = ferry_shm_map_fd(fds[0], true, FERRY_SHM_MAGIC_CLIENT, &f->map, &f->map_len, why,
+				  sizeof(why));
+	if (rc < 0) {
+		ferry_err(rc, "client ring file: %s", why);
+		goto err;
+	}
+	void *bell;
+	uint64_t bell_len;
+	rc = ferry_shm_map_fd(fds[1], true, 0, &bell, &bell_len, why, sizeof(why));
+	if (rc < 0) {
+		ferry_err(rc, "doorbell: %s", why);
+		goto err;
+	}
+	f->bell = bell;
+	if (bell_len < sizeof(struct ferry_bell)) {
+		munmap(bell, bell_len);
+		f->bell = NULL;
+		rc = ferry_err(-EPROTO, "doorbell file too small");
+		goto err;
+	}
+	rc = ferry_shm_map_fd(fds[3], false, FERRY_SHM_MAGIC_STATUS, &f->status_map, &f->status_len,
+			      why, sizeof(why));
+	if (rc < 0) {
+		ferry_err(rc, "status file: %s", why);
+		goto err;
+	}
+	f->status = (const struct ferry_status_daemon *)((const uint8_t *)f->status_map +
+							  sizeof(struct ferry_shm_hdr));
+	const struct ferry_shm_hdr *h = f->map;
+	f->max_msg = rep.max_message_size;
+	if (ferry_ring_attach(&f->cmd, f->map, f->map_len, &h->ring[0], true, 0) < 0 ||
+	    ferry_ring_attach(&f->evt, f->map, f->map_len, &h->ring[1], false,
+			      (uint32_t)(f->max_msg < h->ring[1].capacity ? f->max_msg
+									: h->ring[1].capacity)) < 0) {
+		rc = ferry_err(-EPROTO, "ring descriptors do not fit the ring file");
+		goto err;
+	}
+	f->client_id = rep.client_id;
+	f->daemon_evfd = fds[2];
+	close(fds[0]);
+	close(fds[1]);
+	close(fds[3]);
+	return 0;
+err:
+	close_fds(fds, 4);
+	return rc;
+}
+
+static void unmap_all(ferry_t *f)
+{
+	if (f->map)
+		munmap(f->map, f->map_len);
+	if (f->bell)
+		munmap(f->bell, FERRY_BELL_FILE_SIZE);
+	if (f->status_map)
+		munmap(f->status_map, f->status_len);
+	f->map = f->status_map = NULL;
+	f->bell = NULL;
+}
+
+FERRY_API int ferry_open(ferry_t **out, const ferry_opts_t *opts)
+{
+	ferry_opts_t o;
+	ferry_opts_init(&o);
+	if (out == NULL)
+		return ferry_err(-EINVAL, "ferry_open: out is NULL");
+	if (opts) {
+		if (opts->size < offsetof(ferry_opts_t, reserved))
+			return ferry_err(-EINVAL, "ferry_open: opts not initialised with ferry_opts_init()");
+		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+	}
+	const char *path = o.socket_path;
+	if (path == NULL)
+		path = getenv("FERRY_SOCKET");
+	if (path == NULL || path[0] == '\0')
+		path = FERRY_DEFAULT_SOCKET;
+	extern char *program_invocation_short_name;
+	const char *name = o.name ? o.name : program_invocation_short_name;
+
+	ferry_t *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return ferry_err(-ENOMEM, "out of memory");
+	f->daemon_evfd = -1;
+	f->spin_ns = (o.spin_us < 0 ? 10 : o.spin_us) * 1000ll;
+	f->yield_ns = (o.yield_us < 0 ? 50 : o.yield_us) * 1000ll;
+	if (fmap_init(&f->by_id, 64) < 0) {
+		free(f);
+		return ferry_err(-ENOMEM, "out of memory");
+	}
+	f->sock = connect_daemon(path);
+	if (f->sock < 0) {
+		int rc = f->sock;
+		fmap_fini(&f->by_id);
+		free(f);
+		return rc;
+	}
+	int rc = attach(f, name ? name : "client");
+	if (rc < 0) {
+		unmap_all(f);
+		close(f->sock);
+		fmap_fini(&f->by_id);
+		free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+FERRY_API int ferry_close(ferry_t *f)
+{
+	if (f == NULL)
+		return 0;
+	while (f->sessions)
+		ferry_session_close(f->sessions);
+	sess_free_graveyard(f);
+	unmap_all(f);
+	if (f->daemon_evfd >= 0)
+		close(f->daemon_evfd);
+	/* Closing the socket is the detach: ferryd reclaims everything. */
+	close(f->sock);
+	fmap_fini(&f->by_id);
+	free(f);
+	return 0;
+}
+
+int ferry_cmd(ferry_t *f, uint16_t type, uint32_t session, uint32_t aux, const void *p,
+	      uint32_t len)
+{
+	if (f->dead)
+		return ferry_err(-ECONNRESET, "ferryd is gone");
+	int rc = ferry_ring_write(&f->cmd, type, session, aux, p, len);
+	if (rc == -EAGAIN) {
+		f->cmd_blocked = true;
+		return ferry_err(-EAGAIN, "command ring full: ferryd is not keeping up; poll and retry");
+	}
+	if (rc < 0)
+		return ferry_err(-EPROTO, "command ring corrupt");
+	/* Dekker with the daemon's sleep: our record, fence, its flag. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (FA_LOAD_RLX((_Atomic uint32_t *)&f->status->daemon_sleeping)) {
+		uint64_t one = 1;
+		ssize_t w = write(f->daemon_evfd, &one, sizeof(one));
+		(void)w;
+	}
+	return 0;
+}
+
+bool ferry_check_daemon(ferry_t *f)
+{
+	if (f->dead)
+		return false;
+	struct pollfd p = {.fd = f->sock, .events = POLLIN};
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) {
+		ferry_daemon_gone(f);
+		return false;
+	}
+	return true;
+}
+
+void ferry_daemon_gone(ferry_t *f)
+{
+	if (f->dead)
+		return;
+	f->dead = true;
+	for (ferry_session_t *s = f->sessions; s; s = s->next)
+		if (s->state != S_DOWN)
+			sess_set_down(s, FERRY_REASON_DAEMON_GONE);
+}
+
+int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[2])
+{
+	struct ferry_ctl_fds m;
+	int nfds = 0;
+	ssize_t n = recv_ctl(f->sock, &m, sizeof(m), fds, 2, &nfds, MSG_DONTWAIT);
+	if (n < (ssize_t)sizeof(m) || m.magic != FERRY_CTL_MAGIC || m.type != FERRY_CTL_FDS ||
+	    m.session != session || nfds != 2) {
+		close_fds(fds, nfds);
+		return ferry_err(-EPROTO, "expected the descriptors of session %u on the control "
+					  "socket", session);
+	}
+	return 0;
+}

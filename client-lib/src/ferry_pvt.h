@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* libferry internals: the client and session objects behind ferry.h. */
+#ifndef FERRY_PVT_H
+#define FERRY_PVT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ferry.h"
+#include "ferry_bell.h"
+#include "ferry_ring.h"
+#include "fmap.h"
+
+#define FERRY_API __attribute__((visibility("default")))
+
+enum sess_state {
+	S_OPENING,   /* connect sent, waiting for UP or DOWN */
+	S_INCOMING,  /* announced to us, not accepted yet */
+	S_ACCEPTING, /* accept sent, waiting for UP */
+	S_UP,
+	S_DOWN,      /* DOWN reported (or being reported) to the application */
+};
+
+struct ferry_session {
+	ferry_t *f;
+	uint32_t id;     /* daemon's id; 0 while opening */
+	uint32_t cookie; /* our connect's cookie */
+	enum sess_state state;
+	bool local;
+	bool blocked;     /* a send returned -EAGAIN; report WRITABLE */
+	bool reserved;    /* a ferry_reserve() awaits its commit */
+	bool rx_broken;   /* the peer corrupted our RX ring: stop reading it */
+	/* why the session ended; reported as FERRY_EV_SESSION_DOWN once a
+	 * local session's RX ring is drained, so nothing sent before the
+	 * end is lost */
+	int down_reason;
+	uint32_t blocked_len;
+	void *user;
+	char service[FERRY_SERVICE_MAX];
+
+	/* local session: the memfd's mapping, our two ring views, and the
+	 * doorbell of the peer (woken when we write to it) */
+	void *map;
+	uint64_t map_len;
+	struct ferry_ring tx, rx;
+	struct ferry_bell *peer_bell;
+
+	ferry_session_t *next, *prev; /* f->sessions */
+	ferry_session_t *next_free;   /* f->graveyard after close */
+};
+
+struct ferry {
+	int sock;
+	uint32_t client_id;
+	uint64_t max_msg;
+	bool dead; /* the daemon is gone; every session is ending */
+
+	void *map; /* our ring file */
+	uint64_t map_len;
+	struct ferry_ring cmd; /* ring 0: we produce commands */
+	struct ferry_ring evt; /* ring 1: we consume events */
+	struct ferry_bell *bell; /* ours: we sleep on it */
+	int daemon_evfd;
+	void *status_map;
+	uint64_t status_len;
+	const struct ferry_status_daemon *status;
+
+	ferry_session_t *sessions; /* every live handle */
+	ferry_session_t *graveyard; /* closed, freed at the next poll */
+	ferry_session_t *rr;        /* where gathering resumes */
+	struct fmap by_id;
+	uint32_t next_cookie;
+	uint32_t n_sessions;
+
+	/* listen cookies -> service names, for FERRY_EV_LISTEN */
+	struct {
+		uint32_t cookie;
+		char name[FERRY_SERVICE_MAX];
+	} listens[64];
+
+	int64_t spin_ns, yield_ns;
+	uint32_t idle_polls; /* empty polls since the last liveness check */
+	bool cmd_blocked;    /* command ring was full */
+};
+
+/* errmsg.c */
+int ferry_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* client.c */
+/** Write a command and wake the daemon if it sleeps. */
+int ferry_cmd(ferry_t *f, uint16_t type, uint32_t session, uint32_t aux, const void *p,
+	      uint32_t len);
+/** The daemon hung up: end every session, mark dead. */
+void ferry_daemon_gone(ferry_t *f);
+/** Non-blocking check of the control socket. @return true if alive */
+bool ferry_check_daemon(ferry_t *f);
+int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[2]);
+
+/* session.c */
+ferry_session_t *sess_new(ferry_t *f);
+void sess_unmap(ferry_session_t *s);
+int sess_map_local(ferry_session_t *s, int memfd, int bellfd, uint32_t role);
+/** Record why @p s ended (the first reason wins). */
+void sess_set_down(ferry_session_t *s, int reason);
+void sess_free_graveyard(ferry_t *f);
+
+/* poll.c */
+int ferry_gather(ferry_t *f, ferry_event_t *evs, int max);
+
+#endif

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ferry_poll(): release what the last call returned, gather events from
+ * the daemon's event ring and from every local session's ring, and when
+ * there are none, spin, then yield, then sleep on our doorbell.
+ *
+ * Session-down and writable events are derived from session state rather
+ * than queued, so gathering can stop at any point when the caller's array
+ * is full and resume on the next call without losing one.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ferry_pvt.h"
+
+/* Longest single sleep: the daemon's death is noticed (via the control
+ * socket) at least this often even when nothing else wakes us. */
+#define SLICE_NS 100000000ll
+/* Empty non-blocking polls between two checks of the daemon's socket. */
+#define LIVENESS_EVERY 4096
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static ferry_session_t *find_cookie(ferry_t *f, uint32_t cookie)
+{
+	for (ferry_session_t *s = f->sessions; s; s = s->next)
+		if (s->cookie == cookie && s->id == 0)
+			return s;
+	return NULL;
+}
+
+static void ev_set(ferry_event_t *e, uint32_t type, int32_t status, ferry_session_t *s)
+{
+	e->type = type;
+	e->status = status;
+	e->session = s;
+	e->data = NULL;
+	e->len = 0;
+	e->service = s ? s->service : NULL;
+}
+
+static int32_t payload_status(const struct ferry_rec_view *v)
+{
+	struct ferry_evt_status st;
+	if (v->len < sizeof(st))
+		return FERRY_REASON_PROTOCOL;
+	memcpy(&st, v->payload, sizeof(st));
+	return st.status;
+}
+
+static void on_up(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs, int *n)
+{
+	struct ferry_evt_up up;
+	int fds[2] = {-1, -1};
+	if (v->len < sizeof(up)) {
+		ferry_daemon_gone(f);
+		return;
+	}
+	memcpy(&up, v->payload, sizeof(up));
+	bool local = up.flags & FERRY_EVTF_LOCAL;
+	/* The daemon queued the session's descriptors before this event:
+	 * take them off the socket even if we no longer want the session. */
+	if (local && ferry_recv_fds(f, v->session, fds) < 0) {
+		ferry_daemon_gone(f);
+		return;
+	}
+	ferry_session_t *s = v->aux ? find_cookie(f, v->aux) : fmap_get(&f->by_id, v->session);
+	if (s == NULL || (s->state != S_OPENING && s->state != S_ACCEPTING)) {
+		/* closed meanwhile: our close is on its way to the daemon */
+		if (fds[0] >= 0) {
+			close(fds[0]);
+			close(fds[1]);
+		}
+		return;
+	}
+	s->id = v->session;
+	if (fmap_put(&f->by_id, s->id, s) < 0) {
+		sess_set_down(s, FERRY_REASON_LIMIT);
+	} else if (local) {
+		if (sess_map_local(s, fds[0], fds[1], up.role ? 1 : 0) < 0) {
+			struct ferry_cmd_close c = {0};
+			ferry_cmd(f, FERRY_CMD_CLOSE, s->id, FERRY_REASON_PROTOCOL, &c, sizeof(c));
+			sess_set_down(s, FERRY_REASON_PROTOCOL);
+		}
+	}
+	if (fds[0] >= 0) {
+		close(fds[0]);
+		close(fds[1]);
+	}
+	if (s->down_reason == 0) {
+		s->state = S_UP;
+		ev_set(&evs[(*n)++], FERRY_EV_SESSION_UP, 0, s);
+	}
+}
+
+static void on_incoming(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs, int *n)
+{
+	struct ferry_evt_incoming in;
+	if (v->len < sizeof(in) || v->session == 0) {
+		ferry_daemon_gone(f);
+		return;
+	}
+	memcpy(&in, v->payload, sizeof(in));
+	in.service[FERRY_SERVICE_MAX - 1] = '\0';
+	ferry_session_t *s = sess_new(f);
+	if (s == NULL || fmap_put(&f->by_id, v->session, s) < 0) {
+		/* refuse what we cannot track */
+		struct ferry_cmd_close c = {0};
+		ferry_cmd(f, FERRY_CMD_CLOSE, v->session, FERRY_REASON_LIMIT, &c, sizeof(c));
+		if (s) {
+			s->state = S_DOWN;
+			ferry_session_close(s);
+		}
+		return;
+	}
+	s->id = v->session;
+	s->state = S_INCOMING;
+	memcpy(s->service, in.service, sizeof(s->service));
+	ev_set(&evs[(*n)++], FERRY_EV_INCOMING, 0, s);
+}
+
+/* One record of the daemon's event ring; may add one event. */
+static void on_event(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs, int *n)
+{
+	switch (v->type) {
+	case FERRY_EVT_LISTEN: {
+		size_t k = v->aux % (sizeof(f->listens) / sizeof(f->listens[0]));
+		ferry_event_t *e = &evs[(*n)++];
+		ev_set(e, FERRY_EV_LISTEN, payload_status(v), NULL);
+		e->service = f->listens[k].cookie == v->aux ? f->listens[k].name : "";
+		break;
+	}
+	case FERRY_EVT_INCOMING:
+		on_incoming(f, v, evs, n);
+		break;
+	case FERRY_EVT_UP:
+		on_up(f, v, evs, n);
+		break;
+	case FERRY_EVT_DOWN: {
+		ferry_session_t *s = fmap_get(&f->by_id, v->session);
+		if (s == NULL && v->aux)
+			s = find_cookie(f, v->aux);
+		if (s && s->state != S_DOWN)
+			sess_set_down(s, payload_status(v));
+		break; /* reported from the session's state, after draining */
+	}
+	default:
+		/* remote data and newer event types need a newer library */
+		break;
+	}
+}
+
+/* Events of one session: messages, then DOWN once drained, or WRITABLE. */
+static void gather_session(ferry_t *f, ferry_session_t *s, ferry_event_t *evs, int *n, int max)
+{
+	if (s->local && (s->state == S_UP) && !s->rx_broken) {
+		struct ferry_rec_view v;
+		int rc;
+		while (*n < max && (rc = ferry_ring_peek(&s->rx, &v)) > 0) {
+			if (FERRY_UNLIKELY(v.type != FERRY_REC_DATA)) {
+				rc = -EBADMSG;
+				break;
+			}
+			ferry_event_t *e = &evs[(*n)++];
+			e->type = FERRY_EV_MESSAGE;
+			e->status = 0;
+			e->session = s;
+			e->data = v.payload;
+			e->len = v.len;
+			e->service = s->service;
+		}
+		if (*n >= max)
+			return;
+		if (FERRY_UNLIKELY(rc < 0)) {
+			s->rx_broken = true;
+			if (!s->down_reason && !f->dead) {
+				struct ferry_cmd_close c = {0};
+				ferry_cmd(f, FERRY_CMD_CLOSE, s->id, FERRY_REASON_PROTOCOL, &c, sizeof(c));
+			}
+			sess_set_down(s, FERRY_REASON_PROTOCOL);
+		}
+	}
+	if (*n >= max)
+		return;
+	if (FERRY_UNLIKELY(s->down_reason) && s->state != S_DOWN) {
+		s->state = S_DOWN;
+		ev_set(&evs[(*n)++], FERRY_EV_SESSION_DOWN, s->down_reason, s);
+		return;
+	}
+	if (FERRY_UNLIKELY(s->blocked) && s->state == S_UP &&
+	    ferry_ring_free(&s->tx) >= (uint64_t)ferry_rec_size(s->blocked_len) + FERRY_REC_ALIGN) {
+		s->blocked = false;
+		ev_set(&evs[(*n)++], FERRY_EV_WRITABLE, 0, s);
+	}
+}
+
+int ferry_gather(ferry_t *f, ferry_event_t *evs, int max)
+{
+	int n = 0;
+	struct ferry_rec_view v;
+	int rc = 0;
+	while (n < max && (rc = ferry_ring_peek(&f->evt, &v)) > 0)
+		on_event(f, &v, evs, &n);
+	if (rc < 0 && n < max) {
+		ferry_err(-EPROTO, "ferryd's event ring is corrupt");
+		ferry_daemon_gone(f);
+	}
+	if (f->sessions == NULL)
+		return n;
+	/* Round robin, so one chatty session cannot starve the rest. */
+	ferry_session_t *start = f->rr ? f->rr : f->sessions;
+	ferry_session_t *s = start;
+	do {
+		if (n >= max) {
+			f->rr = s;
+			return n;
+		}
+		ferry_session_t *next = s->next ? s->next : f->sessions;
+		gather_session(f, s, evs, &n, max);
+		s = next;
+	} while (s != start);
+	f->rr = s->next;
+	return n;
+}
+
+/* Give back what the previous call returned: its data pointers die here. */
+static void release_all(ferry_t *f)
+{
+	sess_free_graveyard(f);
+	if (ferry_ring_release(&f->evt)) {
+		/* ferryd waits for room in our event ring */
+		uint64_t one = 1;
+		ssize_t w = write(f->daemon_evfd, &one, sizeof(one));
+		(void)w;
+	}
+	for (ferry_session_t *s = f->sessions; s; s = s->next)
+		if (s->local && ferry_ring_release(&s->rx))
+			ferry_bell_notify(s->peer_bell);
+}
+
+static int finish(ferry_t *f, int n)
+{
+	if (n == 0 && f->dead) {
+		for (ferry_session_t *s = f->sessions; s; s = s->next)
+			if (s->state != S_DOWN)
+				return 0; /* a DOWN is still to come */
+		return ferry_err(-ECONNRESET, "ferryd is gone");
+	}
+	return n;
+}
+
+FERRY_API int ferry_poll(ferry_t *f, ferry_event_t *evs, int max, int timeout_ms)
+{
+	if (f == NULL || evs == NULL || max <= 0)
+		return ferry_err(-EINVAL, "ferry_poll: bad arguments");
+	release_all(f);
+	int n = ferry_gather(f, evs, max);
+	if (n || timeout_ms == 0) {
+		if (n == 0 && ++f->idle_polls >= LIVENESS_EVERY) {
+			f->idle_polls = 0;
+			ferry_check_daemon(f);
+		}
+		return finish(f, n);
+	}
+	int64_t t0 = now_ns();
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : t0 + (int64_t)timeout_ms * 1000000;
+	for (;;) {
+		int64_t now = now_ns();
+		int64_t idle = now - t0;
+		if (idle < f->spin_ns) {
+			FERRY_CPU_RELAX();
+		} else if (idle < f->spin_ns + f->yield_ns) {
+			sched_yield();
+		} else {
+			uint32_t seq = ferry_bell_prepare(f->bell);
+			n = ferry_gather(f, evs, max);
+			if (n) {
+				ferry_bell_cancel(f->bell);
+				return finish(f, n);
+			}
+			if (f->dead) {
+				ferry_bell_cancel(f->bell);
+				return finish(f, 0);
+			}
+			int64_t left = deadline - now;
+			if (left <= 0) {
+				ferry_bell_cancel(f->bell);
+				return 0;
+			}
+			int rc = ferry_bell_wait(f->bell, seq, left < SLICE_NS ? left : SLICE_NS);
+			if (rc == -EINTR)
+				return ferry_err(-EINTR, "interrupted by a signal");
+			ferry_check_daemon(f);
+		}
+		n = ferry_gather(f, evs, max);
+		if (n || f->dead)
+			return finish(f, n);
+		if (now_ns() >= deadline)
+			return 0;
+	}
+}

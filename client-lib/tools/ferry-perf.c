@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ferry-perf: latency and throughput of ferry sessions.
+ *
+ * For each message size: a ping-pong (RTT percentiles from a histogram of
+ * every round trip after warm-up) and a one-way stream (messages/s and
+ * bytes/s, every message's sequence number checked by the receiver). In the
+ * same run it measures the floor: a raw cache-line ping-pong between two
+ * processes over shared memory, and prints ferry's RTT as a ratio to it.
+ *
+ * Roles: "both" (default) forks a server and runs the client against it on
+ * this host; "server" and "client" run one side each (e.g. on two hosts).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ferry.h"
+#include "hist.h"
+#include "tsc.h"
+
+enum { K_PING = 1, K_DATA = 2, K_END = 3, K_ENDACK = 4, K_QUIT = 5 };
+
+struct msg {
+	uint32_t kind;
+	uint32_t size;
+	uint64_t seq;
+	uint64_t count; /* K_ENDACK: messages received; errors below */
+	uint64_t errors;
+};
+
+struct opts {
+	const char *role, *host, *service, *socket;
+	size_t sizes[32];
+	int nsizes;
+	uint64_t count, warmup, tcount;
+	double duration;
+	int json, floor, spin;
+	int timeout_ms;
+};
+
+static struct opts O = {
+	.role = "both", .service = "perf", .count = 200000, .warmup = 20000, .tcount = 2000000,
+	.floor = 1, .spin = 1, .timeout_ms = 10000,
+};
+
+static void usage(FILE *o)
+{
+	fprintf(o,
+		"usage: ferry-perf [options]\n"
+		"  -r, --role both|server|client  both (default) forks a local server\n"
+		"  -H, --host ADDR       server host for --role client (default: this host)\n"
+		"  -S, --service NAME    service to listen on / connect to (default perf)\n"
+		"  -s, --sizes LIST      message sizes, e.g. 32,1K,1M (default 32,1K; 16 B .. 1 GiB)\n"
+		"  -n, --count N         ping-pong round trips per size (default 200000)\n"
+		"  -t, --tcount N        one-way messages per size (default 2000000)\n"
+		"  -w, --warmup N        round trips not recorded (default 20000)\n"
+		"  -d, --duration SEC    run each test this long instead of a count\n"
+		"      --no-floor        skip the shared-memory floor measurement\n"
+		"      --sleep           wait in ferry_poll (spin, yield, sleep) instead of\n"
+		"                        busy-polling\n"
+		"      --socket PATH     ferryd's control socket (default $FERRY_SOCKET or %s)\n"
+		"  -j, --json            one JSON object per size (an array if several)\n"
+		"  -h, --help\n",
+		FERRY_DEFAULT_SOCKET);
+}
+
+static size_t parse_size(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (*end == 'k' || *end == 'K')
+		v *= 1024, end++;
+	else if (*end == 'm' || *end == 'M')
+		v *= 1024 * 1024, end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || v < 0)
+		return 0;
+	return (size_t)v;
+}
+
+static int die(const char *what, int rc)
+{
+	fprintf(stderr, "ferry-perf: %s: %s (%s)\n", what, strerror(-rc), ferry_errmsg());
+	exit(1);
+}
+
+/* ---- server ------------------------------------------------------------ */
+
+static int serve(int ready_fd)
+{
+	ferry_t *f;
+	ferry_opts_t fo;
+	ferry_opts_init(&fo);
+	fo.socket_path = O.socket;
+	fo.name = "perf-server";
+	int rc = ferry_open(&f, &fo);
+	if (rc < 0)
+		die("attach", rc);
+	if ((rc = ferry_listen(f, O.service)) < 0)
+		die("listen", rc);
+	ferry_event_t ev[64];
+	uint64_t expect = 0, got = 0, errors = 0;
+	int sessions = 0;
+	for (;;) {
+		int n = ferry_poll(f, ev, 64, O.spin ? 0 : 1000);
+		if (n < 0)
+			die("poll", n);
+		for (int i = 0; i < n; i++) {
+			ferry_event_t *e = &ev[i];
+			switch (e->type) {
+			case FERRY_EV_LISTEN:
+				if (e->status < 0) {
+					fprintf(stderr, "ferry-perf: listen on %s: %s\n", O.service,
+						strerror(-e->status));
+					exit(1);
+				}
+				if (ready_fd >= 0) {
+					ssize_t w = write(ready_fd, "r", 1);
+					(void)w;
+					close(ready_fd);
+					ready_fd = -1;
+				}
+				break;
+			case FERRY_EV_INCOMING:
+				ferry_accept(e->session);
+				sessions++;
+				break;
+			case FERRY_EV_MESSAGE: {
+				struct msg m;
+				if (e->len < sizeof(m)) {
+					errors++;
+					break;
+				}
+				memcpy(&m, e->data, sizeof(m));
+				if (m.kind == K_PING) {
+					/* echo the whole message back */
+					while ((rc = ferry_send(e->session, e->data, e->len, 0)) == -EAGAIN)
+						;
+					if (rc < 0)
+						die("echo", rc);
+				} else if (m.kind == K_DATA) {
+					if (m.seq != expect || m.size != e->len)
+						errors++;
+					expect = m.seq + 1;
+					got++;
+				} else if (m.kind == K_END) {
+					struct msg a = {.kind = K_ENDACK, .count = got, .errors = errors};
+					while ((rc = ferry_send(e->session, &a, sizeof(a), 0)) == -EAGAIN)
+						;
+					got = expect = errors = 0;
+				} else if (m.kind == K_QUIT) {
+					ferry_close(f);
+					return 0;
+				}
+				break;
+			}
+			case FERRY_EV_SESSION_DOWN:
+				ferry_session_close(e->session);
+				/* In "both" mode the server serves one client. */
+				if (strcmp(O.role, "both") == 0) {
+					ferry_close(f);
+					return 0;
+				}
+				break;
+			}
+		}
+	}
+}
+
+/* ---- client ------------------------------------------------------------ */
+
+static ferry_t *F;
+static ferry_session_t *S;
+
+/* Wait for one message; returns its pointer (valid until the next wait). */
+static const ferry_event_t *wait_msg(void)
+{
+	static ferry_event_t ev[16];
+	static int n, i;
+	for (;;) {
+		while (i < n) {
+			const ferry_event_t *e = &ev[i++];
+			if (e->type == FERRY_EV_MESSAGE)
+				return e;
+			if (e->type == FERRY_EV_SESSION_DOWN) {
+				fprintf(stderr, "ferry-perf: session down: %s\n",
+					ferry_reason_str(e->status));
+				exit(1);
+			}
+		}
+		n = ferry_poll(F, ev, 16, O.spin ? 0 : O.timeout_ms);
+		i = 0;
+		if (n < 0)
+			die("poll", n);
+	}
+}
+
+static void send_all(const void *buf, size_t len, unsigned flags)
+{
+	int rc;
+	while ((rc = ferry_send(S, buf, len, flags)) == -EAGAIN) {
+		ferry_event_t ev[16];
+		/* Waiting for FERRY_EV_WRITABLE; no messages arrive here in
+		 * the one-way test. */
+		int n = ferry_poll(F, ev, 16, O.spin ? 0 : O.timeout_ms);
+		if (n < 0)
+			die("poll", n);
+		for (int i = 0; i < n; i++)
+			if (ev[i].type == FERRY_EV_SESSION_DOWN) {
+				fprintf(stderr, "ferry-perf: session down: %s\n",
+					ferry_reason_str(ev[i].status));
+				exit(1);
+			}
+	}
+	if (rc < 0)
+		die("send", rc);
+}
+
+struct result {
+	size_t size;
+	struct hist h;
+	uint64_t rounds;
+	double msgs_per_s, bytes_per_s;
+	uint64_t tx, rx, errors;
+	struct hist floor;
+};
+
+static int deadline_passed(uint64_t t0, uint64_t k)
+{
+	if (O.duration <= 0)
+		return 0;
+	return (k & 1023) == 0 && tsc_ns(tsc_now() - t0) >= (uint64_t)(O.duration * 1e9);
+}
+
+static void pingpong(struct result *r, uint8_t *buf)
+{
+	struct msg *m = (struct msg *)buf;
+	m->kind = K_PING;
+	m->size = (uint32_t)r->size;
+	hist_reset(&r->h);
+	uint64_t total = O.duration > 0 ? UINT64_MAX : O.warmup + O.count;
+	uint64_t t0 = tsc_now();
+	for (uint64_t k = 0; k < total; k++) {
+		m->seq = k;
+		uint64_t a = tsc_now();
+		send_all(buf, r->size, 0);
+		const ferry_event_t *e = wait_msg();
+		uint64_t b = tsc_now();
+		if (e->len != r->size || ((const struct msg *)e->data)->seq != k) {
+			fprintf(stderr, "ferry-perf: echo %" PRIu64 " came back wrong\n", k);
+			exit(1);
+		}
+		if (k >= O.warmup)
+			hist_add(&r->h, tsc_ns(b - a));
+		if (k >= O.warmup && deadline_passed(t0, k))
+			break;
+	}
+	r->rounds = r->h.count;
+}
+
+static void oneway(struct result *r, uint8_t *buf)
+{
+	struct msg *m = (struct msg *)buf;
+	m->kind = K_DATA;
+	m->size = (uint32_t)r->size;
+	uint64_t total = O.duration > 0 ? UINT64_MAX : O.tcount;
+	/* Large messages: fewer of them, the same bytes order of magnitude. */
+	if (O.duration <= 0 && r->size >= 65536)
+		total = total / (r->size / 1024) + 100;
+	uint64_t t0 = tsc_now(), k;
+	for (k = 0; k < total; k++) {
+		m->seq = k;
+		/* FERRY_SEND_MORE batches the wake-up check; every 32nd send
+		 * (and the END below) publishes a wake. */
+		send_all(buf, r->size, (k & 31) != 31 ? FERRY_SEND_MORE : 0);
+		if (deadline_passed(t0, k))
+			break;
+	}
+	uint64_t sent = k < total ? k + 1 : total;
+	struct msg end = {.kind = K_END};
+	send_all(&end, sizeof(end), 0);
+	const ferry_event_t *e = wait_msg();
+	uint64_t t1 = tsc_now();
+	struct msg a;
+	memcpy(&a, e->data, sizeof(a));
+	double secs = (double)tsc_ns(t1 - t0) / 1e9;
+	r->tx = sent;
+	r->rx = a.count;
+	r->errors = a.errors;
+	r->msgs_per_s = (double)a.count / secs;
+	r->bytes_per_s = r->msgs_per_s * (double)r->size;
+}
+
+/* The floor: two processes, two cache lines, one written by each. */
+static void shm_floor(struct hist *h, uint64_t rounds, uint64_t warm)
+{
+	struct line {
+		_Atomic uint64_t v;
+		char pad[56];
+	};
+	struct line *l = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (l == MAP_FAILED)
+		return;
+	atomic_store(&l[0].v, 0);
+	atomic_store(&l[1].v, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (uint64_t k = 1; k <= rounds + warm; k++) {
+			while (atomic_load_explicit(&l[0].v, memory_order_acquire) != k)
+				;
+			atomic_store_explicit(&l[1].v, k, memory_order_release);
+		}
+		_exit(0);
+	}
+	hist_reset(h);
+	for (uint64_t k = 1; k <= rounds + warm; k++) {
+		uint64_t a = tsc_now();
+		atomic_store_explicit(&l[0].v, k, memory_order_release);
+		while (atomic_load_explicit(&l[1].v, memory_order_acquire) != k)
+			;
+		uint64_t b = tsc_now();
+		if (k > warm)
+			hist_add(h, tsc_ns(b - a));
+	}
+	waitpid(pid, NULL, 0);
+	munmap(l, 4096);
+}
+
+static void print_hist_json(const char *key, const struct hist *h)
+{
+	printf("\"%s\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 ",\"p99\":%" PRIu64
+	       ",\"p999\":%" PRIu64 ",\"max\":%" PRIu64 "}",
+	       key, hist_pct(h, 0.5), hist_pct(h, 0.9), hist_pct(h, 0.99), hist_pct(h, 0.999), h->max);
+}
+
+static void report(const struct result *r, int idx, int n)
+{
+	const struct hist *h = &r->h, *fl = &r->floor;
+	double p50 = (double)hist_pct(h, 0.5), p99 = (double)hist_pct(h, 0.99);
+	double f50 = (double)hist_pct(fl, 0.5), f99 = (double)hist_pct(fl, 0.99);
+	if (O.json) {
+		if (n > 1)
+			printf(idx == 0 ? "[" : ",");
+		printf("{\"size\":%zu,\"rounds\":%" PRIu64 ",", r->size, r->rounds);
+		print_hist_json("rtt_ns", h);
+		printf(",\"msgs_per_s\":%.0f,\"bytes_per_s\":%.0f,\"sent\":%" PRIu64
+		       ",\"received\":%" PRIu64 ",\"errors\":%" PRIu64,
+		       r->msgs_per_s, r->bytes_per_s, r->tx, r->rx, r->errors);
+		if (fl->count) {
+			printf(",");
+			print_hist_json("floor_rtt_ns", fl);
+			printf(",\"ratio_p50\":%.2f,\"ratio_p99\":%.2f", p50 / f50, p99 / f99);
+		}
+		printf("}");
+		if (idx == n - 1)
+			printf(n > 1 ? "]\n" : "\n");
+		return;
+	}
+	printf("size %zu B\n", r->size);
+	printf("  ping-pong RTT ns over %" PRIu64 " rounds: p50 %" PRIu64 "  p90 %" PRIu64
+	       "  p99 %" PRIu64 "  p99.9 %" PRIu64 "  max %" PRIu64 "\n",
+	       r->rounds, hist_pct(h, 0.5), hist_pct(h, 0.9), hist_pct(h, 0.99), hist_pct(h, 0.999),
+	       h->max);
+	if (fl->count)
+		printf("  shm floor RTT ns:  p50 %" PRIu64 "  p99 %" PRIu64
+		       "   ->  ferry/floor  p50 %.2fx  p99 %.2fx\n",
+		       hist_pct(fl, 0.5), hist_pct(fl, 0.99), p50 / f50, p99 / f99);
+	printf("  one-way: %.2f M msgs/s, %.1f MB/s (%" PRIu64 " sent, %" PRIu64
+	       " received, %" PRIu64 " out of order)\n",
+	       r->msgs_per_s / 1e6, r->bytes_per_s / 1e6, r->tx, r->rx, r->errors);
+	fflush(stdout);
+}
+
+static int client(void)
+{
+	ferry_opts_t fo;
+	ferry_opts_init(&fo);
+	fo.socket_path = O.socket;
+	fo.name = "perf-client";
+	int rc = ferry_open(&F, &fo);
+	if (rc < 0)
+		die("attach", rc);
+	if ((rc = ferry_connect(F, O.host, O.service, NULL, &S)) < 0)
+		die("connect", rc);
+	ferry_event_t ev[8];
+	for (int up = 0; !up;) {
+		int n = ferry_poll(F, ev, 8, O.timeout_ms);
+		if (n == 0) {
+			fprintf(stderr, "ferry-perf: no answer from service %s within %d ms\n", O.service,
+				O.timeout_ms);
+			return 1;
+		}
+		if (n < 0)
+			die("poll", n);
+		for (int i = 0; i < n; i++) {
+			if (ev[i].type == FERRY_EV_SESSION_UP)
+				up = 1;
+			if (ev[i].type == FERRY_EV_SESSION_DOWN) {
+				fprintf(stderr, "ferry-perf: cannot open session to %s: %s\n", O.service,
+					ferry_reason_str(ev[i].status));
+				return 1;
+			}
+		}
+	}
+	size_t maxsz = 0;
+	for (int i = 0; i < O.nsizes; i++)
+		if (O.sizes[i] > maxsz)
+			maxsz = O.sizes[i];
+	uint8_t *buf = aligned_alloc(64, (maxsz + 63) & ~(size_t)63);
+	memset(buf, 0xa5, maxsz);
+	struct result *res = calloc((size_t)O.nsizes, sizeof(*res));
+	int bad = 0;
+	for (int i = 0; i < O.nsizes; i++) {
+		struct result *r = &res[i];
+		r->size = O.sizes[i];
+		if (r->size > ferry_max_message(F)) {
+			fprintf(stderr, "ferry-perf: size %zu exceeds ferryd's ipc.max_message_size %zu\n",
+				r->size, ferry_max_message(F));
+			return 1;
+		}
+		pingpong(r, buf);
+		oneway(r, buf);
+		if (O.floor)
+			shm_floor(&r->floor, r->rounds ? r->rounds : O.count, O.warmup);
+		bad |= r->errors != 0 || r->rx != r->tx;
+		report(r, i, O.nsizes);
+	}
+	struct msg q = {.kind = K_QUIT};
+	if (strcmp(O.role, "both") == 0)
+		send_all(&q, sizeof(q), 0);
+	ferry_session_close(S);
+	ferry_close(F);
+	free(buf);
+	free(res);
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"role", 1, 0, 'r'},     {"host", 1, 0, 'H'},   {"service", 1, 0, 'S'},
+		{"sizes", 1, 0, 's'},    {"count", 1, 0, 'n'},  {"tcount", 1, 0, 't'},
+		{"warmup", 1, 0, 'w'},   {"duration", 1, 0, 'd'}, {"no-floor", 0, 0, 'F'},
+		{"sleep", 0, 0, 'L'},    {"socket", 1, 0, 'P'}, {"json", 0, 0, 'j'},
+		{"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+	int c;
+	const char *sizes = "32,1K";
+	while ((c = getopt_long(argc, argv, "r:H:S:s:n:t:w:d:jh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'r': O.role = optarg; break;
+		case 'H': O.host = optarg; break;
+		case 'S': O.service = optarg; break;
+		case 's': sizes = optarg; break;
+		case 'n': O.count = strtoull(optarg, NULL, 0); break;
+		case 't': O.tcount = strtoull(optarg, NULL, 0); break;
+		case 'w': O.warmup = strtoull(optarg, NULL, 0); break;
+		case 'd': O.duration = strtod(optarg, NULL); break;
+		case 'F': O.floor = 0; break;
+		case 'L': O.spin = 0; break;
+		case 'P': O.socket = optarg; break;
+		case 'j': O.json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	char tmp[256];
+	snprintf(tmp, sizeof(tmp), "%s", sizes);
+	for (char *t = strtok(tmp, ","); t && O.nsizes < 32; t = strtok(NULL, ",")) {
+		size_t v = parse_size(t);
+		if (v < sizeof(struct msg)) {
+			fprintf(stderr, "ferry-perf: bad size \"%s\" (at least %zu bytes)\n", t,
+				sizeof(struct msg));
+			return 2;
+		}
+		O.sizes[O.nsizes++] = v;
+	}
+	if (O.count == 0 && O.duration <= 0) {
+		fprintf(stderr, "ferry-perf: --count must be positive\n");
+		return 2;
+	}
+	tsc_init();
+	if (strcmp(O.role, "server") == 0)
+		return serve(-1);
+	if (strcmp(O.role, "client") == 0)
+		return client();
+	if (strcmp(O.role, "both") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	int p[2];
+	if (pipe(p) < 0)
+		return 1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		_exit(serve(p[1]));
+	}
+	close(p[1]);
+	char ch;
+	if (read(p[0], &ch, 1) != 1) {
+		fprintf(stderr, "ferry-perf: the server side did not start\n");
+		waitpid(pid, NULL, 0);
+		return 1;
+	}
+	close(p[0]);
+	int rc = client();
+	int st;
+	waitpid(pid, &st, 0);
+	return rc ? rc : (WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+}

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ferryd settings: one table, three sources.
+ *
+ * Every setting is one row of FERRY_SETTINGS below: a type, a C field name,
+ * its config-file path (libconfig syntax, "group.key"), a default, a range or
+ * set of allowed values, and a one-line description. The environment variable
+ * and the command-line flag are derived from the path, never spelled twice:
+ *
+ *     file path   ipc.shm_dir
+ *     env var     FERRY_IPC_SHM_DIR      ("FERRY_" + upper case, '.' -> '_')
+ *     flag        --ipc.shm_dir=VALUE    (also --ipc-shm-dir=VALUE)
+ *
+ * Precedence: command line > environment > config file > built-in default.
+ * The config file is FERRY_DEFAULT_CONFIG_FILE (/etc/ferry/ferryd.conf when
+ * installed under /usr) unless -c/--config or FERRY_CONFIG names another; a
+ * missing default file is not an error, a missing named file is.
+ *
+ * In the file, the dotted path is nested groups:  ipc = { shm_dir = "/x"; };
+ * Unknown groups and keys there are errors, as are unknown flags and unknown
+ * FERRY_* variables -- except the ones that belong to someone else and are
+ * skipped: FERRY_CONFIG (the file to read), FERRY_SOCKET and every
+ * FERRY_CLIENT_* (read by libferry, and commonly exported to a whole
+ * session). No setting may therefore derive one of those names.
+ *
+ * Flags: --path=VALUE or --path VALUE, with the dashed spelling
+ * (--ipc-shm-dir) accepted too. A boolean flag with no "=VALUE" means true,
+ * unless the next argument does not start with '-', which is then its value.
+ *
+ * Row macros, all taking (field, path, default, ..., description):
+ *   FS_BOOL  (f, p, def, desc)                 in a file a libconfig boolean;
+ *                                              in env/flag true/false, yes/no,
+ *                                              on/off, 1/0, any letter case
+ *   FS_INT   (f, p, def, min, max, desc)       int64, decimal or 0x hex; in a
+ *                                              file int or int64 ("L"); beyond
+ *                                              32 bits libconfig needs the L
+ *   FS_SIZE  (f, p, def, min, max, pow2, desc) bytes, suffix k/K, m/M, g/G
+ *                                              (powers of 1024); pow2 != 0
+ *                                              demands a power of two; in a
+ *                                              file an integer or a string
+ *   FS_DBL   (f, p, def, min, max, desc)       double, e.g. a rate 0..1
+ *   FS_STR   (f, p, def, desc)                 string; "" is allowed
+ *   FS_ENUM  (f, p, def, values, desc)         one of "a|b|c"; stored as the
+ *                                              index into values
+ *   FS_LIST  (f, p, def, desc)                 list of strings; in a file a
+ *                                              libconfig list or array of
+ *                                              non-empty strings; in env/flag
+ *                                              (and def) separated by blanks,
+ *                                              not commas, because DPDK device
+ *                                              arguments contain commas; a
+ *                                              value in brackets, ["a", "b"],
+ *                                              is read as a libconfig array
+ *   FS_IPV4  (f, p, def, prefix_ok, desc)      dotted quad, with "/len"
+ *                                              required when prefix_ok and
+ *                                              refused otherwise; "" = unset
+ *
+ * After loading, strings are never NULL (an empty value is "").
+ */
+#ifndef FERRY_CONFIG_H
+#define FERRY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The build sets this from its sysconfdir; see config/meson.build. */
+#ifndef FERRY_DEFAULT_CONFIG_FILE
+#define FERRY_DEFAULT_CONFIG_FILE "/etc/ferry/ferryd.conf"
+#endif
+
+/* clang-format off */
+#define FERRY_SETTINGS(FS_BOOL, FS_INT, FS_SIZE, FS_DBL, FS_STR, FS_ENUM, FS_LIST, FS_IPV4) \
+  /* DPDK environment abstraction layer */ \
+  FS_STR (eal_lcores,      "eal.lcores",      "0", \
+          "EAL lcore list (-l); the daemon's loop runs on the first one") \
+  FS_LIST(eal_vdevs,       "eal.vdevs",       "", \
+          "virtual devices (--vdev), e.g. net_af_packet0,iface=eth1") \
+  FS_LIST(eal_allow,       "eal.allow",       "", \
+          "PCI allow-list (-a) with optional devargs, e.g. 0000:00:06.0,llq_policy=1") \
+  FS_ENUM(eal_hugepages,   "eal.hugepages",   "auto", "auto|on|off", \
+          "hugepage memory: on = --in-memory on hugepages, off = --no-huge, auto = on when free hugepages exist") \
+  FS_INT (eal_memory_mb,   "eal.memory_mb",   256, 16, 65536, \
+          "memory EAL reserves in MiB (-m)") \
+  FS_STR (eal_file_prefix, "eal.file_prefix", "ferryd", \
+          "EAL --file-prefix, used when hugepages are off") \
+  FS_STR (eal_extra_args,  "eal.extra_args",  "", \
+          "further EAL arguments, split on spaces") \
+  /* NIC port */ \
+  FS_INT (port_id,         "port.id",         0, 0, 1023, \
+          "DPDK port id to own") \
+  FS_INT (port_queues,     "port.queues",     1, 1, 32, \
+          "RX/TX queue pairs (ENA: up to the ENI's queue count)") \
+  FS_INT (port_rx_desc,    "port.rx_desc",    1024, 64, 16384, \
+          "RX descriptors per queue") \
+  FS_INT (port_tx_desc,    "port.tx_desc",    1024, 64, 16384, \
+          "TX descriptors per queue") \
+  FS_INT (port_mtu,        "port.mtu",        1500, 576, 9001, \
+          "IP MTU of the port; 9001 on AWS ENA within a VPC") \
+  FS_INT (port_mbufs,      "port.mbufs",      8191, 1023, 1048575, \
+          "mbufs in the port's pool (on the port's NUMA node)") \
+  FS_INT (port_link_wait_ms, "port.link_wait_ms", 5000, 0, 120000, \
+          "how long to wait for link up at start") \
+  /* IPv4 host */ \
+  FS_IPV4(net_address,     "net.address",     "", 1, \
+          "local IPv4 address with prefix length, e.g. 10.0.1.5/24; empty = local mode, no NIC") \
+  FS_IPV4(net_gateway,     "net.gateway",     "", 0, \
+          "IPv4 gateway for off-subnet peers (on AWS: the subnet's first address)") \
+  FS_INT (net_udp_port,    "net.udp_port",    31850, 1, 65535, \
+          "UDP port ferry listens on and sends to") \
+  FS_INT (net_arp_timeout_ms, "net.arp_timeout_ms", 60000, 1000, 3600000, \
+          "how long a resolved ARP entry stays valid") \
+  /* privileges */ \
+  FS_STR (priv_user,       "privileges.user",  "ferry", \
+          "user to run as once the port and IPC are set up") \
+  FS_STR (priv_group,      "privileges.group", "ferry", \
+          "group to run as once the port and IPC are set up") \
+  FS_BOOL(priv_allow_root, "privileges.allow_root", false, \
+          "keep running as root (refused unless set)") \
+  /* local clients */ \
+  FS_LIST(clients_allowed_users,  "clients.allowed_users",  "", \
+          "user names allowed to attach, besides root and the daemon's user") \
+  FS_LIST(clients_allowed_groups, "clients.allowed_groups", "ferry", \
+          "groups whose members may attach") \
+  FS_STR (ipc_shm_dir,     "ipc.shm_dir",     "/dev/shm/ferry", \
+          "directory for ring and status files") \
+  FS_STR (ipc_socket,      "ipc.socket",      "/run/ferry/ferryd.sock", \
+          "control socket clients attach through") \
+  FS_SIZE(ipc_client_ring_size,  "ipc.client_ring_size",  4194304, 65536, 1073741824, 1, \
+          "bytes in each client<->daemon ring (two per client)") \
+  FS_SIZE(ipc_session_ring_size, "ipc.session_ring_size", 4194304, 65536, 1073741824, 1, \
+          "bytes in each ring of a local session (two per session)") \
+  FS_SIZE(ipc_max_message_size,  "ipc.max_message_size",  1048576, 64, 1073741824, 0, \
+          "largest message a client may send; at most a quarter of the smallest ring") \
+  FS_INT (limits_max_clients,    "limits.max_clients",    64, 1, 4096, \
+          "clients attached at once") \
+  FS_INT (limits_max_sessions,   "limits.max_sessions",   1024, 1, 65536, \
+          "sessions open at once, all clients together") \
+  FS_INT (limits_max_sessions_per_client, "limits.max_sessions_per_client", 256, 1, 65536, \
+          "sessions one client may have open") \
+  FS_INT (limits_max_listens_per_client,  "limits.max_listens_per_client",  16, 1, 1024, \
+          "services one client may listen on") \
+  /* main loop */ \
+  FS_ENUM(idle_strategy,   "idle.strategy",   "backoff", "spin|yield|backoff", \
+          "what the loop does with no work: spin, sched_yield, or spin then yield then sleep") \
+  FS_INT (idle_spin_us,    "idle.spin_us",    20, 0, 1000000, \
+          "backoff: busy-poll this long before yielding") \
+  FS_INT (idle_yield_us,   "idle.yield_us",   200, 0, 1000000, \
+          "backoff: sched_yield this long before sleeping") \
+  FS_INT (idle_sleep_us,   "idle.sleep_us",   1000, 1, 1000000, \
+          "backoff: longest sleep while a NIC needs polling") \
+  /* transport timers */ \
+  FS_INT (transport_open_timeout_ms,  "transport.open_timeout_ms",  3000, 10, 600000, \
+          "how long a session open may take before it fails") \
+  FS_INT (transport_keepalive_ms,     "transport.keepalive_ms",     1000, 10, 600000, \
+          "keepalive interval on an idle session") \
+  FS_INT (transport_peer_timeout_ms,  "transport.peer_timeout_ms",  5000, 50, 3600000, \
+          "silence after which a peer is declared dead") \
+  FS_INT (transport_rto_min_us,       "transport.rto_min_us",       200, 10, 10000000, \
+          "smallest retransmission timeout") \
+  FS_INT (transport_rto_max_us,       "transport.rto_max_us",       200000, 100, 60000000, \
+          "largest retransmission timeout after backoff") \
+  FS_INT (shutdown_drain_ms,          "shutdown.drain_ms",          2000, 0, 600000, \
+          "on SIGTERM, how long to drain sessions before exiting") \
+  /* logging */ \
+  FS_ENUM(log_level,       "log.level",       "info", "err|warning|notice|info|debug", \
+          "least important level logged to stderr") \
+  /* fault injection, for tests and rehearsals: off by default */ \
+  FS_INT (fault_seed,      "fault.seed",      1, 0, 4294967295LL, \
+          "seed of the fault injector's random stream") \
+  FS_DBL (fault_rx_drop,   "fault.rx_drop",   0.0, 0.0, 1.0, "probability a received packet is dropped") \
+  FS_DBL (fault_rx_dup,    "fault.rx_dup",    0.0, 0.0, 1.0, "probability a received packet is duplicated") \
+  FS_DBL (fault_rx_reorder,"fault.rx_reorder",0.0, 0.0, 1.0, "probability a received packet is held back and delivered later") \
+  FS_DBL (fault_rx_corrupt,"fault.rx_corrupt",0.0, 0.0, 1.0, "probability a received packet has a byte flipped") \
+  FS_DBL (fault_tx_drop,   "fault.tx_drop",   0.0, 0.0, 1.0, "probability a sent packet is dropped") \
+  FS_DBL (fault_tx_dup,    "fault.tx_dup",    0.0, 0.0, 1.0, "probability a sent packet is duplicated") \
+  FS_DBL (fault_tx_reorder,"fault.tx_reorder",0.0, 0.0, 1.0, "probability a sent packet is held back and sent later") \
+  FS_DBL (fault_tx_corrupt,"fault.tx_corrupt",0.0, 0.0, 1.0, "probability a sent packet has a byte flipped")
+/* clang-format on */
+
+enum ferry_cfg_source {
+	FERRY_SRC_DEFAULT = 0,
+	FERRY_SRC_FILE,
+	FERRY_SRC_ENV,
+	FERRY_SRC_CLI,
+};
+
+/* enum values, in the order of their FS_ENUM row */
+enum { FERRY_HUGE_AUTO, FERRY_HUGE_ON, FERRY_HUGE_OFF };
+enum { FERRY_IDLE_SPIN, FERRY_IDLE_YIELD, FERRY_IDLE_BACKOFF };
+enum { FERRY_LOG_ERR, FERRY_LOG_WARNING, FERRY_LOG_NOTICE, FERRY_LOG_INFO, FERRY_LOG_DEBUG };
+
+struct ferry_strlist {
+	char **v; /* n strings, each malloc'd */
+	int n;
+};
+
+struct ferry_ipv4 {
+	uint32_t addr; /* host byte order; 0 with set == false means unset */
+	uint8_t prefix_len;
+	bool set;
+};
+
+/* One member per row; ids index the per-setting source array. */
+#define FS_X_ID(f, ...) FERRY_CFG_##f,
+enum ferry_cfg_id {
+	FERRY_SETTINGS(FS_X_ID, FS_X_ID, FS_X_ID, FS_X_ID, FS_X_ID, FS_X_ID, FS_X_ID, FS_X_ID)
+	FERRY_CFG_COUNT
+};
+#undef FS_X_ID
+
+#define FS_X_BOOL(f, ...) bool f;
+#define FS_X_INT(f, ...) int64_t f;
+#define FS_X_DBL(f, ...) double f;
+#define FS_X_STR(f, ...) char *f;
+#define FS_X_ENUM(f, ...) int f;
+#define FS_X_LIST(f, ...) struct ferry_strlist f;
+#define FS_X_IPV4(f, ...) struct ferry_ipv4 f;
+struct ferry_config {
+	FERRY_SETTINGS(FS_X_BOOL, FS_X_INT, FS_X_INT, FS_X_DBL, FS_X_STR, FS_X_ENUM, FS_X_LIST, FS_X_IPV4)
+	char *config_file;                       /* the file read, or NULL */
+	enum ferry_cfg_source src[FERRY_CFG_COUNT];
+};
+#undef FS_X_BOOL
+#undef FS_X_INT
+#undef FS_X_DBL
+#undef FS_X_STR
+#undef FS_X_ENUM
+#undef FS_X_LIST
+#undef FS_X_IPV4
+
+/** What the daemon's command line asked for besides settings. */
+struct ferry_cli_action {
+	bool check_config; /* --check-config */
+	bool help;         /* -h, --help */
+	bool version;      /* -V, --version */
+};
+
+/**
+ * Fill @c from defaults, the config file, FERRY_* environment variables and
+ * the command line, in that order of increasing precedence, then check the
+ * cross-setting rules (e.g. max_message_size <= ring/4).
+ *
+ * Loading does not stop at the first error: every bad value is reported and
+ * the setting keeps the value of the next lower source.
+ *
+ * With -h/--help or -V/--version on the command line only the command line
+ * is read (neither file nor environment), so help and version work with a
+ * broken config; act on @act before looking at the return value.
+ *
+ * @param c     filled even on error as far as read; its previous contents
+ *              are ignored, so call ferry_config_free() before reusing it
+ * @param argc  number of entries in @argv
+ * @param argv  as given to main(), argv[0] the program; arguments that are
+ *              not a known flag are errors
+ * @param envp  environment to read FERRY_* from (pass environ); may be NULL
+ * @param act   out: the non-setting flags seen
+ * @param err   stream every error is written to, one line each, naming the
+ *              key, its source ("file /etc/ferry/ferryd.conf line 12",
+ *              "env FERRY_X", "flag --x") and what was expected, e.g.
+ *              ferryd: ipc.client_ring_size: env FERRY_IPC_CLIENT_RING_SIZE:
+ *              "3000" is not a power of two between 64K and 1G
+ * @return 0 when every setting is valid, else the number of errors (> 0)
+ */
+int ferry_config_load(struct ferry_config *c, int argc, char **argv, char **envp,
+		      struct ferry_cli_action *act, FILE *err);
+
+/** Free what ferry_config_load() allocated; @c may then be loaded again. */
+void ferry_config_free(struct ferry_config *c);
+
+/** Print "key = value (source)" for every setting, in table order. Values
+ *  are in config-file syntax (strings quoted, lists ["a", "b"], sizes as
+ *  plain integers, addresses as "a.b.c.d/len"), so they can be pasted back. */
+void ferry_config_print(const struct ferry_config *c, FILE *out);
+
+/** Print the --help text: usage, the non-setting flags, then every setting
+ *  with its flag, env var, default and description. */
+void ferry_config_usage(FILE *out, const char *argv0);
+
+/** "default", "file", "env" or "flag". */
+const char *ferry_config_source_name(enum ferry_cfg_source s);
+
+#endif

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Dropping root. ferryd starts as root because EAL (hugepages, VFIO, raw
+ * sockets) needs it, creates its socket, shm directory and port, and then
+ * becomes the configured user before it reads a single byte a client or the
+ * network sent. The files it creates before the drop are owned by that user
+ * already, so it can remove them afterwards.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ferryd.h"
+#include "log.h"
+
+static int lookup_user(const char *name, uid_t *uid, gid_t *gid)
+{
+	errno = 0;
+	struct passwd *pw = getpwnam(name);
+	if (pw == NULL) {
+		char *end;
+		long v = strtol(name, &end, 10);
+		if (*name && *end == '\0' && v >= 0) {
+			*uid = (uid_t)v;
+			*gid = (gid_t)-1;
+			return 0;
+		}
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+static int lookup_group(const char *name, gid_t *gid)
+{
+	struct group *gr = getgrnam(name);
+	if (gr == NULL) {
+		char *end;
+		long v = strtol(name, &end, 10);
+		if (*name && *end == '\0' && v >= 0) {
+			*gid = (gid_t)v;
+			return 0;
+		}
+		return -1;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+int privs_resolve(struct ferryd *d)
+{
+	const struct ferry_config *cfg = d->cfg;
+	d->file_uid = geteuid();
+	d->file_gid = getegid();
+
+	if (geteuid() == 0 && !cfg->priv_allow_root) {
+		gid_t ugid;
+		if (lookup_user(cfg->priv_user, &d->file_uid, &ugid) < 0) {
+			LOG_E("privileges.user: no user \"%s\" on this host; create it (systemd-sysusers "
+			      "ferry.conf, or: useradd --system --no-create-home %s) or set "
+			      "privileges.user",
+			      cfg->priv_user, cfg->priv_user);
+			return -1;
+		}
+		if (lookup_group(cfg->priv_group, &d->file_gid) < 0) {
+			LOG_E("privileges.group: no group \"%s\" on this host; create it (groupadd "
+			      "--system %s) or set privileges.group",
+			      cfg->priv_group, cfg->priv_group);
+			return -1;
+		}
+		if (d->file_uid == 0) {
+			LOG_E("privileges.user: \"%s\" is root; name an unprivileged user or set "
+			      "privileges.allow_root = true",
+			      cfg->priv_user);
+			return -1;
+		}
+	}
+
+	const struct ferry_strlist *u = &cfg->clients_allowed_users;
+	d->allowed_uids = calloc((size_t)u->n + 1, sizeof(uid_t));
+	for (int i = 0; i < u->n; i++) {
+		gid_t g;
+		if (lookup_user(u->v[i], &d->allowed_uids[i], &g) < 0) {
+			LOG_E("clients.allowed_users: no user \"%s\" on this host", u->v[i]);
+			return -1;
+		}
+	}
+	d->n_allowed_uids = u->n;
+	const struct ferry_strlist *g = &cfg->clients_allowed_groups;
+	d->allowed_gids = calloc((size_t)g->n + 1, sizeof(gid_t));
+	int ng = 0;
+	for (int i = 0; i < g->n; i++) {
+		/* A missing group in the allow-list admits nobody; that is not
+		 * worth refusing to start over, but it is worth saying. */
+		if (lookup_group(g->v[i], &d->allowed_gids[ng]) < 0)
+			LOG_W("clients.allowed_groups: no group \"%s\" on this host; ignored", g->v[i]);
+		else
+			ng++;
+	}
+	d->n_allowed_gids = ng;
+	return 0;
+}
+
+int privs_drop(struct ferryd *d)
+{
+	if (geteuid() != 0) {
+		LOG_I("running as uid %u gid %u (not root: nothing to drop)", (unsigned)geteuid(),
+		      (unsigned)getegid());
+		return 0;
+	}
+	if (d->cfg->priv_allow_root) {
+		LOG_W("privileges.allow_root is set: serving clients and the network as root");
+		return 0;
+	}
+	uid_t uid = d->file_uid;
+	gid_t gid = d->file_gid;
+	/* Order matters: supplementary groups and gid need root, so they go
+	 * before uid. */
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+		LOG_E("cannot drop privileges to %s:%s: %s", d->cfg->priv_user, d->cfg->priv_group,
+		      strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0 || seteuid(0) == 0) {
+		LOG_E("dropped to uid %u but could get root back; refusing to run", (unsigned)uid);
+		return -1;
+	}
+	LOG_I("dropped privileges to %s:%s (uid %u gid %u)", d->cfg->priv_user, d->cfg->priv_group,
+	      (unsigned)uid, (unsigned)gid);
+	return 0;
+}
+
+bool privs_client_allowed(const struct ferryd *d, int sock, uid_t uid, gid_t gid)
+{
+	if (uid == 0 || uid == geteuid())
+		return true;
+	for (int i = 0; i < d->n_allowed_uids; i++)
+		if (d->allowed_uids[i] == uid)
+			return true;
+	for (int i = 0; i < d->n_allowed_gids; i++)
+		if (d->allowed_gids[i] == gid)
+			return true;
+	/* SO_PEERGROUPS: the peer's supplementary groups as of connect(). */
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	if (d->n_allowed_gids && getsockopt(sock, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+		for (size_t k = 0; k < len / sizeof(gid_t); k++)
+			for (int i = 0; i < d->n_allowed_gids; i++)
+				if (groups[k] == d->allowed_gids[i])
+					return true;
+	}
+	return false;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "ferry_bell.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The bell lives in a MAP_SHARED memfd page, so FUTEX_PRIVATE_FLAG must not
+ * be used: the futex key has to be the (inode, offset) pair both processes
+ * share, not the waiter's own address space. */
+
+int ferry_bell_wait(struct ferry_bell *b, uint32_t seq, int64_t timeout_ns)
+{
+	struct timespec ts, *tsp = NULL;
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		tsp = &ts;
+	}
+	long rc = syscall(SYS_futex, (uint32_t *)&b->seq, FUTEX_WAIT, seq, tsp, NULL, 0);
+	int err = rc == 0 ? 0 : errno;
+	FA_STORE_RLX(&b->sleeping, 0);
+	if (err == 0 || err == EAGAIN)
+		return 0;
+	return -err;
+}
+
+void ferry_bell_ring(struct ferry_bell *b)
+{
+	atomic_fetch_add_explicit(&b->seq, 1, memory_order_release);
+	syscall(SYS_futex, (uint32_t *)&b->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
