@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Rules beyond one value's type and range.
+ *
+ * They run once every source has been applied, because only the final
+ * combination matters: a file may set a small ring and a flag a larger one.
+ * Each broken rule is blamed on one setting, the one an operator most likely
+ * has to change, and the message names the other side with its value and
+ * source so the fix is obvious from the one line.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "ferry_config_pvt.h"
+
+/* Kept next to the checks so documentation and code change together. */
+const char *const fcfg_rule_docs[] = {
+	"`ipc.max_message_size` is at most a quarter of the smaller of "
+	"`ipc.client_ring_size` and `ipc.session_ring_size`, so a ring always holds "
+	"several messages",
+	"`transport.rto_min_us` is at most `transport.rto_max_us`",
+	"`transport.keepalive_ms` is less than `transport.peer_timeout_ms`, or an idle "
+	"but healthy peer would be declared dead",
+	"`limits.max_sessions_per_client` is at most `limits.max_sessions`",
+	"`net.address` is a unicast host address: not in 0.0.0.0/8, 127.0.0.0/8 or "
+	"224.0.0.0/3, and, with a prefix of /30 or shorter, not the subnet's network or "
+	"broadcast address",
+	"`net.gateway` needs `net.address`, is a unicast address inside its subnet, and "
+	"is not the address itself",
+	"`ipc.shm_dir` and `ipc.socket` are absolute paths; `ipc.socket` is at most 107 "
+	"bytes, the limit of a Unix socket address",
+	NULL,
+};
+
+struct check {
+	const struct ferry_config *c;
+	fcfg_report_fn *report;
+	void *arg;
+	int broken;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void broken(struct check *k, enum ferry_cfg_id id, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	k->report(k->arg, id, msg);
+	k->broken++;
+}
+
+/* "ipc.client_ring_size (4194304, default)": the other side of a rule. */
+static const char *other(const struct check *k, enum ferry_cfg_id id, char *buf, size_t n)
+{
+	FILE *f = fmemopen(buf, n, "w");
+
+	if (!f) {
+		snprintf(buf, n, "%s", fcfg_table[id].path);
+		return buf;
+	}
+	fprintf(f, "%s (", fcfg_table[id].path);
+	fcfg_put_value(k->c, &fcfg_table[id], f);
+	fprintf(f, ", %s)", ferry_config_source_name(k->c->src[id]));
+	fclose(f);
+	return buf;
+}
+
+/* The value of @id in libconfig syntax, e.g. "\"10.0.1.5/24\"". */
+static const char *value_of(const struct check *k, enum ferry_cfg_id id, char *buf, size_t n)
+{
+	FILE *f = fmemopen(buf, n, "w");
+
+	buf[0] = '\0';
+	if (f) {
+		fcfg_put_value(k->c, &fcfg_table[id], f);
+		fclose(f);
+	}
+	return buf;
+}
+
+static void ring_rule(struct check *k)
+{
+	const struct ferry_config *c = k->c;
+	enum ferry_cfg_id ring = c->ipc_session_ring_size < c->ipc_client_ring_size
+					 ? FERRY_CFG_ipc_session_ring_size
+					 : FERRY_CFG_ipc_client_ring_size;
+	int64_t smallest = ring == FERRY_CFG_ipc_client_ring_size ? c->ipc_client_ring_size
+								   : c->ipc_session_ring_size;
+	char buf[160];
+
+	if (c->ipc_max_message_size > smallest / 4)
+		broken(k, FERRY_CFG_ipc_max_message_size,
+		       "%" PRId64 " is more than a quarter of %s", c->ipc_max_message_size,
+		       other(k, ring, buf, sizeof(buf)));
+}
+
+static void order_rules(struct check *k)
+{
+	const struct ferry_config *c = k->c;
+	char buf[160];
+
+	if (c->transport_rto_min_us > c->transport_rto_max_us)
+		broken(k, FERRY_CFG_transport_rto_min_us, "%" PRId64 " is more than %s",
+		       c->transport_rto_min_us,
+		       other(k, FERRY_CFG_transport_rto_max_us, buf, sizeof(buf)));
+	if (c->transport_keepalive_ms >= c->transport_peer_timeout_ms)
+		broken(k, FERRY_CFG_transport_keepalive_ms, "%" PRId64 " is not less than %s",
+		       c->transport_keepalive_ms,
+		       other(k, FERRY_CFG_transport_peer_timeout_ms, buf, sizeof(buf)));
+	if (c->limits_max_sessions_per_client > c->limits_max_sessions)
+		broken(k, FERRY_CFG_limits_max_sessions_per_client, "%" PRId64 " is more than %s",
+		       c->limits_max_sessions_per_client,
+		       other(k, FERRY_CFG_limits_max_sessions, buf, sizeof(buf)));
+}
+
+static bool unicast(uint32_t a)
+{
+	uint8_t top = (uint8_t)(a >> 24);
+
+	return top != 0 && top != 127 && top < 224;
+}
+
+static uint32_t mask_of(uint8_t len)
+{
+	return len == 0 ? 0 : ~(uint32_t)0 << (32 - len);
+}
+
+static void net_rules(struct check *k)
+{
+	const struct ferry_config *c = k->c;
+	const struct ferry_ipv4 *a = &c->net_address, *g = &c->net_gateway;
+	uint32_t mask = mask_of(a->prefix_len);
+	char buf[160], av[40], gv[40];
+
+	value_of(k, FERRY_CFG_net_address, av, sizeof(av));
+	value_of(k, FERRY_CFG_net_gateway, gv, sizeof(gv));
+	if (a->set) {
+		if (!unicast(a->addr))
+			broken(k, FERRY_CFG_net_address, "%s is not a unicast host address", av);
+		else if (a->prefix_len <= 30 && (a->addr & ~mask) == 0)
+			broken(k, FERRY_CFG_net_address,
+			       "%s is the network address of its subnet, not a host address", av);
+		else if (a->prefix_len <= 30 && (a->addr & ~mask) == ~mask)
+			broken(k, FERRY_CFG_net_address,
+			       "%s is the broadcast address of its subnet, not a host address", av);
+	}
+	if (!g->set)
+		return;
+	if (!a->set)
+		broken(k, FERRY_CFG_net_gateway, "%s needs net.address to be set", gv);
+	else if (!unicast(g->addr))
+		broken(k, FERRY_CFG_net_gateway, "%s is not a unicast address", gv);
+	else if (g->addr == a->addr)
+		broken(k, FERRY_CFG_net_gateway, "%s is net.address itself", gv);
+	else if ((g->addr & mask) != (a->addr & mask))
+		broken(k, FERRY_CFG_net_gateway, "%s is outside the subnet of %s", gv,
+		       other(k, FERRY_CFG_net_address, buf, sizeof(buf)));
+}
+
+static void path_rules(struct check *k)
+{
+	const struct ferry_config *c = k->c;
+
+	if (c->ipc_shm_dir && c->ipc_shm_dir[0] != '/')
+		broken(k, FERRY_CFG_ipc_shm_dir, "\"%s\" is not an absolute path", c->ipc_shm_dir);
+	if (c->ipc_socket && c->ipc_socket[0] != '/')
+		broken(k, FERRY_CFG_ipc_socket, "\"%s\" is not an absolute path", c->ipc_socket);
+	else if (c->ipc_socket && strlen(c->ipc_socket) > 107)
+		broken(k, FERRY_CFG_ipc_socket,
+		       "\"%s\" is %zu bytes long; a Unix socket path holds at most 107",
+		       c->ipc_socket, strlen(c->ipc_socket));
+}
+
+int fcfg_check_rules(const struct ferry_config *c, fcfg_report_fn *report, void *arg)
+{
+	struct check k = { .c = c, .report = report, .arg = arg };
+
+	ring_rule(&k);
+	order_rules(&k);
+	net_rules(&k);
+	path_rules(&k);
+	return k.broken;
+}

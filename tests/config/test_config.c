@@ -1,0 +1,1195 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of config loading: the table itself, each source alone, every
+ * precedence combination, every kind of bad input with its exact error
+ * line, the cross-setting rules, --check-config output, --help, and the
+ * shipped example file and reference.
+ *
+ * Each test runs in a fresh mkdtemp directory, which is also the working
+ * directory: this binary is built with FERRY_DEFAULT_CONFIG_FILE set to a
+ * relative name, so the "default file" cases never touch /etc.
+ *
+ * Run with "docs" as the only argument, only the drift checks of
+ * config/ferryd.conf and config/SETTINGS.md run; they need GEN_CONFIG (the
+ * generator) and CONFIG_SRCDIR (config/ in the source tree).
+ */
+#include <dirent.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ferry_config_pvt.h"
+
+#define DEFAULT_FILE FERRY_DEFAULT_CONFIG_FILE
+
+/* ---- fixture ------------------------------------------------------------- */
+
+static char tmpdir[PATH_MAX];
+static char oldcwd[PATH_MAX];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/ferry-config-test.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!getcwd(oldcwd, sizeof(oldcwd)) || !mkdtemp(tmpdir) || chdir(tmpdir) != 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+
+	(void)state;
+	while (d && (e = readdir(d))) {
+		char p[PATH_MAX * 2];
+		struct stat st;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			rmdir(p);
+		else
+			unlink(p);
+	}
+	if (d)
+		closedir(d);
+	if (chdir(oldcwd) != 0 || rmdir(tmpdir) != 0)
+		return -1;
+	return 0;
+}
+
+/* Write @text to @name in the test directory; returns its absolute path,
+ * valid until the next call. */
+static const char *write_file(const char *name, const char *text)
+{
+	static char path[PATH_MAX * 2];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+/* ---- loading -------------------------------------------------------------- */
+
+struct res {
+	struct ferry_config c;
+	struct ferry_cli_action act;
+	int n;
+	char *err;
+	size_t errlen;
+};
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NONE NULL
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Load with argv = "ferryd" + @args and the environment @env. Every error
+ * must be exactly one line, so the count and the text must agree. */
+static int load(struct res *r, const char *const *args, const char *const *env)
+{
+	char *argv[64];
+	int argc = 0;
+	FILE *f;
+
+	argv[argc++] = "ferryd";
+	for (; args && *args; args++)
+		argv[argc++] = (char *)*args;
+	argv[argc] = NULL;
+	r->err = NULL;
+	f = open_memstream(&r->err, &r->errlen);
+	assert_non_null(f);
+	r->n = ferry_config_load(&r->c, argc, argv, (char **)env, &r->act, f);
+	assert_int_equal(fclose(f), 0);
+	if (count_lines(r->err) != r->n)
+		fail_msg("%d errors but %d lines:\n%s", r->n, count_lines(r->err), r->err);
+	return r->n;
+}
+
+static void done(struct res *r)
+{
+	ferry_config_free(&r->c);
+	free(r->err);
+	r->err = NULL;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void assert_err(const struct res *r, const char *fmt, ...)
+{
+	char want[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	if (!strstr(r->err, want))
+		fail_msg("expected the line\n  %s\namong the errors\n%s", want, r->err);
+}
+
+static void assert_clean(const struct res *r)
+{
+	if (r->n != 0)
+		fail_msg("expected no errors, got %d:\n%s", r->n, r->err);
+}
+
+/* A load that reads only @file (written first) and @env/@args. */
+static int load_file(struct res *r, const char *text, const char *const *args,
+		     const char *const *env)
+{
+	const char *path = write_file("t.conf", text);
+	const char *argv[32] = { "-c", path };
+	int n = 2;
+
+	for (; args && *args; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	return load(r, argv, env);
+}
+
+static char *print_to_string(const struct ferry_config *c)
+{
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	ferry_config_print(c, f);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+static void test_table_names(void **state)
+{
+	(void)state;
+	for (int a = 0; a < FERRY_CFG_COUNT; a++) {
+		char ea[FCFG_NAME_MAX], fa[FCFG_NAME_MAX], da[FCFG_NAME_MAX];
+		const char *path = fcfg_table[a].path;
+
+		assert_true(strlen(path) + 7 < FCFG_NAME_MAX);
+		assert_true(fcfg_group_len(path) > 0);
+		assert_non_null(fcfg_group_title(a));
+		assert_non_null(fcfg_table[a].desc);
+		fcfg_name(a, FCFG_NAME_ENV, ea);
+		fcfg_name(a, FCFG_NAME_FLAG, fa);
+		fcfg_name(a, FCFG_NAME_DASH, da);
+		/* Names other programs own must never be derived. */
+		assert_false(fcfg_env_foreign(ea, strlen(ea)));
+		assert_int_equal(fcfg_find(FCFG_NAME_ENV, ea, strlen(ea)), a);
+		assert_int_equal(fcfg_find(FCFG_NAME_FLAG, fa, strlen(fa)), a);
+		assert_int_equal(fcfg_find(FCFG_NAME_FLAG, da, strlen(da)), a);
+		assert_int_equal(fcfg_find(FCFG_NAME_PATH, path, strlen(path)), a);
+		/* No setting's spelling may be another's: first match wins. */
+		for (int b = a + 1; b < FERRY_CFG_COUNT; b++) {
+			char eb[FCFG_NAME_MAX], db[FCFG_NAME_MAX];
+
+			fcfg_name(b, FCFG_NAME_ENV, eb);
+			fcfg_name(b, FCFG_NAME_DASH, db);
+			assert_string_not_equal(ea, eb);
+			assert_string_not_equal(da, db);
+			assert_string_not_equal(fa, db);
+		}
+		/* A group is never also a setting. */
+		assert_false(fcfg_is_group(path));
+	}
+	assert_true(fcfg_env_foreign("FERRY_CONFIG", 12));
+	assert_true(fcfg_env_foreign("FERRY_SOCKET", 12));
+	assert_true(fcfg_env_foreign("FERRY_CLIENT_IDLE", 17));
+	assert_false(fcfg_env_foreign("FERRY_CLIENTS_ALLOWED_USERS", 27));
+}
+
+static void test_table_defaults_valid(void **state)
+{
+	(void)state;
+	for (int id = 0; id < FERRY_CFG_COUNT; id++) {
+		const struct fcfg_setting *s = &fcfg_table[id];
+		union fcfg_value v;
+
+		switch (s->type) {
+		case FCFG_INT:
+		case FCFG_SIZE:
+			assert_in_range(s->def_i, s->min, s->max);
+			if (s->type == FCFG_SIZE && s->pow2)
+				assert_int_equal(s->def_i & (s->def_i - 1), 0);
+			break;
+		case FCFG_DBL:
+			assert_true(s->def_d >= s->dmin && s->def_d <= s->dmax);
+			break;
+		case FCFG_BOOL:
+			break;
+		default:
+			if (!fcfg_parse_text(s, s->def_s, &v))
+				fail_msg("%s: bad default \"%s\"", s->path, s->def_s);
+			fcfg_value_free(s->type, &v);
+		}
+	}
+}
+
+static void test_number_forms(void **state)
+{
+	static const struct {
+		double d;
+		const char *text;
+	} dbl[] = {
+		{ 0.0, "0.0" }, { 1.0, "1.0" }, { 0.1, "0.1" }, { 0.3, "0.3" }, { 1e-3, "0.001" },
+		{ 1e-6, "1e-06" }, { 1500.0, "1500.0" }, { 0.000123456789012345, "0.000123456789012345" },
+		{ 1e20, "1e+20" },
+	};
+	static const struct {
+		enum ferry_cfg_id id;
+		const char *text;
+		int64_t want;
+	} num[] = {
+		{ FERRY_CFG_ipc_client_ring_size, "0x10000", 65536 },
+		{ FERRY_CFG_ipc_client_ring_size, "64K", 65536 },
+		{ FERRY_CFG_ipc_client_ring_size, " 1g ", 1 << 30 },
+		{ FERRY_CFG_ipc_client_ring_size, "1024M", 1 << 30 },
+		{ FERRY_CFG_ipc_max_message_size, "100", 100 },
+		{ FERRY_CFG_fault_seed, "4294967295L", 4294967295LL },
+		{ FERRY_CFG_fault_seed, "+7", 7 },
+		{ FERRY_CFG_port_mtu, "0x5dc", 1500 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(dbl) / sizeof(dbl[0]); i++) {
+		char buf[64] = "";
+		FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+
+		fcfg_put_double(dbl[i].d, f);
+		fclose(f);
+		assert_string_equal(buf, dbl[i].text);
+	}
+	for (size_t i = 0; i < sizeof(num) / sizeof(num[0]); i++) {
+		union fcfg_value v;
+
+		if (!fcfg_parse_text(&fcfg_table[num[i].id], num[i].text, &v))
+			fail_msg("%s: \"%s\" refused", fcfg_table[num[i].id].path, num[i].text);
+		assert_int_equal(v.i, num[i].want);
+	}
+}
+
+/* ---- defaults and single sources ------------------------------------------ */
+
+static void test_defaults(void **state)
+{
+	struct res r;
+
+	(void)state;
+	load(&r, NONE, NONE);
+	assert_clean(&r);
+	assert_null(r.c.config_file); /* the default file is absent: fine */
+	for (int id = 0; id < FERRY_CFG_COUNT; id++)
+		assert_int_equal(r.c.src[id], FERRY_SRC_DEFAULT);
+	assert_string_equal(r.c.eal_lcores, "0");
+	assert_int_equal(r.c.eal_vdevs.n, 0);
+	assert_int_equal(r.c.eal_hugepages, FERRY_HUGE_AUTO);
+	assert_int_equal(r.c.port_mtu, 1500);
+	assert_false(r.c.net_address.set);
+	assert_false(r.c.priv_allow_root);
+	assert_int_equal(r.c.clients_allowed_groups.n, 1);
+	assert_string_equal(r.c.clients_allowed_groups.v[0], "ferry");
+	assert_string_equal(r.c.eal_extra_args, "");
+	assert_int_equal(r.c.ipc_client_ring_size, 4194304);
+	assert_int_equal(r.c.idle_strategy, FERRY_IDLE_BACKOFF);
+	assert_int_equal(r.c.log_level, FERRY_LOG_INFO);
+	assert_int_equal(r.c.fault_seed, 1);
+	assert_true(r.c.fault_rx_drop == 0.0);
+	assert_false(r.act.help || r.act.version || r.act.check_config);
+	done(&r);
+}
+
+static void test_default_file_read(void **state)
+{
+	struct res r;
+
+	(void)state;
+	write_file(DEFAULT_FILE, "port = { mtu = 9001; };\n");
+	load(&r, NONE, NONE);
+	assert_clean(&r);
+	assert_string_equal(r.c.config_file, DEFAULT_FILE);
+	assert_int_equal(r.c.port_mtu, 9001);
+	assert_int_equal(r.c.src[FERRY_CFG_port_mtu], FERRY_SRC_FILE);
+	done(&r);
+}
+
+static void test_file_alone(void **state)
+{
+	struct res r;
+
+	(void)state;
+	load_file(&r,
+		  "eal = { lcores = \"1-3\"; vdevs = [\"net_af_packet0,iface=veth0\", \"net_tap0\"];\n"
+		  "        allow = (\"0000:00:06.0\"); hugepages = \"OFF\"; };\n"
+		  "port = { mtu = 9001; mbufs = 0x3fff; };\n"
+		  "net = { address = \"10.0.1.5/24\"; gateway = \"10.0.1.1\"; };\n"
+		  "privileges = { allow_root = true; };\n"
+		  "clients = { allowed_users = \"alice bob\"; allowed_groups = []; };\n"
+		  "ipc = { client_ring_size = \"8m\"; session_ring_size = 1048576L;\n"
+		  "        max_message_size = 65536; };\n"
+		  "fault = { seed = 4294967295L; rx_drop = 0.25; tx_dup = 1; };\n",
+		  NONE, NONE);
+	assert_clean(&r);
+	assert_string_equal(r.c.eal_lcores, "1-3");
+	assert_int_equal(r.c.eal_vdevs.n, 2);
+	assert_string_equal(r.c.eal_vdevs.v[0], "net_af_packet0,iface=veth0");
+	assert_string_equal(r.c.eal_vdevs.v[1], "net_tap0");
+	assert_int_equal(r.c.eal_allow.n, 1);
+	assert_int_equal(r.c.eal_hugepages, FERRY_HUGE_OFF);
+	assert_int_equal(r.c.port_mtu, 9001);
+	assert_int_equal(r.c.port_mbufs, 16383);
+	assert_true(r.c.net_address.set);
+	assert_int_equal(r.c.net_address.addr, 0x0a000105);
+	assert_int_equal(r.c.net_address.prefix_len, 24);
+	assert_int_equal(r.c.net_gateway.addr, 0x0a000101);
+	assert_true(r.c.priv_allow_root);
+	assert_int_equal(r.c.clients_allowed_users.n, 2);
+	assert_string_equal(r.c.clients_allowed_users.v[1], "bob");
+	assert_int_equal(r.c.clients_allowed_groups.n, 0);
+	assert_int_equal(r.c.ipc_client_ring_size, 8 << 20);
+	assert_int_equal(r.c.ipc_session_ring_size, 1 << 20);
+	assert_int_equal(r.c.fault_seed, 4294967295LL);
+	assert_true(r.c.fault_rx_drop == 0.25);
+	assert_true(r.c.fault_tx_dup == 1.0);
+	assert_int_equal(r.c.src[FERRY_CFG_port_mtu], FERRY_SRC_FILE);
+	assert_int_equal(r.c.src[FERRY_CFG_fault_seed], FERRY_SRC_FILE);
+	assert_int_equal(r.c.src[FERRY_CFG_port_id], FERRY_SRC_DEFAULT);
+	done(&r);
+}
+
+static void test_env_alone(void **state)
+{
+	struct res r;
+
+	(void)state;
+	load(&r, NONE,
+	     ARGS("PATH=/bin", "FERRY_PORT_MTU= 9000 ", "FERRY_EAL_VDEVS=net_af_packet0,iface=a net_tap0",
+		  "FERRY_IPC_CLIENT_RING_SIZE=16M", "FERRY_IPC_SHM_DIR=/tmp/x y",
+		  "FERRY_PRIVILEGES_ALLOW_ROOT=Yes", "FERRY_IDLE_STRATEGY=spin",
+		  "FERRY_NET_ADDRESS=192.168.1.2/16", "FERRY_FAULT_SEED=0x10",
+		  "FERRY_FAULT_RX_DUP=1e-3",
+		  /* others' variables are left alone */
+		  "FERRY_SOCKET=/x", "FERRY_CLIENT_IDLE=spin", "FERRY_CLIENT_=1"));
+	assert_clean(&r);
+	assert_null(r.c.config_file);
+	assert_int_equal(r.c.port_mtu, 9000);
+	assert_int_equal(r.c.eal_vdevs.n, 2);
+	assert_string_equal(r.c.eal_vdevs.v[0], "net_af_packet0,iface=a");
+	assert_int_equal(r.c.ipc_client_ring_size, 16 << 20);
+	assert_string_equal(r.c.ipc_shm_dir, "/tmp/x y");
+	assert_true(r.c.priv_allow_root);
+	assert_int_equal(r.c.idle_strategy, FERRY_IDLE_SPIN);
+	assert_int_equal(r.c.net_address.prefix_len, 16);
+	assert_int_equal(r.c.fault_seed, 16);
+	assert_true(r.c.fault_rx_dup == 1e-3);
+	assert_int_equal(r.c.src[FERRY_CFG_port_mtu], FERRY_SRC_ENV);
+	assert_int_equal(r.c.src[FERRY_CFG_ipc_shm_dir], FERRY_SRC_ENV);
+	assert_int_equal(r.c.src[FERRY_CFG_port_id], FERRY_SRC_DEFAULT);
+	done(&r);
+}
+
+static void test_flag_alone(void **state)
+{
+	struct res r;
+
+	(void)state;
+	load(&r,
+	     ARGS("--port.mtu=9000", "--port.queues", "4", "--ipc-shm-dir=/a", "--ipc-socket", "/b",
+		  "--privileges.allow_root", "--eal.vdevs=[\"net_tap0\", \"net_tap1,iface=x\"]",
+		  "--eal-allow", "0000:00:06.0,llq_policy=1 0000:00:07.0", "--fault.seed", "-0",
+		  "--log.level=DEBUG", "--net.gateway", "", "--fault.tx_drop=0.5",
+		  "--check-config"),
+	     NONE);
+	assert_clean(&r);
+	assert_int_equal(r.c.port_mtu, 9000);
+	assert_int_equal(r.c.port_queues, 4);
+	assert_string_equal(r.c.ipc_shm_dir, "/a");
+	assert_string_equal(r.c.ipc_socket, "/b");
+	assert_true(r.c.priv_allow_root);
+	assert_int_equal(r.c.eal_vdevs.n, 2);
+	assert_string_equal(r.c.eal_vdevs.v[1], "net_tap1,iface=x");
+	assert_int_equal(r.c.eal_allow.n, 2);
+	assert_string_equal(r.c.eal_allow.v[0], "0000:00:06.0,llq_policy=1");
+	assert_int_equal(r.c.fault_seed, 0);
+	assert_int_equal(r.c.log_level, FERRY_LOG_DEBUG);
+	assert_false(r.c.net_gateway.set);
+	assert_true(r.c.fault_tx_drop == 0.5);
+	assert_true(r.act.check_config);
+	assert_int_equal(r.c.src[FERRY_CFG_port_mtu], FERRY_SRC_CLI);
+	assert_int_equal(r.c.src[FERRY_CFG_net_gateway], FERRY_SRC_CLI);
+	done(&r);
+
+	/* a boolean flag takes a following word as its value */
+	load(&r, ARGS("--privileges.allow_root", "off", "--privileges-allow-root=no",
+		      "--privileges.allow_root", "on"), NONE);
+	assert_clean(&r);
+	assert_true(r.c.priv_allow_root);
+	done(&r);
+	load(&r, ARGS("--privileges.allow_root", "--port.mtu=1500"), NONE);
+	assert_clean(&r);
+	assert_true(r.c.priv_allow_root);
+	done(&r);
+	/* the last of a repeated flag wins */
+	load(&r, ARGS("--port.mtu=1000", "--port-mtu", "2000"), NONE);
+	assert_clean(&r);
+	assert_int_equal(r.c.port_mtu, 2000);
+	done(&r);
+}
+
+static void test_config_file_choice(void **state)
+{
+	struct res r;
+	char a[PATH_MAX * 2], b[PATH_MAX * 2], arg[PATH_MAX * 2 + 16], env[PATH_MAX * 2 + 16];
+
+	(void)state;
+	write_file(DEFAULT_FILE, "port = { mtu = 1000; };\n");
+	snprintf(a, sizeof(a), "%s", write_file("a.conf", "port = { mtu = 2000; };\n"));
+	snprintf(b, sizeof(b), "%s", write_file("b.conf", "port = { mtu = 3000; };\n"));
+	snprintf(env, sizeof(env), "FERRY_CONFIG=%s", a);
+
+	load(&r, NONE, ARGS(env));
+	assert_clean(&r);
+	assert_string_equal(r.c.config_file, a);
+	assert_int_equal(r.c.port_mtu, 2000);
+	done(&r);
+
+	load(&r, ARGS("-c", b), ARGS(env)); /* the flag wins over FERRY_CONFIG */
+	assert_clean(&r);
+	assert_string_equal(r.c.config_file, b);
+	assert_int_equal(r.c.port_mtu, 3000);
+	done(&r);
+
+	snprintf(arg, sizeof(arg), "--config=%s", b);
+	load(&r, ARGS(arg), NONE);
+	assert_clean(&r);
+	assert_int_equal(r.c.port_mtu, 3000);
+	done(&r);
+
+	snprintf(arg, sizeof(arg), "-c%s", a);
+	load(&r, ARGS("--config", b, arg), NONE); /* the last wins */
+	assert_clean(&r);
+	assert_int_equal(r.c.port_mtu, 2000);
+	done(&r);
+}
+
+static void test_include(void **state)
+{
+	struct res r;
+
+	(void)state;
+	assert_int_equal(mkdir("sub", 0700), 0);
+	write_file("sub/ipc.conf", "ipc = { shm_dir = \"/inc\"; };\n");
+	write_file("sub/main.conf", "port = { mtu = 2000; };\n@include \"ipc.conf\"\n");
+	load(&r, ARGS("-c", "sub/main.conf"), NONE);
+	assert_clean(&r);
+	assert_string_equal(r.c.ipc_shm_dir, "/inc");
+	done(&r);
+	unlink("sub/ipc.conf");
+	unlink("sub/main.conf");
+}
+
+/* ---- precedence ----------------------------------------------------------- */
+
+static void test_precedence(void **state)
+{
+	(void)state;
+	/* bit 0: file, bit 1: env, bit 2: flag */
+	for (int mask = 0; mask < 8; mask++) {
+		struct res r;
+		const char *argv[4] = { "-c", NULL, NULL, NULL };
+		const char *env[2] = { NULL, NULL };
+		int want = 1500;
+		enum ferry_cfg_source src = FERRY_SRC_DEFAULT;
+
+		argv[1] = write_file("p.conf", mask & 1 ? "port = { mtu = 1000; };\n" : "");
+		if (mask & 1) {
+			want = 1000;
+			src = FERRY_SRC_FILE;
+		}
+		if (mask & 2) {
+			env[0] = "FERRY_PORT_MTU=2000";
+			want = 2000;
+			src = FERRY_SRC_ENV;
+		}
+		if (mask & 4) {
+			argv[2] = "--port.mtu=3000";
+			want = 3000;
+			src = FERRY_SRC_CLI;
+		}
+		load(&r, argv, env);
+		assert_clean(&r);
+		assert_int_equal(r.c.port_mtu, want);
+		assert_int_equal(r.c.src[FERRY_CFG_port_mtu], src);
+		done(&r);
+	}
+}
+
+/* A bad value keeps what the sources beneath it gave. */
+static void test_bad_value_keeps_lower(void **state)
+{
+	struct res r;
+
+	(void)state;
+	load_file(&r, "port = { mtu = 1000; };\nipc = { shm_dir = \"/f\"; };\n",
+		  ARGS("--port.mtu=99999", "--ipc.shm_dir=/flag"), ARGS("FERRY_PORT_MTU=2000", "FERRY_IPC_SHM_DIR=/env"));
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.c.port_mtu, 2000);
+	assert_int_equal(r.c.src[FERRY_CFG_port_mtu], FERRY_SRC_ENV);
+	assert_string_equal(r.c.ipc_shm_dir, "/flag");
+	done(&r);
+
+	load_file(&r, "port = { mtu = 1000; };\n", NONE, ARGS("FERRY_PORT_MTU=x"));
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.c.port_mtu, 1000);
+	assert_int_equal(r.c.src[FERRY_CFG_port_mtu], FERRY_SRC_FILE);
+	done(&r);
+}
+
+/* ---- bad input: one exact line each ----------------------------------------- */
+
+static void test_bad_file_values(void **state)
+{
+	static const struct {
+		const char *text, *line;
+	} cases[] = {
+		{ "port = { mtu = \"big\"; };", "port.mtu: file %s line 1: \"big\" is not an integer between 576 and 9001" },
+		{ "port = { mtu = 9002; };", "port.mtu: file %s line 1: 9002 is not an integer between 576 and 9001" },
+		{ "port = { mtu = 1500.0; };", "port.mtu: file %s line 1: 1500.0 is not an integer between 576 and 9001" },
+		{ "\nport = {\n  mtu = [1];\n};", "port.mtu: file %s line 3: an array is not an integer between 576 and 9001" },
+		{ "privileges = { allow_root = \"yes\"; };", "privileges.allow_root: file %s line 1: \"yes\" is not a boolean (true or false, without quotes)" },
+		{ "ipc = { client_ring_size = 3000; };", "ipc.client_ring_size: file %s line 1: 3000 is not a power of two between 64K and 1G" },
+		{ "ipc = { client_ring_size = \"96k\"; };", "ipc.client_ring_size: file %s line 1: \"96k\" is not a power of two between 64K and 1G" },
+		{ "ipc = { client_ring_size = \"2g\"; };", "ipc.client_ring_size: file %s line 1: \"2g\" is not a power of two between 64K and 1G" },
+		{ "ipc = { max_message_size = \"1t\"; };", "ipc.max_message_size: file %s line 1: \"1t\" is not a size between 64 and 1G" },
+		{ "ipc = { shm_dir = 5; };", "ipc.shm_dir: file %s line 1: 5 is not a string" },
+		{ "idle = { strategy = \"fast\"; };", "idle.strategy: file %s line 1: \"fast\" is not one of spin, yield, backoff" },
+		{ "idle = { strategy = 1; };", "idle.strategy: file %s line 1: 1 is not one of spin, yield, backoff" },
+		{ "eal = { vdevs = (\"a\", 1); };", "eal.vdevs: file %s line 1: a list is not a list of non-empty strings, e.g. [\"a\", \"b\"]" },
+		{ "eal = { vdevs = [\"\"]; };", "eal.vdevs: file %s line 1: an array is not a list of non-empty strings" },
+		{ "net = { address = \"10.0.1.300/24\"; };", "net.address: file %s line 1: \"10.0.1.300/24\" is not an IPv4 address with prefix length (a.b.c.d/len), or empty" },
+		{ "net = { address = \"10.0.1.5\"; };", "net.address: file %s line 1: \"10.0.1.5\" is not an IPv4 address with prefix length" },
+		{ "net = { address = \"10.0.1.5/33\"; };", "net.address: file %s line 1: \"10.0.1.5/33\" is not an IPv4" },
+		{ "net = { address = \"10.0.01.5/24\"; };", "net.address: file %s line 1: \"10.0.01.5/24\" is not an IPv4" },
+		{ "net = { address = \"10.0.1/24\"; };", "net.address: file %s line 1: \"10.0.1/24\" is not an IPv4" },
+		{ "net = { address = \"10.0.1.5/24\"; gateway = \"10.0.1.1/24\"; };", "net.gateway: file %s line 1: \"10.0.1.1/24\" is not an IPv4 address (a.b.c.d), or empty" },
+		{ "fault = { rx_drop = 1.5; };", "fault.rx_drop: file %s line 1: 1.5 is not a number between 0 and 1" },
+		{ "fault = { rx_drop = true; };", "fault.rx_drop: file %s line 1: true is not a number between 0 and 1" },
+		/* libconfig 1.5 reads 4294967295 without L as -1 */
+		{ "fault = { seed = 4294967295; };", "fault.seed: file %s line 1: -1 is not an integer between 0 and 4294967295" },
+		{ "ipc = { shm_dri = \"/x\"; };", "ipc.shm_dri: file %s line 1: unknown setting (did you mean ipc.shm_dir?)" },
+		{ "ipcc = { shm_dir = \"/x\"; };", "ipcc: file %s line 1: unknown group" },
+		{ "ipc = { sub = { shm_dir = \"/x\"; }; };", "ipc.sub: file %s line 1: unknown group" },
+		{ "mtu = 1500;", "mtu: file %s line 1: unknown setting" },
+		{ "ipc = 5;", "ipc: file %s line 1: is a group of settings: write ipc = { ... };" },
+		{ "ipc = { shm_dir = { a = 1; }; };", "ipc.shm_dir: file %s line 1: a group is not a string" },
+		{ "port = { mtu = ; };", "file %s line 1: syntax error" },
+		{ "port = { mtu = 1500; };\nport = { id = 1; };", "file %s line 2: duplicate setting name" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct res r;
+		char path[PATH_MAX * 2];
+
+		char want[PATH_MAX * 3];
+		const char *at = strstr(cases[i].line, "%s");
+
+		/* each case's line names the file once, as "%s" */
+		assert_non_null(at);
+		snprintf(path, sizeof(path), "%s/t.conf", tmpdir);
+		snprintf(want, sizeof(want), "%.*s%s%s", (int)(at - cases[i].line), cases[i].line,
+			 path, at + 2);
+		load_file(&r, cases[i].text, NONE, NONE);
+		if (r.n != 1)
+			fail_msg("case %zu: %d errors for %s:\n%s", i, r.n, cases[i].text, r.err);
+		assert_true(strncmp(r.err, "ferryd: ", 8) == 0);
+		assert_err(&r, "%s", want);
+		done(&r);
+	}
+}
+
+static void test_bad_env_values(void **state)
+{
+	static const struct {
+		const char *env, *line;
+	} cases[] = {
+		{ "FERRY_IPC_CLIENT_RING_SIZE=3000", "ferryd: ipc.client_ring_size: env FERRY_IPC_CLIENT_RING_SIZE: \"3000\" is not a power of two between 64K and 1G\n" },
+		{ "FERRY_IPC_CLIENT_RING_SIZE=32k", "\"32k\" is not a power of two between 64K and 1G" },
+		{ "FERRY_IPC_CLIENT_RING_SIZE=0x", "\"0x\" is not a power of two" },
+		{ "FERRY_IPC_MAX_MESSAGE_SIZE=99999999999999999999", "ipc.max_message_size: env FERRY_IPC_MAX_MESSAGE_SIZE: \"99999999999999999999\" is not a size between 64 and 1G" },
+		{ "FERRY_IPC_MAX_MESSAGE_SIZE=-64", "\"-64\" is not a size" },
+		{ "FERRY_IPC_MAX_MESSAGE_SIZE=16777216g", "\"16777216g\" is not a size" },
+		{ "FERRY_PORT_MTU=", "ferryd: port.mtu: env FERRY_PORT_MTU: \"\" is not an integer between 576 and 9001\n" },
+		{ "FERRY_PORT_MTU=1500x", "\"1500x\" is not an integer" },
+		{ "FERRY_PORT_MTU=0100", "\"0100\" is not an integer between 576" }, /* decimal 100, not octal */
+		{ "FERRY_PORT_MTU=99999999999999999999", "is not an integer" },
+		{ "FERRY_PORT_MTU=1e3", "is not an integer" },
+		{ "FERRY_PRIVILEGES_ALLOW_ROOT=maybe", "ferryd: privileges.allow_root: env FERRY_PRIVILEGES_ALLOW_ROOT: \"maybe\" is not a boolean (true/false, yes/no, on/off, 1/0)\n" },
+		{ "FERRY_PRIVILEGES_ALLOW_ROOT=", "\"\" is not a boolean" },
+		{ "FERRY_EAL_HUGEPAGES=sometimes", "ferryd: eal.hugepages: env FERRY_EAL_HUGEPAGES: \"sometimes\" is not one of auto, on, off\n" },
+		{ "FERRY_EAL_HUGEPAGES=", "\"\" is not one of auto, on, off" },
+		{ "FERRY_FAULT_RX_DROP=nan", "ferryd: fault.rx_drop: env FERRY_FAULT_RX_DROP: \"nan\" is not a number between 0 and 1\n" },
+		{ "FERRY_FAULT_RX_DROP=-0.1", "\"-0.1\" is not a number between 0 and 1" },
+		{ "FERRY_FAULT_RX_DROP=0.5.", "\"0.5.\" is not a number" },
+		{ "FERRY_NET_ADDRESS=10.0.0.1/24/2", "ferryd: net.address: env FERRY_NET_ADDRESS: \"10.0.0.1/24/2\" is not an IPv4 address with prefix length (a.b.c.d/len), or empty\n" },
+		{ "FERRY_NET_GATEWAY=gw", "ferryd: net.gateway: env FERRY_NET_GATEWAY: \"gw\" is not an IPv4 address (a.b.c.d), or empty\n" },
+		{ "FERRY_EAL_VDEVS=[\"a\", 1]", "ferryd: eal.vdevs: env FERRY_EAL_VDEVS: \"[\\\"a\\\", 1]\" is not a blank-separated list" },
+		{ "FERRY_EAL_VDEVS=[\"a\"]; x = 1", "is not a blank-separated list" },
+		{ "FERRY_PORT_MTUU=1500", "ferryd: env FERRY_PORT_MTUU: unknown setting (did you mean FERRY_PORT_MTU?)\n" },
+		{ "FERRY_IPC_SHMDIR=/x", "ferryd: env FERRY_IPC_SHMDIR: unknown setting (did you mean FERRY_IPC_SHM_DIR?)\n" },
+		{ "FERRY_BOGUS=1", "ferryd: env FERRY_BOGUS: unknown setting\n" },
+		{ "FERRY_=1", "ferryd: env FERRY_: unknown setting\n" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct res r;
+
+		load(&r, NONE, ARGS(cases[i].env));
+		if (r.n != 1)
+			fail_msg("case %zu: %d errors for %s:\n%s", i, r.n, cases[i].env, r.err);
+		assert_err(&r, "%s", cases[i].line);
+		done(&r);
+	}
+}
+
+static void test_bad_flags(void **state)
+{
+	static const struct {
+		const char *args[3];
+		const char *line;
+	} cases[] = {
+		{ { "--idle.strategy=fast" }, "ferryd: idle.strategy: flag --idle.strategy: \"fast\" is not one of spin, yield, backoff\n" },
+		{ { "--idle-strategy", "fast" }, "ferryd: idle.strategy: flag --idle-strategy: \"fast\" is not one of" },
+		{ { "--net.address=10.0.1.300/24" }, "ferryd: net.address: flag --net.address: \"10.0.1.300/24\" is not an IPv4 address" },
+		{ { "--privileges.allow_root", "maybe" }, "ferryd: privileges.allow_root: flag --privileges.allow_root: \"maybe\" is not a boolean" },
+		{ { "--port.mtu" }, "ferryd: port.mtu: flag --port.mtu: needs a value\n" },
+		{ { "--port.mtuu=1500" }, "ferryd: flag --port.mtuu: unknown flag (did you mean --port.mtu?)\n" },
+		/* the word after an unknown flag is taken as its value, not as a
+		 * second error */
+		{ { "--ipc-shm-dri", "/x" }, "ferryd: flag --ipc-shm-dri: unknown flag (did you mean --ipc.shm_dir?)\n" },
+		{ { "--PORT.MTU=1500" }, "ferryd: flag --PORT.MTU: unknown flag (did you mean --port.mtu?)\n" },
+		{ { "--frobnicate" }, "ferryd: flag --frobnicate: unknown flag\n" },
+		{ { "--ipc.shm.dir=/x" }, "ferryd: flag --ipc.shm.dir: unknown flag (did you mean --ipc.shm_dir?)\n" },
+		{ { "-x" }, "ferryd: flag -x: unknown flag (see --help)\n" },
+		{ { "--" }, "ferryd: flag --: unknown flag (see --help)\n" },
+		{ { "stray" }, "ferryd: unexpected argument \"stray\"; settings are given as --key=value\n" },
+		{ { "-c" }, "ferryd: flag -c: needs a file name\n" },
+		{ { "--check-config=yes" }, "ferryd: flag --check-config: unknown flag" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct res r;
+
+		load(&r, cases[i].args, NONE);
+		if (r.n != 1)
+			fail_msg("case %zu: %d errors:\n%s", i, r.n, r.err);
+		assert_err(&r, "%s", cases[i].line);
+		done(&r);
+	}
+}
+
+static void test_bad_config_file(void **state)
+{
+	struct res r;
+	char env[PATH_MAX * 2 + 16];
+
+	(void)state;
+	load(&r, ARGS("-c", "/nonexistent/ferryd.conf"), NONE);
+	assert_int_equal(r.n, 1);
+	assert_err(&r, "ferryd: flag -c: cannot read config file \"/nonexistent/ferryd.conf\": No such file or directory\n");
+	assert_null(r.c.config_file);
+	done(&r);
+
+	load(&r, ARGS("--config=/nonexistent"), NONE);
+	assert_err(&r, "ferryd: flag --config: cannot read config file \"/nonexistent\": No such file or directory\n");
+	done(&r);
+
+	load(&r, NONE, ARGS("FERRY_CONFIG=/nonexistent"));
+	assert_int_equal(r.n, 1);
+	assert_err(&r, "ferryd: env FERRY_CONFIG: cannot read config file \"/nonexistent\": No such file or directory\n");
+	done(&r);
+
+	load(&r, NONE, ARGS("FERRY_CONFIG="));
+	assert_err(&r, "ferryd: env FERRY_CONFIG: empty config file name\n");
+	done(&r);
+
+	load(&r, ARGS("-c", tmpdir), NONE);
+	snprintf(env, sizeof(env), "ferryd: flag -c: cannot read config file \"%s\": Is a directory\n", tmpdir);
+	assert_err(&r, "%s", env);
+	done(&r);
+
+	/* the default file, present but a directory, is an error too */
+	assert_int_equal(mkdir(DEFAULT_FILE, 0700), 0);
+	load(&r, NONE, NONE);
+	assert_err(&r, "ferryd: default: cannot read config file \"%s\": Is a directory\n", DEFAULT_FILE);
+	done(&r);
+}
+
+/* Errors are all collected, from every source, in one run. */
+static void test_errors_collected(void **state)
+{
+	struct res r;
+
+	(void)state;
+	load_file(&r,
+		  "port = {\n  mtu = 1;\n  queues = 99;\n};\nbogus = 1;\n",
+		  ARGS("stray", "--idle.strategy=x", "--nope"),
+		  ARGS("FERRY_LOG_LEVEL=loud", "FERRY_NOPE=1"));
+	assert_int_equal(r.n, 8);
+	assert_err(&r, "port.mtu: file %s/t.conf line 2:", tmpdir);
+	assert_err(&r, "port.queues: file %s/t.conf line 3:", tmpdir);
+	assert_err(&r, "bogus: file %s/t.conf line 5: unknown setting", tmpdir);
+	assert_err(&r, "log.level: env FERRY_LOG_LEVEL:");
+	assert_err(&r, "env FERRY_NOPE: unknown setting");
+	assert_err(&r, "idle.strategy: flag --idle.strategy:");
+	assert_err(&r, "flag --nope: unknown flag");
+	assert_err(&r, "unexpected argument \"stray\"");
+	done(&r);
+}
+
+/* ---- cross-setting rules ----------------------------------------------------- */
+
+static void test_rules(void **state)
+{
+	static const struct {
+		const char *args[4];
+		const char *line;
+	} cases[] = {
+		{ { "--ipc.max_message_size=2m" }, "ferryd: ipc.max_message_size: flag --ipc.max_message_size: 2097152 is more than a quarter of ipc.client_ring_size (4194304, default)\n" },
+		{ { "--ipc.session_ring_size=1m" }, "ferryd: ipc.max_message_size: default: 1048576 is more than a quarter of ipc.session_ring_size (1048576, flag)\n" },
+		{ { "--transport.rto_min_us=300000" }, "ferryd: transport.rto_min_us: flag --transport.rto_min_us: 300000 is more than transport.rto_max_us (200000, default)\n" },
+		{ { "--transport.keepalive_ms=5000" }, "ferryd: transport.keepalive_ms: flag --transport.keepalive_ms: 5000 is not less than transport.peer_timeout_ms (5000, default)\n" },
+		{ { "--limits.max_sessions=100" }, "ferryd: limits.max_sessions_per_client: default: 256 is more than limits.max_sessions (100, flag)\n" },
+		{ { "--net.gateway=10.0.0.1" }, "ferryd: net.gateway: flag --net.gateway: \"10.0.0.1\" needs net.address to be set\n" },
+		{ { "--net.address=10.0.1.5/24", "--net.gateway=10.0.2.1" }, "ferryd: net.gateway: flag --net.gateway: \"10.0.2.1\" is outside the subnet of net.address (\"10.0.1.5/24\", flag)\n" },
+		{ { "--net.address=10.0.1.5/24", "--net.gateway=10.0.1.5" }, "ferryd: net.gateway: flag --net.gateway: \"10.0.1.5\" is net.address itself\n" },
+		{ { "--net.address=10.0.1.5/24", "--net.gateway=224.0.0.1" }, "ferryd: net.gateway: flag --net.gateway: \"224.0.0.1\" is not a unicast address\n" },
+		{ { "--net.address=10.0.1.0/24" }, "ferryd: net.address: flag --net.address: \"10.0.1.0/24\" is the network address of its subnet, not a host address\n" },
+		{ { "--net.address=10.0.1.255/24" }, "ferryd: net.address: flag --net.address: \"10.0.1.255/24\" is the broadcast address of its subnet, not a host address\n" },
+		{ { "--net.address=127.0.0.1/8" }, "ferryd: net.address: flag --net.address: \"127.0.0.1/8\" is not a unicast host address\n" },
+		{ { "--net.address=0.0.0.0/0" }, "is not a unicast host address" },
+		{ { "--ipc.shm_dir=shm" }, "ferryd: ipc.shm_dir: flag --ipc.shm_dir: \"shm\" is not an absolute path\n" },
+		{ { "--ipc.socket=run/ferryd.sock" }, "ferryd: ipc.socket: flag --ipc.socket: \"run/ferryd.sock\" is not an absolute path\n" },
+		{ { "--ipc.socket=/run/ferry/ferryd-with-a-socket-path-that-is-much-too-long-for-the-sun-path-of-a-sockaddr-un-structure.socket" }, "ferryd: ipc.socket: flag --ipc.socket: \"/run/ferry/ferryd-with-a-socket-path-that-is-much-too-long-for-the-sun-path-of-a-sockaddr-un-structure.socket\" is 109 bytes long; a Unix socket path holds at most 107\n" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct res r;
+
+		load(&r, cases[i].args, NONE);
+		if (r.n != 1)
+			fail_msg("case %zu: %d errors:\n%s", i, r.n, r.err);
+		assert_err(&r, "%s", cases[i].line);
+		done(&r);
+	}
+}
+
+static void test_rules_pass(void **state)
+{
+	struct res r;
+
+	(void)state;
+	/* edges that are allowed: exactly a quarter, equal timeouts, /31 and /32 */
+	load_file(&r, "net = { address = \"10.0.1.5/24\"; gateway = \"10.0.1.1\"; };\n",
+		  ARGS("--ipc.client_ring_size=64k", "--ipc.session_ring_size=1m",
+		       "--ipc.max_message_size=16k", "--transport.rto_min_us=1000",
+		       "--transport.rto_max_us=1000", "--limits.max_sessions=256"),
+		  NONE);
+	assert_clean(&r);
+	assert_int_equal(r.c.src[FERRY_CFG_net_address], FERRY_SRC_FILE);
+	done(&r);
+	load(&r, ARGS("--net.address=10.0.1.0/31", "--net.gateway=10.0.1.1"), NONE);
+	assert_clean(&r);
+	done(&r);
+	load(&r, ARGS("--net.address=10.0.1.255/32"), NONE);
+	assert_clean(&r);
+	done(&r);
+	/* the file's line is named when a file value breaks a rule */
+	load_file(&r, "\ntransport = { rto_min_us = 300000; };\n", NONE, NONE);
+	assert_int_equal(r.n, 1);
+	assert_err(&r, "ferryd: transport.rto_min_us: file %s/t.conf line 2: 300000 is more than", tmpdir);
+	done(&r);
+}
+
+/* ---- output --------------------------------------------------------------- */
+
+static void test_print_format(void **state)
+{
+	struct res r;
+	char *out;
+
+	(void)state;
+	load_file(&r,
+		  "ipc = { client_ring_size = \"8m\"; };\nfault = { seed = 4294967295L; };\n",
+		  ARGS("--eal.vdevs=net_af_packet0,iface=veth0 net_tap0", "--fault.rx_drop=0.1",
+		       "--eal.extra_args=--log-level \"x\\y\"", "--net.gateway=10.0.1.1"),
+		  ARGS("FERRY_NET_ADDRESS=10.0.1.5/24", "FERRY_IDLE_STRATEGY=Yield"));
+	assert_clean(&r);
+	out = print_to_string(&r.c);
+	assert_int_equal(count_lines(out), FERRY_CFG_COUNT);
+	assert_true(strncmp(out, "eal.lcores = \"0\" (default)\n", 27) == 0);
+	assert_non_null(strstr(out, "\neal.vdevs = [\"net_af_packet0,iface=veth0\", \"net_tap0\"] (flag)\n"));
+	assert_non_null(strstr(out, "\neal.allow = [] (default)\n"));
+	assert_non_null(strstr(out, "\neal.hugepages = \"auto\" (default)\n"));
+	assert_non_null(strstr(out, "\neal.extra_args = \"--log-level \\\"x\\\\y\\\"\" (flag)\n"));
+	assert_non_null(strstr(out, "\nnet.address = \"10.0.1.5/24\" (env)\n"));
+	assert_non_null(strstr(out, "\nnet.gateway = \"10.0.1.1\" (flag)\n"));
+	assert_non_null(strstr(out, "\nprivileges.allow_root = false (default)\n"));
+	assert_non_null(strstr(out, "\nclients.allowed_groups = [\"ferry\"] (default)\n"));
+	assert_non_null(strstr(out, "\nipc.client_ring_size = 8388608 (file)\n"));
+	assert_non_null(strstr(out, "\nidle.strategy = \"yield\" (env)\n"));
+	assert_non_null(strstr(out, "\nfault.seed = 4294967295L (file)\n"));
+	assert_non_null(strstr(out, "\nfault.rx_drop = 0.1 (flag)\n"));
+	assert_non_null(strstr(out, "\nfault.rx_dup = 0.0 (default)\n"));
+	/* table order */
+	for (int id = 1; id < FERRY_CFG_COUNT; id++) {
+		char a[FCFG_NAME_MAX + 4], b[FCFG_NAME_MAX + 4];
+
+		snprintf(a, sizeof(a), "%s = ", fcfg_table[id - 1].path);
+		snprintf(b, sizeof(b), "\n%s = ", fcfg_table[id].path);
+		assert_true(strstr(out, a) < strstr(out, b));
+	}
+	free(out);
+	done(&r);
+}
+
+/*
+ * Values print "so they can be pasted back": turn every printed line into
+ * a config file and load it; the same values must come out.
+ */
+static void test_print_round_trip(void **state)
+{
+	struct res r, back;
+	char *out, *again, *file = NULL;
+	size_t flen;
+	FILE *f;
+	char group[64] = "";
+
+	(void)state;
+	load(&r, ARGS("--eal.vdevs=[\"a \\\"quoted\\\" one\", \"tab\\there\"]", "--fault.rx_dup=0.3",
+		      "--eal.extra_args=\x01 ctl", "--net.address=10.1.2.3/8", "--fault.seed=4294967295",
+		      "--transport.rto_max_us=60000000", "--privileges.allow_root"),
+	     NONE);
+	assert_clean(&r);
+	out = print_to_string(&r.c);
+	f = open_memstream(&file, &flen);
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		char *eq = strstr(line, " = "), *src = strrchr(line, '(');
+		size_t glen = fcfg_group_len(line);
+
+		assert_non_null(eq);
+		assert_non_null(src);
+		src[-1] = '\0';
+		if (strncmp(group, line, glen) != 0 || group[glen] != '\0') {
+			fprintf(f, "%s%.*s = {\n", group[0] ? "};\n" : "", (int)glen, line);
+			snprintf(group, sizeof(group), "%.*s", (int)glen, line);
+		}
+		fprintf(f, "  %s;\n", line + glen + 1);
+	}
+	fputs("};\n", f);
+	assert_int_equal(fclose(f), 0);
+	free(out);
+
+	load_file(&back, file, NONE, NONE);
+	free(file);
+	assert_clean(&back);
+	out = print_to_string(&r.c);
+	again = print_to_string(&back.c);
+	/* Same values; sources differ, so compare with them cut off. */
+	for (char *p = out, *q = again; *p || *q;) {
+		size_t lp = strcspn(p, "("), lq = strcspn(q, "(");
+
+		assert_int_equal(lp, lq);
+		assert_memory_equal(p, q, lp);
+		p = strchr(p, '\n');
+		q = strchr(q, '\n');
+		assert_non_null(p);
+		assert_non_null(q);
+		p++;
+		q++;
+	}
+	for (int id = 0; id < FERRY_CFG_COUNT; id++)
+		assert_int_equal(back.c.src[id], FERRY_SRC_FILE);
+	free(out);
+	free(again);
+	done(&back);
+	done(&r);
+}
+
+static void test_usage(void **state)
+{
+	char *out = NULL, *flat;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+
+	(void)state;
+	ferry_config_usage(f, "/usr/sbin/ferryd");
+	assert_int_equal(fclose(f), 0);
+	assert_true(strncmp(out, "Usage: ferryd ", 14) == 0);
+	assert_non_null(strstr(out, "--check-config"));
+	assert_non_null(strstr(out, "--config FILE"));
+	assert_non_null(strstr(out, DEFAULT_FILE));
+	/* descriptions are wrapped: join their lines again to find them */
+	flat = calloc(1, strlen(out) + 1);
+	assert_non_null(flat);
+	for (const char *q = out; *q;) {
+		if (strncmp(q, "\n      ", 7) == 0 && q[7] != ' ' && strncmp(q + 7, "default", 7) != 0 &&
+		    strncmp(q + 7, "env ", 4) != 0) {
+			strcat(flat, " ");
+			q += 7;
+		} else {
+			strncat(flat, q++, 1);
+		}
+	}
+	for (int id = 0; id < FERRY_CFG_COUNT; id++) {
+		char name[FCFG_NAME_MAX + 8];
+
+		snprintf(name, sizeof(name), "--%s=", fcfg_table[id].path);
+		assert_non_null(strstr(out, name));
+		fcfg_name(id, FCFG_NAME_ENV, name);
+		assert_non_null(strstr(out, name));
+		assert_non_null(strstr(flat, fcfg_table[id].desc));
+	}
+	free(flat);
+	assert_non_null(strstr(out, "default 4194304; 64K .. 1G, power of two"));
+	free(out);
+}
+
+/* --help and --version work whatever the file and environment hold. */
+static void test_help_version(void **state)
+{
+	struct res r;
+
+	(void)state;
+	write_file(DEFAULT_FILE, "this is not libconfig\n");
+	load(&r, ARGS("--help"), ARGS("FERRY_NOPE=1"));
+	assert_clean(&r);
+	assert_true(r.act.help);
+	done(&r);
+	load(&r, ARGS("-V"), NONE);
+	assert_clean(&r);
+	assert_true(r.act.version);
+	done(&r);
+	load(&r, ARGS("-h", "--bogus"), NONE);
+	assert_true(r.act.help);
+	assert_int_equal(r.n, 1);
+	done(&r);
+	load(&r, ARGS("--check-config"), NONE);
+	assert_true(r.act.check_config);
+	assert_int_equal(r.n, 1);
+	assert_err(&r, "ferryd: file %s line 1: syntax error\n", DEFAULT_FILE);
+	done(&r);
+}
+
+static void test_reload(void **state)
+{
+	struct res r;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		load_file(&r, "ipc = { shm_dir = \"/f\"; };\n", ARGS("--eal.vdevs=a b c"),
+			  ARGS("FERRY_CLIENTS_ALLOWED_USERS=x y"));
+		assert_clean(&r);
+		done(&r);
+	}
+	for (int id = 0; id < FERRY_CFG_COUNT; id++)
+		assert_int_equal(r.c.src[id], FERRY_SRC_DEFAULT);
+	assert_null(r.c.ipc_shm_dir);
+}
+
+/* ---- the shipped example file and reference ------------------------------------ */
+
+static const char *srcdir(void)
+{
+	const char *d = getenv("CONFIG_SRCDIR");
+
+	if (!d)
+		fail_msg("CONFIG_SRCDIR is not set; run through meson test");
+	return d;
+}
+
+static char *slurp(FILE *f)
+{
+	char *buf = NULL;
+	size_t len, n;
+	char chunk[4096];
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, out);
+	assert_int_equal(fclose(out), 0);
+	return buf;
+}
+
+static char *read_src(const char *name)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/%s", srcdir(), name);
+	f = fopen(path, "r");
+	if (!f)
+		fail_msg("cannot read %s", path);
+	text = slurp(f);
+	fclose(f);
+	return text;
+}
+
+static void test_example_loads(void **state)
+{
+	struct res r, dflt;
+	char path[PATH_MAX];
+	char *text, *un, *a, *b;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ferryd.conf", srcdir());
+	load(&r, ARGS("-c", path), NONE);
+	assert_clean(&r);
+	load(&dflt, NONE, NONE);
+	assert_clean(&dflt);
+	a = print_to_string(&r.c);
+	b = print_to_string(&dflt.c);
+	assert_string_equal(a, b);
+	free(a);
+	done(&r);
+
+	/* Uncomment every setting: it must still load, every value from the
+	 * file and equal to the default. */
+	text = read_src("ferryd.conf");
+	un = calloc(1, strlen(text) + 1);
+	assert_non_null(un);
+	for (char *p = text, *q = un; *p;) {
+		while (*p == ' ')
+			*q++ = *p++;
+		if (p[0] == '#' && p[1] >= 'a' && p[1] <= 'z')
+			p++;
+		while (*p && *p != '\n')
+			*q++ = *p++;
+		if (*p)
+			*q++ = *p++;
+	}
+	load_file(&r, un, NONE, NONE);
+	assert_clean(&r);
+	for (int id = 0; id < FERRY_CFG_COUNT; id++)
+		if (r.c.src[id] != FERRY_SRC_FILE)
+			fail_msg("%s is missing from ferryd.conf", fcfg_table[id].path);
+	a = print_to_string(&r.c);
+	for (char *p = a, *q = b; *p; p = strchr(p, '\n') + 1, q = strchr(q, '\n') + 1)
+		assert_memory_equal(p, q, strcspn(p, "("));
+	free(a);
+	free(b);
+	free(text);
+	free(un);
+	done(&r);
+	done(&dflt);
+}
+
+static void check_generated(const char *what, const char *file)
+{
+	const char *gen = getenv("GEN_CONFIG");
+	char cmd[PATH_MAX + 32];
+	char *want, *have;
+	FILE *p;
+	int line = 1;
+
+	if (!gen)
+		fail_msg("GEN_CONFIG is not set; run through meson test");
+	snprintf(cmd, sizeof(cmd), "'%s' %s", gen, what);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	want = slurp(p);
+	assert_int_equal(pclose(p), 0);
+	have = read_src(file);
+	for (size_t i = 0; want[i] || have[i]; i++) {
+		if (want[i] != have[i]) {
+			size_t from = i;
+
+			while (from > 0 && want[from - 1] != '\n')
+				from--;
+			fail_msg("config/%s differs from `ferry-gen-config %s` at line %d:\n"
+				 "  generated: %.*s\n  committed: %.*s\n"
+				 "run scripts/gen-config-docs.sh and commit the result",
+				 file, what, line, (int)strcspn(want + from, "\n"), want + from,
+				 (int)strcspn(have + from, "\n"), have + from);
+		}
+		line += want[i] == '\n';
+	}
+	free(want);
+	free(have);
+}
+
+static void test_docs_conf(void **state)
+{
+	(void)state;
+	check_generated("conf", "ferryd.conf");
+}
+
+static void test_docs_markdown(void **state)
+{
+	(void)state;
+	check_generated("markdown", "SETTINGS.md");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest unit[] = {
+		T(test_table_names),
+		T(test_table_defaults_valid),
+		T(test_number_forms),
+		T(test_defaults),
+		T(test_default_file_read),
+		T(test_file_alone),
+		T(test_env_alone),
+		T(test_flag_alone),
+		T(test_config_file_choice),
+		T(test_include),
+		T(test_precedence),
+		T(test_bad_value_keeps_lower),
+		T(test_bad_file_values),
+		T(test_bad_env_values),
+		T(test_bad_flags),
+		T(test_bad_config_file),
+		T(test_errors_collected),
+		T(test_rules),
+		T(test_rules_pass),
+		T(test_print_format),
+		T(test_print_round_trip),
+		T(test_usage),
+		T(test_help_version),
+		T(test_reload),
+		T(test_example_loads),
+	};
+	const struct CMUnitTest docs[] = {
+		cmocka_unit_test(test_docs_conf),
+		cmocka_unit_test(test_docs_markdown),
+	};
+
+	if (argc == 2 && strcmp(argv[1], "docs") == 0)
+		return cmocka_run_group_tests_name("config docs", docs, NULL, NULL);
+	return cmocka_run_group_tests_name("config", unit, NULL, NULL);
+}
