@@ -85,6 +85,16 @@ int ferry_ring_attach(struct ferry_ring *r, void *base, uint64_t map_len,
 
 /* ---- producer ---------------------------------------------------------- */
 
+/** Bytes a record of @p len payload bytes takes from position @p pos on:
+ *  the pad to the end if it does not fit before it, the record, and the
+ *  slack that keeps the terminator off unconsumed data. */
+static inline uint64_t ferry_ring_span(const struct ferry_ring *r, uint32_t len)
+{
+	uint32_t need = ferry_rec_size(len);
+	uint64_t room = r->cap - (r->pos & r->mask);
+	return (need <= room ? need : room + need) + FERRY_REC_ALIGN;
+}
+
 /**
  * Reserve room for a record with @p len payload bytes and fill its header.
  * Writes a PAD record first when the record would cross the end.
@@ -103,7 +113,7 @@ static inline void *ferry_ring_reserve(struct ferry_ring *r, uint32_t len, uint1
 	uint32_t need = ferry_rec_size(len);
 	uint64_t off = r->pos & r->mask;
 	uint64_t room = r->cap - off;
-	uint64_t total = (need <= room ? need : room + need) + FERRY_REC_ALIGN;
+	uint64_t total = ferry_ring_span(r, len);
 
 	if (FERRY_UNLIKELY(r->pos + total > r->limit)) {
 		/* acquire: partner is the consumer's release-store of head in
@@ -136,11 +146,6 @@ static inline void *ferry_ring_reserve(struct ferry_ring *r, uint32_t len, uint1
 		off = 0;
 	}
 	rec = (struct ferry_rec *)(r->data + off);
-	/* Terminator: the next len word reads 0 until the next record is
-	 * published; relaxed is enough because the release-store of this
-	 * record's len orders it. */
-	struct ferry_rec *next = (struct ferry_rec *)(r->data + ((off + need) & r->mask));
-	FA_STORE_RLX(&next->len, 0);
 	rec->type = type;
 	rec->flags = 0;
 	rec->session = session;
@@ -155,11 +160,16 @@ static inline void *ferry_ring_reserve(struct ferry_ring *r, uint32_t len, uint1
 static inline void ferry_ring_commit(struct ferry_ring *r, void *payload, uint32_t len)
 {
 	struct ferry_rec *rec = (struct ferry_rec *)payload - 1;
+	uint32_t size = ferry_rec_size(len);
+	/* Terminator after the record as committed (a commit may be shorter
+	 * than its reservation); relaxed, ordered by the release below. */
+	struct ferry_rec *next = (struct ferry_rec *)(r->data + ((r->pos + size) & r->mask));
+	FA_STORE_RLX(&next->len, 0);
 	/* release: partner is the consumer's acquire-load of len in
 	 * ferry_ring_peek(); the header fields and payload are visible
 	 * before the record is. */
 	FA_STORE_REL(&rec->len, FERRY_REC_HDR + len);
-	r->pos += ferry_rec_size(len);
+	r->pos += size;
 	/* relaxed: tail is informational, no one synchronises on it */
 	FA_STORE_RLX(&r->ctl->tail, r->pos);
 }
@@ -194,15 +204,35 @@ static inline uint64_t ferry_ring_free(struct ferry_ring *r)
 }
 
 /**
+ * Whether ferry_ring_reserve() of @p len bytes would find room now
+ * (loads the consumer's head; false if it is impossible).
+ */
+static inline bool ferry_ring_has_room(struct ferry_ring *r, uint32_t len)
+{
+	/* acquire: partner is the consumer's release-store of head */
+	uint64_t head = FA_LOAD_ACQ(&r->ctl->head);
+	if (head > r->pos || r->pos - head > r->cap)
+		return false;
+	r->limit = head + r->cap;
+	return r->pos + ferry_ring_span(r, len) <= r->limit;
+}
+
+/**
  * Mark the producer as waiting for space and re-check (Dekker with the
- * consumer's fence in ferry_ring_release()). @return true if there is now
- * room for @p len bytes, false if the consumer will ring our bell.
+ * consumer's fence in ferry_ring_release()). A producer that will sleep
+ * on its bell calls ferry_bell_prepare() first, so that the consumer's
+ * wake, which follows its check of this flag, cannot miss the sleep.
+ * @return true if a reserve of @p len bytes now succeeds (the flag is
+ *         cleared again), false if the consumer will ring our bell.
  */
 static inline bool ferry_ring_wait_space(struct ferry_ring *r, uint32_t len)
 {
 	FA_STORE_RLX(&r->ctl->producer_waiting, 1);
 	atomic_thread_fence(memory_order_seq_cst);
-	return ferry_ring_free(r) >= (uint64_t)ferry_rec_size(len) + FERRY_REC_ALIGN;
+	if (!ferry_ring_has_room(r, len))
+		return false;
+	FA_STORE_RLX(&r->ctl->producer_waiting, 0);
+	return true;
 }
 
 /* ---- consumer ---------------------------------------------------------- */
@@ -234,7 +264,8 @@ static inline int ferry_ring_peek(struct ferry_ring *r, struct ferry_rec_view *v
 		if (FERRY_UNLIKELY(len < FERRY_REC_HDR || len > room))
 			return -EBADMSG;
 		if (type == FERRY_REC_PAD) {
-			if (FERRY_UNLIKELY(len != room || off == 0))
+			if (FERRY_UNLIKELY(len != room || off == 0 ||
+					   r->pos + room - r->limit > r->cap - FERRY_REC_ALIGN))
 				return -EBADMSG;
 			r->pos += room;
 			continue;

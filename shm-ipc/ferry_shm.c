@@ -113,6 +113,10 @@ int ferry_ring_attach(struct ferry_ring *r, void *base, uint64_t map_len,
 		r->pos = FA_LOAD_ACQ(&r->ctl->head);
 		r->limit = r->pos;
 	}
+	/* Records start on FERRY_REC_ALIGN boundaries; a position that does
+	 * not would let a header straddle the end of the data area. */
+	if (r->pos % FERRY_REC_ALIGN)
+		return -EPROTO;
 	return 0;
 }
 

@@ -118,10 +118,10 @@ struct ferry_ring_ctl {
 	uint8_t pad0[FERRY_CACHELINE - 8];
 	/* line 1: guard against adjacent-line prefetch pairing 0 and 2 */
 	uint8_t guard0[FERRY_CACHELINE];
-	/* line 2: written by the consumer only. The consumer zeroes the bytes
-	 * it consumed, then release-stores head (partner: the producer's
-	 * acquire-load of head when its cached limit runs out), so space the
-	 * producer sees as free is already zero. */
+	/* line 2: written by the consumer only. The consumer release-stores
+	 * head once it is done reading (partner: the producer's acquire-load
+	 * of head when its cached limit runs out). Consumed bytes are not
+	 * cleared: see the terminator rule in ferry_ring.h. */
 	_Atomic uint64_t head;
 	uint8_t pad2[FERRY_CACHELINE - 8];
 	uint8_t guard1[FERRY_CACHELINE];
@@ -139,7 +139,8 @@ static_assert(offsetof(struct ferry_ring_ctl, producer_waiting) == 4 * FERRY_CAC
 
 /**
  * Record header. len counts header plus payload (not the padding); 0 means
- * "not published yet", since consumed space is zeroed. The producer writes
+ * "not published yet" (the producer zeroes the len word after each record
+ * it publishes, see ferry_ring.h). The producer writes
  * type, session, aux and the payload, then release-stores len (partner: the
  * consumer's acquire-load of len in ferry_ring_peek()).
  */
