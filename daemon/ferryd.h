@@ -23,6 +23,7 @@
 #include "status.h"
 
 struct fsession;
+struct ipc_refused;
 
 /** An event that did not fit in a client's RX ring yet. */
 struct fpending {
@@ -85,6 +86,8 @@ struct ferryd {
 
 	struct fclient **clients; /* dense array, n_clients used */
 	struct fclient *grave;    /* reclaimed, freed after the event pass */
+	struct ipc_refused *refused; /* answered on ATTACH, then closed */
+	uint32_t n_refused;
 	uint32_t n_clients;
 	uint32_t next_client_id;
 	struct fmap sessions; /* id -> struct fsession */

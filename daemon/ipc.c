@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -20,6 +21,8 @@
 #include "ferryd.h"
 #include "ipc.h"
 #include "log.h"
+
+static void refused_drop(struct ferryd *d, struct ipc_refused *r);
 
 static int mkdir_owned(const char *dir, mode_t mode, uid_t uid, gid_t gid)
 {
@@ -101,12 +104,19 @@ int ipc_open(struct ferryd *d)
 
 void ipc_close(struct ferryd *d)
 {
+	while (d->refused)
+		refused_drop(d, d->refused);
 	if (d->lsock >= 0) {
 		close(d->lsock);
 		d->lsock = -1;
 		unlink(d->cfg->ipc_socket);
 	}
 }
+
+/* Refused connections waiting for their ATTACH, at most this many and
+ * for at most this long: a flood of them costs a little memory only. */
+#define REFUSED_MAX 32
+#define REFUSED_WAIT_NS 1000000000ull
 
 static void refuse(int sock, int status, const char *reason)
 {
@@ -115,6 +125,68 @@ static void refuse(int sock, int status, const char *reason)
 	snprintf(rep.reason, sizeof(rep.reason), "%s", reason);
 	ssize_t n = send(sock, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)n;
+}
+
+/* Answer once the ATTACH is read; until then, park the connection. */
+static void refuse_later(struct ferryd *d, int sock, int status, const char *reason)
+{
+	char buf[512];
+	if (recv(sock, buf, sizeof(buf), MSG_DONTWAIT) > 0 || d->n_refused >= REFUSED_MAX) {
+		refuse(sock, status, reason);
+		close(sock);
+		return;
+	}
+	struct ipc_refused *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		close(sock);
+		return;
+	}
+	r->sock = sock;
+	r->status = status;
+	r->deadline_ns = d->now_ns + REFUSED_WAIT_NS;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
+				 .data.u64 = (uintptr_t)r | IPC_TAG_REFUSED};
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, sock, &ev) < 0) {
+		close(sock);
+		free(r);
+		return;
+	}
+	r->next = d->refused;
+	d->refused = r;
+	d->n_refused++;
+}
+
+static void refused_drop(struct ferryd *d, struct ipc_refused *r)
+{
+	struct ipc_refused **pp = &d->refused;
+	while (*pp && *pp != r)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = r->next;
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, r->sock, NULL);
+	close(r->sock);
+	d->n_refused--;
+	free(r);
+}
+
+void ipc_refused_event(struct ferryd *d, struct ipc_refused *r)
+{
+	char buf[512];
+	if (recv(r->sock, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		refuse(r->sock, r->status, r->reason);
+	refused_drop(d, r);
+}
+
+void ipc_refused_timers(struct ferryd *d)
+{
+	struct ipc_refused *r = d->refused;
+	while (r) {
+		struct ipc_refused *next = r->next;
+		if (r->deadline_ns <= d->now_ns)
+			refused_drop(d, r);
+		r = next;
+	}
 }
 
 void ipc_accept(struct ferryd *d)
@@ -138,24 +210,22 @@ void ipc_accept(struct ferryd *d)
 			LOG_N("refused client pid %d uid %u gid %u: not in clients.allowed_users or "
 			      "clients.allowed_groups",
 			      (int)cr.pid, (unsigned)cr.uid, (unsigned)cr.gid);
-			refuse(s, -EACCES, "this user is not allowed to attach (clients.allowed_users / "
-					   "clients.allowed_groups)");
+			refuse_later(d, s, -EACCES,
+				     "this user is not allowed to attach (clients.allowed_users / "
+				     "clients.allowed_groups)");
 			fctr_add(d->c.clients_refused, 1);
-			close(s);
 			continue;
 		}
 		if (d->n_clients >= (uint32_t)d->cfg->limits_max_clients) {
 			LOG_N("refused client pid %d: limits.max_clients (%lld) reached", (int)cr.pid,
 			      (long long)d->cfg->limits_max_clients);
-			refuse(s, -EUSERS, "ferryd has reached limits.max_clients");
+			refuse_later(d, s, -EUSERS, "ferryd has reached limits.max_clients");
 			fctr_add(d->c.clients_refused, 1);
-			close(s);
 			continue;
 		}
 		struct fclient *c = clients_new(d, s, cr.pid, cr.uid, cr.gid);
 		if (c == NULL) {
-			refuse(s, -ENOMEM, "ferryd is out of memory");
-			close(s);
+			refuse_later(d, s, -ENOMEM, "ferryd is out of memory");
 			continue;
 		}
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,

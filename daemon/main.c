@@ -121,6 +121,10 @@ static unsigned handle_io(struct ferryd *d, int64_t timeout_ns)
 			ipc_accept(d);
 			continue;
 		}
+		if ((u & IPC_TAG_MASK) == IPC_TAG_REFUSED) {
+			ipc_refused_event(d, (struct ipc_refused *)(uintptr_t)(u & ~(uint64_t)IPC_TAG_MASK));
+			continue;
+		}
 		struct fclient *c = (struct fclient *)(uintptr_t)(u & ~(uint64_t)IPC_TAG_MASK);
 		if (c->dead)
 			continue;
@@ -216,7 +220,9 @@ static void teardown(struct ferryd *d)
 }
 
 /* Tell every client its sessions are over, then give them up to
- * shutdown.drain_ms to read those events before their rings go away. */
+ * shutdown.drain_ms to read those events before the socket closes. A
+ * client has read everything when its event ring's head reaches our
+ * position and nothing is queued behind it. */
 static void drain(struct ferryd *d)
 {
 	sessions_shutdown(d);
@@ -224,8 +230,14 @@ static void drain(struct ferryd *d)
 	uint64_t end = mono_ns() + (uint64_t)d->cfg->shutdown_drain_ms * 1000000ull;
 	for (;;) {
 		bool pending = false;
-		for (uint32_t i = 0; i < d->n_clients; i++)
-			pending |= d->clients[i]->pend_head != NULL;
+		for (uint32_t i = 0; i < d->n_clients; i++) {
+			struct fclient *c = d->clients[i];
+			if (c->state != FCLIENT_ATTACHED)
+				continue;
+			/* acquire: partner is the client's release of head */
+			pending |= c->pend_head != NULL ||
+				   FA_LOAD_ACQ(&c->evt.ctl->head) != c->evt.pos;
+		}
 		uint64_t now = mono_ns();
 		if (!pending || now >= end)
 			break;
@@ -264,6 +276,7 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 		}
 		int64_t timer_ns = sessions_timers(d);
 		if (now >= next_tick) {
+			ipc_refused_timers(d);
 			if (wd_ns)
 				fnotify_watchdog();
 			update_status(d, &last_c, &last_s);

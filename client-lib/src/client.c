@@ -303,12 +303,10 @@ bool ferry_check_daemon(ferry_t *f)
 
 void ferry_daemon_gone(ferry_t *f)
 {
-	if (f->dead)
-		return;
+	/* Sessions are ended in ferry_gather() once the event ring is
+	 * drained: the daemon's last words (say, "shutting down") were
+	 * written before it hung up and give the better reason. */
 	f->dead = true;
-	for (ferry_session_t *s = f->sessions; s; s = s->next)
-		if (s->state != S_DOWN)
-			sess_set_down(s, FERRY_REASON_DAEMON_GONE);
 }
 
 int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[2])

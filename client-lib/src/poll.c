@@ -195,8 +195,10 @@ static void gather_session(ferry_t *f, ferry_session_t *s, ferry_event_t *evs, i
 		ev_set(&evs[(*n)++], FERRY_EV_SESSION_DOWN, s->down_reason, s);
 		return;
 	}
+	/* wait_space, not a plain check: the consumer clears the waiting
+	 * flag when it wakes us, so it must be set again while we wait */
 	if (FERRY_UNLIKELY(s->blocked) && s->state == S_UP &&
-	    ferry_ring_free(&s->tx) >= (uint64_t)ferry_rec_size(s->blocked_len) + FERRY_REC_ALIGN) {
+	    ferry_ring_wait_space(&s->tx, s->blocked_len)) {
 		s->blocked = false;
 		ev_set(&evs[(*n)++], FERRY_EV_WRITABLE, 0, s);
 	}
@@ -213,6 +215,11 @@ int ferry_gather(ferry_t *f, ferry_event_t *evs, int max)
 		ferry_err(-EPROTO, "ferryd's event ring is corrupt");
 		ferry_daemon_gone(f);
 	}
+	/* the daemon is gone and everything it wrote has been read */
+	if (FERRY_UNLIKELY(f->dead) && n < max)
+		for (ferry_session_t *s = f->sessions; s; s = s->next)
+			if (s->state != S_DOWN)
+				sess_set_down(s, FERRY_REASON_DAEMON_GONE);
 	if (f->sessions == NULL)
 		return n;
 	/* Round robin, so one chatty session cannot starve the rest. */

@@ -185,10 +185,11 @@ static void send_close(ferry_t *f, uint32_t id, uint32_t cookie, int reason)
 		int64_t el = (t.tv_sec - t0.tv_sec) * 1000000000ll + (t.tv_nsec - t0.tv_nsec);
 		if (el > CLOSE_WAIT_NS || !ferry_check_daemon(f))
 			return; /* the daemon ends it when we detach */
-		if (!ferry_ring_wait_space(&f->cmd, sizeof(c))) {
-			uint32_t seq = ferry_bell_prepare(f->bell);
+		uint32_t seq = ferry_bell_prepare(f->bell);
+		if (ferry_ring_wait_space(&f->cmd, sizeof(c)))
+			ferry_bell_cancel(f->bell);
+		else
 			ferry_bell_wait(f->bell, seq, 10000000);
-		}
 	}
 }
 
