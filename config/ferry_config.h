@@ -77,7 +77,7 @@
   FS_LIST(eal_vdevs,       "eal.vdevs",       "", \
           "virtual devices (--vdev), e.g. net_af_packet0,iface=eth1") \
   FS_LIST(eal_allow,       "eal.allow",       "", \
-          "PCI allow-list (-a) with optional devargs, e.g. 0000:00:06.0,llq_policy=1") \
+          "PCI allow-list (-a) with optional devargs, e.g. 0000:00:06.0,large_llq_hdr=1 (ENA)") \
   FS_ENUM(eal_hugepages,   "eal.hugepages",   "auto", "auto|on|off", \
           "hugepage memory: on = --in-memory on hugepages, off = --no-huge, auto = on when free hugepages exist") \
   FS_INT (eal_memory_mb,   "eal.memory_mb",   256, 16, 65536, \
