@@ -45,13 +45,14 @@ struct opts {
 	int nsizes;
 	uint64_t count, warmup, tcount;
 	double duration;
-	int json, floor, spin;
+	int json, floor;
+	int spin_us, yield_us;
 	int timeout_ms;
 };
 
 static struct opts O = {
 	.role = "both", .service = "perf", .count = 200000, .warmup = 20000, .tcount = 2000000,
-	.floor = 1, .spin = 1, .timeout_ms = 10000,
+	.floor = 1, .spin_us = 1000, .yield_us = 1000, .timeout_ms = 10000,
 };
 
 static void usage(FILE *o)
@@ -67,8 +68,8 @@ static void usage(FILE *o)
 		"  -w, --warmup N        round trips not recorded (default 20000)\n"
 		"  -d, --duration SEC    run each test this long instead of a count\n"
 		"      --no-floor        skip the shared-memory floor measurement\n"
-		"      --sleep           wait in ferry_poll (spin, yield, sleep) instead of\n"
-		"                        busy-polling\n"
+		"      --spin-us N       ferry_poll spins this long before yielding (default 1000)\n"
+		"      --yield-us N      then yields this long before sleeping (default 1000)\n"
 		"      --socket PATH     ferryd's control socket (default $FERRY_SOCKET or %s)\n"
 		"  -j, --json            one JSON object per size (an array if several)\n"
 		"  -h, --help\n",
@@ -105,6 +106,8 @@ static int serve(int ready_fd)
 	ferry_opts_init(&fo);
 	fo.socket_path = O.socket;
 	fo.name = "perf-server";
+	fo.spin_us = O.spin_us;
+	fo.yield_us = O.yield_us;
 	int rc = ferry_open(&f, &fo);
 	if (rc < 0)
 		die("attach", rc);
@@ -114,7 +117,7 @@ static int serve(int ready_fd)
 	uint64_t expect = 0, got = 0, errors = 0;
 	int sessions = 0;
 	for (;;) {
-		int n = ferry_poll(f, ev, 64, O.spin ? 0 : 1000);
+		int n = ferry_poll(f, ev, 64, 1000);
 		if (n < 0)
 			die("poll", n);
 		for (int i = 0; i < n; i++) {
@@ -200,7 +203,7 @@ static const ferry_event_t *wait_msg(void)
 				exit(1);
 			}
 		}
-		n = ferry_poll(F, ev, 16, O.spin ? 0 : O.timeout_ms);
+		n = ferry_poll(F, ev, 16, O.timeout_ms);
 		i = 0;
 		if (n < 0)
 			die("poll", n);
@@ -214,7 +217,7 @@ static void send_all(const void *buf, size_t len, unsigned flags)
 		ferry_event_t ev[16];
 		/* Waiting for FERRY_EV_WRITABLE; no messages arrive here in
 		 * the one-way test. */
-		int n = ferry_poll(F, ev, 16, O.spin ? 0 : O.timeout_ms);
+		int n = ferry_poll(F, ev, 16, O.timeout_ms);
 		if (n < 0)
 			die("poll", n);
 		for (int i = 0; i < n; i++)
@@ -389,6 +392,8 @@ static int client(void)
 	ferry_opts_init(&fo);
 	fo.socket_path = O.socket;
 	fo.name = "perf-client";
+	fo.spin_us = O.spin_us;
+	fo.yield_us = O.yield_us;
 	int rc = ferry_open(&F, &fo);
 	if (rc < 0)
 		die("attach", rc);
@@ -453,7 +458,8 @@ int main(int argc, char **argv)
 		{"role", 1, 0, 'r'},     {"host", 1, 0, 'H'},   {"service", 1, 0, 'S'},
 		{"sizes", 1, 0, 's'},    {"count", 1, 0, 'n'},  {"tcount", 1, 0, 't'},
 		{"warmup", 1, 0, 'w'},   {"duration", 1, 0, 'd'}, {"no-floor", 0, 0, 'F'},
-		{"sleep", 0, 0, 'L'},    {"socket", 1, 0, 'P'}, {"json", 0, 0, 'j'},
+		{"spin-us", 1, 0, 'U'},  {"yield-us", 1, 0, 'Y'}, {"socket", 1, 0, 'P'},
+		{"json", 0, 0, 'j'},
 		{"help", 0, 0, 'h'},     {0, 0, 0, 0}};
 	int c;
 	const char *sizes = "32,1K";
@@ -468,7 +474,8 @@ int main(int argc, char **argv)
 		case 'w': O.warmup = strtoull(optarg, NULL, 0); break;
 		case 'd': O.duration = strtod(optarg, NULL); break;
 		case 'F': O.floor = 0; break;
-		case 'L': O.spin = 0; break;
+		case 'U': O.spin_us = atoi(optarg); break;
+		case 'Y': O.yield_us = atoi(optarg); break;
 		case 'P': O.socket = optarg; break;
 		case 'j': O.json = 1; break;
 		case 'h': usage(stdout); return 0;
