@@ -247,12 +247,56 @@ static int deadline_passed(uint64_t t0, uint64_t k)
 	return (k & 1023) == 0 && tsc_ns(tsc_now() - t0) >= (uint64_t)(O.duration * 1e9);
 }
 
+/* The floor: two processes, two cache lines, one written by each. */
+static void shm_floor(struct hist *h, uint64_t rounds, uint64_t warm)
+{
+	struct line {
+		_Atomic uint64_t v;
+		char pad[56];
+	};
+	struct line *l = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (l == MAP_FAILED)
+		return;
+	atomic_store(&l[0].v, 0);
+	atomic_store(&l[1].v, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (uint64_t k = 1; k <= rounds + warm; k++) {
+			while (atomic_load_explicit(&l[0].v, memory_order_acquire) != k)
+				;
+			atomic_store_explicit(&l[1].v, k, memory_order_release);
+		}
+		_exit(0);
+	}
+	for (uint64_t k = 1; k <= rounds + warm; k++) {
+		uint64_t a = tsc_now();
+		atomic_store_explicit(&l[0].v, k, memory_order_release);
+		while (atomic_load_explicit(&l[1].v, memory_order_acquire) != k)
+			;
+		uint64_t b = tsc_now();
+		if (k > warm)
+			hist_add(h, tsc_ns(b - a));
+	}
+	waitpid(pid, NULL, 0);
+	munmap(l, 4096);
+}
+
+/*
+ * Ping-pong in blocks, each followed by a block of the shared-memory floor
+ * when it is measured. On a VM the two vCPUs may sit on host cores close
+ * together or far apart, and that changes between (and during) runs by a
+ * factor of four in cache-line transfer time; interleaving makes ferry and
+ * its floor see the same placement, so their ratio means something.
+ */
+#define PP_BLOCK 10000
+
 static void pingpong(struct result *r, uint8_t *buf)
 {
 	struct msg *m = (struct msg *)buf;
 	m->kind = K_PING;
 	m->size = (uint32_t)r->size;
 	hist_reset(&r->h);
+	hist_reset(&r->floor);
 	uint64_t total = O.duration > 0 ? UINT64_MAX : O.warmup + O.count;
 	uint64_t t0 = tsc_now();
 	for (uint64_t k = 0; k < total; k++) {
@@ -269,6 +313,14 @@ static void pingpong(struct result *r, uint8_t *buf)
 			hist_add(&r->h, tsc_ns(b - a));
 		if (k >= O.warmup && deadline_passed(t0, k))
 			break;
+		if (O.floor && k >= O.warmup && (k - O.warmup) % PP_BLOCK == PP_BLOCK - 1) {
+			/* let the server's poll go from spinning to sleeping
+			 * (spin_us + yield_us) so it does not share the floor's
+			 * cores, then measure a block of the floor */
+			struct timespec ts = {0, ((long)O.spin_us + O.yield_us + 1000) * 1000};
+			nanosleep(&ts, NULL);
+			shm_floor(&r->floor, PP_BLOCK, 1000);
+		}
 	}
 	r->rounds = r->h.count;
 }
@@ -304,41 +356,6 @@ static void oneway(struct result *r, uint8_t *buf)
 	r->errors = a.errors;
 	r->msgs_per_s = (double)a.count / secs;
 	r->bytes_per_s = r->msgs_per_s * (double)r->size;
-}
-
-/* The floor: two processes, two cache lines, one written by each. */
-static void shm_floor(struct hist *h, uint64_t rounds, uint64_t warm)
-{
-	struct line {
-		_Atomic uint64_t v;
-		char pad[56];
-	};
-	struct line *l = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (l == MAP_FAILED)
-		return;
-	atomic_store(&l[0].v, 0);
-	atomic_store(&l[1].v, 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		for (uint64_t k = 1; k <= rounds + warm; k++) {
-			while (atomic_load_explicit(&l[0].v, memory_order_acquire) != k)
-				;
-			atomic_store_explicit(&l[1].v, k, memory_order_release);
-		}
-		_exit(0);
-	}
-	hist_reset(h);
-	for (uint64_t k = 1; k <= rounds + warm; k++) {
-		uint64_t a = tsc_now();
-		atomic_store_explicit(&l[0].v, k, memory_order_release);
-		while (atomic_load_explicit(&l[1].v, memory_order_acquire) != k)
-			;
-		uint64_t b = tsc_now();
-		if (k > warm)
-			hist_add(h, tsc_ns(b - a));
-	}
-	waitpid(pid, NULL, 0);
-	munmap(l, 4096);
 }
 
 static void print_hist_json(const char *key, const struct hist *h)
@@ -437,8 +454,6 @@ static int client(void)
 		}
 		pingpong(r, buf);
 		oneway(r, buf);
-		if (O.floor)
-			shm_floor(&r->floor, r->rounds ? r->rounds : O.count, O.warmup);
 		bad |= r->errors != 0 || r->rx != r->tx;
 		report(r, i, O.nsizes);
 	}
