@@ -6,6 +6,7 @@
  *   ipc.c       control socket: accept, credentials, attach, fd passing
  *   clients.c   per-client rings: commands in, events out, reclaim
  *   sessions.c  services and local sessions: connect, accept, close, timers
+ *   nic.c       the DPDK port and IPv4 host stack (daemon/net, daemon/port)
  *   status.c    status file and counters
  *   privs.c     dropping root
  */
@@ -23,6 +24,7 @@
 #include "status.h"
 
 struct fsession;
+struct fnic;
 struct ipc_refused;
 
 /** An event that did not fit in a client's RX ring yet. */
@@ -97,7 +99,8 @@ struct ferryd {
 	struct fsession *timed; /* sessions waiting for accept, oldest first */
 	struct fsession *timed_tail;
 
-	uint64_t now_ns; /* CLOCK_MONOTONIC, refreshed by the loop */
+	struct fnic *nic; /* NULL in local mode (no net.address) */
+	uint64_t now_ns;  /* CLOCK_MONOTONIC, refreshed by the loop */
 };
 
 /* ipc.c */

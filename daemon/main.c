@@ -29,6 +29,7 @@
 #include "ipc.h"
 #include "ferry_build.h"
 #include "log.h"
+#include "nic.h"
 #include "notify.h"
 
 extern char **environ;
@@ -168,11 +169,6 @@ static int setup(struct ferryd *d)
 	}
 	if (privs_resolve(d) < 0)
 		return -1;
-	if (cfg->net_address.set) {
-		LOG_E("net.address is set, but this ferryd serves local clients only: unset "
-		      "net.address to run in local mode");
-		return -1;
-	}
 	fnotify_status("creating %s", cfg->ipc_shm_dir);
 	rc = ipc_prepare_dir(cfg->ipc_shm_dir, 0755, d->file_uid, d->file_gid);
 	if (rc < 0) {
@@ -190,6 +186,11 @@ static int setup(struct ferryd *d)
 		return -1;
 	}
 	alloc_counters(d);
+	if (cfg->net_address.set) {
+		fnotify_status("starting EAL and the port");
+		if (nic_open(d) < 0)
+			return -1;
+	}
 	d->clients = calloc((size_t)cfg->limits_max_clients, sizeof(*d->clients));
 	if (d->clients == NULL)
 		return -1;
@@ -208,6 +209,7 @@ static void teardown(struct ferryd *d)
 		clients_reclaim_all(d, FERRY_REASON_SHUTDOWN);
 		sessions_fini(d);
 	}
+	nic_close(d);
 	ipc_close(d);
 	if (d->status_ro_fd >= 0)
 		close(d->status_ro_fd);
@@ -270,6 +272,8 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 	while (!g_stop) {
 		d->now_ns = now = mono_ns();
 		unsigned work = clients_poll(d);
+		if (d->nic)
+			work += nic_poll(d);
 		if (now >= next_io) {
 			work += handle_io(d, 0);
 			next_io = now + IO_CHECK_NS;
@@ -304,6 +308,9 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 		int64_t wait = (int64_t)(next_tick - now);
 		if (timer_ns >= 0 && timer_ns < wait)
 			wait = timer_ns;
+		/* a NIC has no doorbell: come back to poll it */
+		if (d->nic && wait > cfg->idle_sleep_us * 1000)
+			wait = cfg->idle_sleep_us * 1000;
 		FA_STORE_RLX(&d->st.d->daemon_sleeping, 1);
 		atomic_thread_fence(memory_order_seq_cst);
 		if (!clients_pending(d)) {
@@ -361,8 +368,8 @@ int main(int argc, char **argv)
 		rc = EXIT_SETUP;
 		goto out;
 	}
-	LOG_N("ferryd %s ready in %.1f ms: local mode, socket %s, shm %s", FERRY_VERSION_STRING,
-	      (double)(mono_ns() - t0) / 1e6, cfg.ipc_socket, cfg.ipc_shm_dir);
+	LOG_N("ferryd %s ready in %.1f ms: %s, socket %s, shm %s", FERRY_VERSION_STRING,
+	      (double)(mono_ns() - t0) / 1e6, nic_describe(&d), cfg.ipc_socket, cfg.ipc_shm_dir);
 	fnotify_ready("serving: 0 clients, 0 sessions");
 	loop(&d, wd_ns);
 	LOG_N("stopping on signal %d: draining for up to %lld ms", (int)g_stop,

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ferryd's NIC: EAL, the DPDK port, the IPv4 host stack and the ARP cache,
+ * driven from the main loop. Private to ferryd.
+ */
+#ifndef FERRY_NIC_H
+#define FERRY_NIC_H
+
+#include <stdint.h>
+
+struct ferryd;
+struct fnic;
+
+/**
+ * Start EAL and the port named by the settings, set up the host stack and
+ * announce our address (gratuitous ARP). Runs as root, before privileges
+ * are dropped. Logs one line with the cause and what to do on failure.
+ * @return 0 or -1
+ */
+int nic_open(struct ferryd *d);
+
+/** Receive, answer ARP and ICMP, transmit, run ARP timers.
+ *  @return packets handled (the loop's work count) */
+unsigned nic_poll(struct ferryd *d);
+
+/** Copy the NIC's counters into the status file (not per packet). */
+void nic_publish_counters(struct ferryd *d);
+
+/** One line for logs and STATUS=: "port 0 (net_af_packet0) 10.0.0.1/24 mtu 1500 link up". */
+const char *nic_describe(const struct ferryd *d);
+
+/** Stop the port and EAL. Safe when nic_open() failed part way. */
+void nic_close(struct ferryd *d);
+
+#endif
