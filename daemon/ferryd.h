@@ -7,6 +7,7 @@
  *   clients.c   per-client rings: commands in, events out, reclaim
  *   sessions.c  services and local sessions: connect, accept, close, timers
  *   nic.c       the DPDK port and IPv4 host stack (daemon/net, daemon/port)
+ *   remote.c    sessions with other hosts: handshake, messages, close
  *   status.c    status file and counters
  *   privs.c     dropping root
  */
@@ -125,6 +126,10 @@ bool clients_pending(struct ferryd *d);
 /** Queue or write an event for @p c. @return 0, or -1 if @p c was reclaimed */
 int clients_emit(struct ferryd *d, struct fclient *c, uint16_t type, uint32_t session,
 		 uint32_t aux, const void *payload, uint32_t len);
+/** A message from a remote session into @p c's event ring, never queued:
+ *  @return 0, or -1 if the ring is full (the caller counts the drop) */
+int clients_emit_data(struct ferryd *d, struct fclient *c, uint32_t session, const void *p,
+		      uint32_t len);
 /** Ring the bells of clients that got events since the last call. */
 void clients_flush(struct ferryd *d);
 /** Move queued events into RX rings that have room again. */

@@ -8,7 +8,9 @@
  * decides what happens next: keep polling, yield the CPU, or (backoff)
  * spin, then yield, then sleep in epoll until a client writes our eventfd,
  * a socket needs attention or a timer is due. An idle daemon with no NIC
- * sleeps until then; it does not tick.
+ * wakes only for its tick (heartbeat, STATUS=, watchdog: once a second, or
+ * every half watchdog period); with a NIC it also wakes every
+ * idle.sleep_us to poll the port, which has no doorbell.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +33,7 @@
 #include "log.h"
 #include "nic.h"
 #include "notify.h"
+#include "remote.h"
 
 extern char **environ;
 
@@ -186,6 +189,7 @@ static int setup(struct ferryd *d)
 		return -1;
 	}
 	alloc_counters(d);
+	remote_init(d);
 	if (cfg->net_address.set) {
 		fnotify_status("starting EAL and the port");
 		if (nic_open(d) < 0)
@@ -267,7 +271,8 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 	const uint64_t tick_ns = wd_ns && wd_ns < TICK_NS ? wd_ns : TICK_NS;
 	uint64_t now = mono_ns();
 	uint64_t last_work = now, next_io = now, next_tick = now;
-	uint32_t last_c = UINT32_MAX, last_s = UINT32_MAX;
+	/* READY=1 already said "0 clients, 0 sessions" */
+	uint32_t last_c = 0, last_s = 0;
 
 	while (!g_stop) {
 		d->now_ns = now = mono_ns();
@@ -286,6 +291,8 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 			update_status(d, &last_c, &last_s);
 			next_tick = now + tick_ns;
 		}
+		if (d->nic)
+			nic_flush(d);
 		clients_flush(d);
 		clients_bury(d);
 		if (work) {

@@ -8,8 +8,9 @@
  * the status file at most every PUBLISH_NS, so ferry-stat costs the
  * datapath nothing.
  *
- * UDP packets addressed to ferry's port are the transport's input. Until
- * sessions cross hosts they are counted ("udp_unhandled") and freed.
+ * UDP packets addressed to ferry's port are the transport's input
+ * (remote.c). Packets to send are batched and go out in one burst per loop
+ * pass (nic_flush()).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,25 +26,32 @@
 #include "port.h"
 #include "port_eal.h"
 #include "port_eal_args.h"
+#include "remote.h"
+#include "wire.h"
 
 #define BURST 32
 #define HOUSEKEEPING_NS 100000000ull
 #define PUBLISH_NS 100000000ull
 
 struct fnic {
+	struct ferryd *d;
 	struct ferry_port *port;
 	struct ferry_net_host host;
 	struct ferry_net_stats stats;
 	struct ferry_arp_cache *arp;
 	struct ferry_eal_args eal;
 	bool eal_up;
-	uint64_t udp_unhandled;
+	uint16_t ip_id;
+	uint16_t ntx;
+	struct rte_mbuf *tx[BURST];
+	uint64_t tx_nombuf, tx_unreachable;
 	uint64_t next_housekeeping, next_publish;
 	/* status-file mirrors of the counters above, same order */
 	struct ferry_counter *c_verdict[FERRY_NET_VERDICT_COUNT];
 	struct ferry_counter *c_drop[FERRY_DROP_COUNT];
 	struct ferry_counter *c_arp[FERRY_ARP_STATS_COUNT];
-	struct ferry_counter *c_port_rx, *c_port_tx, *c_port_tx_dropped, *c_udp_unhandled;
+	struct ferry_counter *c_port_rx, *c_port_tx, *c_port_tx_dropped, *c_tx_nombuf,
+		*c_tx_unreachable;
 	char desc[160];
 };
 
@@ -75,9 +83,10 @@ static void arp_flush(void *arg, uint32_t ip, const uint8_t mac[6], void **pkts,
 
 static void arp_unreachable(void *arg, uint32_t ip, void **pkts, unsigned cnt)
 {
-	(void)arg;
-	(void)ip;
+	struct fnic *n = arg;
 	rte_pktmbuf_free_bulk((struct rte_mbuf **)pkts, cnt);
+	n->tx_unreachable += cnt;
+	remote_unreachable(n->d, ip);
 }
 
 static void alloc_counters(struct ferryd *d, struct fnic *n)
@@ -94,7 +103,8 @@ static void alloc_counters(struct ferryd *d, struct fnic *n)
 	n->c_port_rx = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.rx_packets");
 	n->c_port_tx = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_packets");
 	n->c_port_tx_dropped = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_dropped");
-	n->c_udp_unhandled = fstatus_counter(s, FERRY_CTR_COUNT, 0, "net.udp_unhandled");
+	n->c_tx_nombuf = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_no_mbuf");
+	n->c_tx_unreachable = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_unreachable");
 }
 
 static int send_garp(struct fnic *n)
@@ -114,6 +124,7 @@ int nic_open(struct ferryd *d)
 	struct fnic *n = calloc(1, sizeof(*n));
 	if (n == NULL)
 		return -1;
+	n->d = d;
 	d->nic = n;
 
 	struct ferry_eal_env env;
@@ -142,6 +153,7 @@ int nic_open(struct ferryd *d)
 	}
 	ferry_net_host_init(&n->host, n->port->mac, cfg->net_address.addr, cfg->net_address.prefix_len,
 			    cfg->net_gateway.addr, (uint16_t)cfg->net_udp_port, n->port->mtu);
+	n->host.ferry_hdr_min = sizeof(struct ferry_wire_hdr);
 	struct ferry_arp_params ap = FERRY_ARP_PARAMS_DEFAULT;
 	ap.timeout_ns = (uint64_t)cfg->net_arp_timeout_ms * 1000000ull;
 	struct ferry_arp_ops ops = {.arg = n, .request = arp_request, .flush = arp_flush,
@@ -189,7 +201,7 @@ static void handle(struct fnic *n, struct rte_mbuf *m, uint64_t now, struct rte_
 		ferry_arp_input(n->arp, rx.src_ip, rx.src_mac, now, false);
 		break;
 	case FERRY_NET_UDP:
-		n->udp_unhandled++;
+		remote_input(n->d, rx.src_ip, rx.src_port, frame_of(m) + rx.payload_off, rx.payload_len);
 		break;
 	default:
 		break;
@@ -206,6 +218,7 @@ unsigned nic_poll(struct ferryd *d)
 		handle(n, rx[i], d->now_ns, tx, &ntx);
 	if (ntx)
 		ferry_port_tx(n->port, tx, ntx);
+	nic_flush(d);
 	ferry_arp_tick(n->arp, d->now_ns);
 	if (d->now_ns >= n->next_housekeeping) {
 		ferry_port_housekeeping(n->port);
@@ -233,7 +246,65 @@ void nic_publish_counters(struct ferryd *d)
 	fctr_set(n->c_port_rx, n->port->stats.rx_packets);
 	fctr_set(n->c_port_tx, n->port->stats.tx_packets);
 	fctr_set(n->c_port_tx_dropped, n->port->stats.tx_dropped);
-	fctr_set(n->c_udp_unhandled, n->udp_unhandled);
+	fctr_set(n->c_tx_nombuf, n->tx_nombuf);
+	fctr_set(n->c_tx_unreachable, n->tx_unreachable);
+}
+
+void nic_flush(struct ferryd *d)
+{
+	struct fnic *n = d->nic;
+	if (n && n->ntx) {
+		ferry_port_tx(n->port, n->tx, n->ntx);
+		n->ntx = 0;
+	}
+}
+
+uint32_t nic_max_payload(const struct ferryd *d)
+{
+	return d->nic ? (uint32_t)d->nic->host.mtu - FERRY_IPV4_HLEN - FERRY_UDP_HLEN : 0;
+}
+
+int nic_send(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
+	     const void *payload, uint32_t plen)
+{
+	struct fnic *n = d->nic;
+	uint32_t nh;
+	uint8_t mac[FERRY_ETH_ALEN];
+	if (hlen + plen > nic_max_payload(d))
+		return -EMSGSIZE;
+	if (ferry_net_next_hop(&n->host, ip, &nh) != 0)
+		return -EHOSTUNREACH;
+	struct rte_mbuf *m = ferry_port_alloc(n->port);
+	if (m == NULL) {
+		n->tx_nombuf++;
+		return -ENOBUFS;
+	}
+	uint8_t *f = frame_of(m);
+	memcpy(f + FERRY_UDP_FRAME_HLEN, hdr, hlen);
+	if (plen)
+		memcpy(f + FERRY_UDP_FRAME_HLEN + hlen, payload, plen);
+	struct ferry_net_udp_dst dst = {.ip = ip, .port = port};
+	int len = ferry_net_build_udp(&n->host, f, &dst, (uint16_t)(hlen + plen), n->ip_id++,
+				      n->port->tx_cksum_flags);
+	if (len < 0) {
+		rte_pktmbuf_free(m);
+		return len;
+	}
+	rte_pktmbuf_append(m, (uint16_t)len);
+	ferry_port_tx_udp_offload(n->port, m);
+	int rc = ferry_arp_resolve(n->arp, nh, m, d->now_ns, mac);
+	if (rc == FERRY_ARP_QUEUED)
+		return 0; /* the cache owns it until the reply */
+	if (rc != FERRY_ARP_RESOLVED) {
+		rte_pktmbuf_free(m);
+		n->tx_unreachable++;
+		return -EHOSTUNREACH;
+	}
+	ferry_mac_copy(f + FERRY_ETH_OFF_DST, mac);
+	n->tx[n->ntx++] = m;
+	if (n->ntx == BURST)
+		nic_flush(d);
+	return 0;
 }
 
 const char *nic_describe(const struct ferryd *d)
@@ -247,6 +318,7 @@ void nic_close(struct ferryd *d)
 	if (n == NULL)
 		return;
 	nic_publish_counters(d);
+	nic_flush(d);
 	if (n->arp)
 		ferry_arp_cache_destroy(n->arp);
 	if (n->port)

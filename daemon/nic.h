@@ -29,6 +29,19 @@ void nic_publish_counters(struct ferryd *d);
 /** One line for logs and STATUS=: "port 0 (net_af_packet0) 10.0.0.1/24 mtu 1500 link up". */
 const char *nic_describe(const struct ferryd *d);
 
+/**
+ * Send one ferry packet (header and payload, copied) to @p ip: resolved
+ * through the ARP cache, queued while resolving, batched until the next
+ * nic_flush(). @return 0, -EMSGSIZE (larger than the MTU allows),
+ * -ENOBUFS (no mbuf), -EHOSTUNREACH (the address failed to resolve lately)
+ */
+int nic_send(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
+	     const void *payload, uint32_t plen);
+/** Transmit what nic_send() batched. */
+void nic_flush(struct ferryd *d);
+/** Largest UDP payload (ferry header included) one packet carries. */
+uint32_t nic_max_payload(const struct ferryd *d);
+
 /** Stop the port and EAL. Safe when nic_open() failed part way. */
 void nic_close(struct ferryd *d);
 

@@ -3,7 +3,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <systemd/sd-daemon.h>
+
+#include "log.h"
 
 uint64_t fnotify_init(void)
 {
@@ -17,7 +20,12 @@ uint64_t fnotify_init(void)
 
 void fnotify_ready(const char *status)
 {
-	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+	/* After the privilege drop the notify socket must still be writable
+	 * by our user: say so when it is not, or READY=1 vanishes unseen. */
+	int rc = sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+	if (rc < 0)
+		LOG_W("sd_notify(READY=1) failed: %s (is NOTIFY_SOCKET writable by privileges.user?)",
+		      strerror(-rc));
 }
 
 void fnotify_status(const char *fmt, ...)

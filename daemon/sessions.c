@@ -16,6 +16,7 @@
  * that sees EVT_DOWN of a local session first drains what its peer already
  * wrote, so nothing sent before a close is lost.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -27,24 +28,8 @@
 #include "ferry_shm_util.h"
 #include "ferryd.h"
 #include "log.h"
+#include "sessions_pvt.h"
 
-struct fservice {
-	struct fservice *next;
-	struct fclient *owner;
-	char name[FERRY_SERVICE_MAX];
-};
-
-enum { FS_INCOMING = 1, FS_UP = 2 };
-
-struct fsession {
-	uint32_t id;
-	uint32_t cookie; /* the opener's, echoed in its events */
-	int state;
-	struct fclient *end[2]; /* 0: opener, 1: acceptor */
-	char service[FERRY_SERVICE_MAX];
-	uint64_t deadline_ns;
-	struct fsession *tnext, *tprev; /* d->timed while INCOMING */
-};
 
 void sessions_init(struct ferryd *d)
 {
@@ -54,7 +39,7 @@ void sessions_init(struct ferryd *d)
 
 /* Service names: 1..31 printable bytes without spaces or slashes, copied
  * out of (hostile) shared memory and checked for the terminator. */
-static bool service_ok(const char *raw, char *out)
+bool service_ok(const char *raw, char *out)
 {
 	memcpy(out, raw, FERRY_SERVICE_MAX);
 	if (memchr(out, '\0', FERRY_SERVICE_MAX) == NULL || out[0] == '\0')
@@ -65,7 +50,7 @@ static bool service_ok(const char *raw, char *out)
 	return true;
 }
 
-static struct fservice *service_find(struct ferryd *d, const char *name)
+struct fservice *service_find(struct ferryd *d, const char *name)
 {
 	for (struct fservice *s = d->services; s; s = s->next)
 		if (strcmp(s->name, name) == 0)
@@ -73,7 +58,7 @@ static struct fservice *service_find(struct ferryd *d, const char *name)
 	return NULL;
 }
 
-static void timed_unlink(struct ferryd *d, struct fsession *s)
+void timed_unlink(struct ferryd *d, struct fsession *s)
 {
 	if (s->tprev)
 		s->tprev->tnext = s->tnext;
@@ -86,16 +71,16 @@ static void timed_unlink(struct ferryd *d, struct fsession *s)
 	s->tnext = s->tprev = NULL;
 }
 
-static void emit_down(struct ferryd *d, struct fclient *c, uint32_t session, uint32_t cookie,
-		      int reason)
+void emit_down(struct ferryd *d, struct fclient *c, uint32_t session, uint32_t cookie, int reason)
 {
 	struct ferry_evt_status st = {.status = reason};
 	clients_emit(d, c, FERRY_EVT_DOWN, session, cookie, &st, sizeof(st));
 }
 
-/* Free @p s, telling every end except @p closer why. */
-static void session_end(struct ferryd *d, struct fsession *s, struct fclient *closer, int reason)
+void session_end(struct ferryd *d, struct fsession *s, struct fclient *closer, int reason)
 {
+	if (s->remote && !s->peer_done)
+		remote_tell_end(d, s, reason);
 	fmap_del(&d->sessions, s->id);
 	timed_unlink(d, s);
 	d->n_sessions--;
@@ -150,6 +135,50 @@ static uint32_t new_session_id(struct ferryd *d)
 	return id;
 }
 
+struct fsession *session_new(struct ferryd *d, struct fclient *opener, struct fclient *acceptor,
+			     const char *service, int *reason)
+{
+	struct fclient *local = opener ? opener : acceptor;
+	int64_t per = d->cfg->limits_max_sessions_per_client;
+	if (d->n_sessions >= (uint32_t)d->cfg->limits_max_sessions || local->n_sessions >= per ||
+	    (opener && acceptor && acceptor->n_sessions >= per)) {
+		*reason = FERRY_REASON_LIMIT;
+		return NULL;
+	}
+	struct fsession *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		*reason = FERRY_REASON_LIMIT;
+		return NULL;
+	}
+	s->id = new_session_id(d);
+	s->end[0] = opener;
+	s->end[1] = acceptor;
+	memcpy(s->service, service, FERRY_SERVICE_MAX);
+	s->deadline_ns = d->now_ns + (uint64_t)d->cfg->transport_open_timeout_ms * 1000000ull;
+	if (fmap_put(&d->sessions, s->id, s) < 0) {
+		free(s);
+		*reason = FERRY_REASON_LIMIT;
+		return NULL;
+	}
+	/* deadlines only grow, so appending keeps the list sorted */
+	s->tprev = d->timed_tail;
+	if (d->timed_tail)
+		d->timed_tail->tnext = s;
+	else
+		d->timed = s;
+	d->timed_tail = s;
+	d->n_sessions++;
+	for (int i = 0; i < 2; i++) {
+		if (s->end[i]) {
+			s->end[i]->n_sessions++;
+			fctr_set(s->end[i]->c_sessions, s->end[i]->n_sessions);
+		}
+	}
+	fctr_set(d->c.sessions, d->n_sessions);
+	fctr_add(d->c.sessions_total, 1);
+	return s;
+}
+
 static int cmd_connect(struct ferryd *d, struct fclient *c, const struct ferry_rec_view *v)
 {
 	struct ferry_cmd_connect cmd;
@@ -160,10 +189,15 @@ static int cmd_connect(struct ferryd *d, struct fclient *c, const struct ferry_r
 	if (!service_ok(cmd.service, service))
 		return -EBADMSG;
 	uint32_t cookie = v->aux;
+	uint32_t ip = ntohl(cmd.ipv4);
 
-	if (cmd.ipv4 != 0) {
-		/* No NIC in local mode: remote hosts are unreachable. */
-		emit_down(d, c, 0, cookie, FERRY_REASON_UNREACHABLE);
+	/* our own address is this host */
+	if (ip != 0 && !(d->cfg->net_address.set && ip == d->cfg->net_address.addr)) {
+		if (d->nic == NULL) {
+			emit_down(d, c, 0, cookie, FERRY_REASON_UNREACHABLE);
+			return 0;
+		}
+		remote_connect(d, c, cookie, ip, service);
 		return 0;
 	}
 	struct fservice *svc = service_find(d, service);
@@ -172,51 +206,20 @@ static int cmd_connect(struct ferryd *d, struct fclient *c, const struct ferry_r
 		emit_down(d, c, 0, cookie, FERRY_REASON_NO_LISTENER);
 		return 0;
 	}
-	struct fclient *l = svc->owner;
-	int64_t per = d->cfg->limits_max_sessions_per_client;
-	if (d->n_sessions >= (uint32_t)d->cfg->limits_max_sessions || c->n_sessions >= per ||
-	    l->n_sessions >= per) {
-		fctr_add(d->c.sessions_refused, 1);
-		emit_down(d, c, 0, cookie, FERRY_REASON_LIMIT);
-		return 0;
-	}
-	struct fsession *s = calloc(1, sizeof(*s));
+	int reason;
+	struct fsession *s = session_new(d, c, svc->owner, service, &reason);
 	if (s == NULL) {
-		emit_down(d, c, 0, cookie, FERRY_REASON_LIMIT);
+		fctr_add(d->c.sessions_refused, 1);
+		emit_down(d, c, 0, cookie, reason);
 		return 0;
 	}
-	s->id = new_session_id(d);
 	s->cookie = cookie;
 	s->state = FS_INCOMING;
-	s->end[0] = c;
-	s->end[1] = l;
-	memcpy(s->service, service, sizeof(service));
-	s->deadline_ns = d->now_ns + (uint64_t)d->cfg->transport_open_timeout_ms * 1000000ull;
-	if (fmap_put(&d->sessions, s->id, s) < 0) {
-		free(s);
-		emit_down(d, c, 0, cookie, FERRY_REASON_LIMIT);
-		return 0;
-	}
-	/* deadlines only grow, so appending keeps the list sorted */
-	s->tprev = d->timed_tail;
-	if (d->timed_tail)
-		d->timed_tail->tnext = s;
-	else
-		d->timed = s;
-	d->timed_tail = s;
-	d->n_sessions++;
-	c->n_sessions++;
-	l->n_sessions++;
-	fctr_set(c->c_sessions, c->n_sessions);
-	fctr_set(l->c_sessions, l->n_sessions);
-	fctr_set(d->c.sessions, d->n_sessions);
-	fctr_add(d->c.sessions_total, 1);
-
 	struct ferry_evt_incoming in = {.peer_pid = (uint32_t)c->pid,
 					.peer_uid = (uint32_t)c->uid,
 					.flags = FERRY_EVTF_LOCAL};
 	memcpy(in.service, service, sizeof(service));
-	clients_emit(d, l, FERRY_EVT_INCOMING, s->id, 0, &in, sizeof(in));
+	clients_emit(d, svc->owner, FERRY_EVT_INCOMING, s->id, 0, &in, sizeof(in));
 	return 0;
 }
 
@@ -229,6 +232,10 @@ static int cmd_accept(struct ferryd *d, struct fclient *c, const struct ferry_re
 		return 0;
 	if (s->end[1] != c || s->state != FS_INCOMING)
 		return -EBADMSG;
+	if (s->remote) {
+		remote_accept(d, s);
+		return 0;
+	}
 	int fd = make_session_memfd(d, s);
 	if (fd < 0) {
 		LOG_W("session %u: cannot create its rings: %s", s->id, strerror(-fd));
@@ -251,8 +258,10 @@ static int cmd_accept(struct ferryd *d, struct fclient *c, const struct ferry_re
 	close(fd);
 	s->state = FS_UP;
 	timed_unlink(d, s);
-	struct ferry_evt_up up0 = {.flags = FERRY_EVTF_LOCAL, .role = 0, .peer_pid = (uint32_t)c->pid};
-	struct ferry_evt_up up1 = {.flags = FERRY_EVTF_LOCAL, .role = 1, .peer_pid = (uint32_t)o->pid};
+	struct ferry_evt_up up0 = {.flags = FERRY_EVTF_LOCAL, .role = 0, .peer_pid = (uint32_t)c->pid,
+				   .max_message = (uint32_t)d->cfg->ipc_max_message_size};
+	struct ferry_evt_up up1 = {.flags = FERRY_EVTF_LOCAL, .role = 1, .peer_pid = (uint32_t)o->pid,
+				   .max_message = (uint32_t)d->cfg->ipc_max_message_size};
 	clients_emit(d, o, FERRY_EVT_UP, s->id, s->cookie, &up0, sizeof(up0));
 	clients_emit(d, c, FERRY_EVT_UP, s->id, 0, &up1, sizeof(up1));
 	return 0;
@@ -344,10 +353,10 @@ int sessions_command(struct ferryd *d, struct fclient *c, const struct ferry_rec
 		return cmd_accept(d, c, v);
 	case FERRY_CMD_CLOSE:
 		return cmd_close(d, c, v);
+	case FERRY_REC_DATA:
+		return remote_send(d, c, v);
 	default:
-		/* DATA for remote sessions needs the NIC; anything else is
-		 * not a command at all. */
-		return -EBADMSG;
+		return -EBADMSG; /* not a command at all */
 	}
 }
 
@@ -388,7 +397,8 @@ int64_t sessions_timers(struct ferryd *d)
 {
 	while (d->timed && d->timed->deadline_ns <= d->now_ns) {
 		struct fsession *s = d->timed;
-		LOG_D("session %u (%s) not accepted within %lld ms", s->id, s->service,
+		LOG_D("session %u (%s) not %s within %lld ms", s->id, s->service,
+		      s->state == FS_OPENING ? "answered" : "accepted",
 		      (long long)d->cfg->transport_open_timeout_ms);
 		session_end(d, s, NULL, FERRY_REASON_TIMEOUT);
 	}

@@ -159,7 +159,8 @@ static_assert(sizeof(struct ferry_rec) == 16, "record ABI");
 enum ferry_rec_type {
 	/* any ring */
 	FERRY_REC_PAD = 1,  /* filler to the end of the data area */
-	FERRY_REC_DATA = 2, /* one whole message */
+	FERRY_REC_DATA = 2, /* one whole message; on client rings, session names
+			     * the (remote) session it belongs to */
 
 	/* client TX ring: commands, payload as named */
 	FERRY_CMD_LISTEN = 16,   /* aux = cookie; struct ferry_cmd_service */
@@ -215,9 +216,12 @@ static_assert(sizeof(struct ferry_evt_incoming) == 48, "evt ABI");
 struct ferry_evt_up {
 	uint32_t flags;   /* FERRY_EVTF_LOCAL */
 	uint32_t role;    /* 0: opener (produces ring 0), 1: acceptor (ring 1) */
-	uint32_t peer_ipv4;
-	uint32_t peer_pid;
+	uint32_t peer_ipv4; /* network byte order; 0 for a local peer */
+	uint32_t peer_pid;  /* local peers */
+	uint32_t max_message; /* largest message this session carries */
+	uint32_t reserved;
 };
+static_assert(sizeof(struct ferry_evt_up) == 24, "evt ABI");
 
 #define FERRY_EVTF_LOCAL 1u
 

@@ -279,6 +279,12 @@ int ferry_cmd(ferry_t *f, uint16_t type, uint32_t session, uint32_t aux, const v
 	}
 	if (rc < 0)
 		return ferry_err(-EPROTO, "command ring corrupt");
+	ferry_wake_daemon(f);
+	return 0;
+}
+
+void ferry_wake_daemon(ferry_t *f)
+{
 	/* Dekker with the daemon's sleep: our record, fence, its flag. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (FA_LOAD_RLX((_Atomic uint32_t *)&f->status->daemon_sleeping)) {
@@ -286,7 +292,6 @@ int ferry_cmd(ferry_t *f, uint16_t type, uint32_t session, uint32_t aux, const v
 		ssize_t w = write(f->daemon_evfd, &one, sizeof(one));
 		(void)w;
 	}
-	return 0;
 }
 
 bool ferry_check_daemon(ferry_t *f)

@@ -35,11 +35,14 @@ struct ferry_session {
 	 * end is lost */
 	int down_reason;
 	uint32_t blocked_len;
+	uint32_t max_msg; /* largest message this session carries */
 	void *user;
 	char service[FERRY_SERVICE_MAX];
 
 	/* local session: the memfd's mapping, our two ring views, and the
-	 * doorbell of the peer (woken when we write to it) */
+	 * doorbell of the peer (woken when we write to it). A remote session
+	 * sends on the client's command ring and receives on its event ring,
+	 * through the daemon. */
 	void *map;
 	uint64_t map_len;
 	struct ferry_ring tx, rx;
@@ -87,6 +90,8 @@ struct ferry {
 int ferry_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* client.c */
+/** Wake the daemon if it sleeps (after publishing a record for it). */
+void ferry_wake_daemon(ferry_t *f);
 /** Write a command and wake the daemon if it sleeps. */
 int ferry_cmd(ferry_t *f, uint16_t type, uint32_t session, uint32_t aux, const void *p,
 	      uint32_t len);

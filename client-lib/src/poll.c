@@ -82,6 +82,7 @@ static void on_up(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs
 		return;
 	}
 	s->id = v->session;
+	s->max_msg = up.max_message < f->max_msg ? up.max_message : (uint32_t)f->max_msg;
 	if (fmap_put(&f->by_id, s->id, s) < 0) {
 		sess_set_down(s, FERRY_REASON_LIMIT);
 	} else if (local) {
@@ -144,6 +145,20 @@ static void on_event(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *
 	case FERRY_EVT_UP:
 		on_up(f, v, evs, n);
 		break;
+	case FERRY_REC_DATA: {
+		/* a message of a remote session, read in place */
+		ferry_session_t *s = fmap_get(&f->by_id, v->session);
+		if (s == NULL || s->state != S_UP || s->local)
+			break; /* closed meanwhile */
+		ferry_event_t *e = &evs[(*n)++];
+		e->type = FERRY_EV_MESSAGE;
+		e->status = 0;
+		e->session = s;
+		e->data = v->payload;
+		e->len = v->len;
+		e->service = s->service;
+		break;
+	}
 	case FERRY_EVT_DOWN: {
 		ferry_session_t *s = fmap_get(&f->by_id, v->session);
 		if (s == NULL && v->aux)
@@ -198,7 +213,7 @@ static void gather_session(ferry_t *f, ferry_session_t *s, ferry_event_t *evs, i
 	/* wait_space, not a plain check: the consumer clears the waiting
 	 * flag when it wakes us, so it must be set again while we wait */
 	if (FERRY_UNLIKELY(s->blocked) && s->state == S_UP &&
-	    ferry_ring_wait_space(&s->tx, s->blocked_len)) {
+	    ferry_ring_wait_space(s->local ? &s->tx : &f->cmd, s->blocked_len)) {
 		s->blocked = false;
 		ev_set(&evs[(*n)++], FERRY_EV_WRITABLE, 0, s);
 	}

@@ -242,12 +242,25 @@ static int send_check(ferry_session_t *s, size_t len)
 			return ferry_err(-EPIPE, "session %u is down", s->id);
 		return ferry_err(-ENOTCONN, "session is not up yet");
 	}
-	if (FERRY_UNLIKELY(len > s->f->max_msg))
-		return ferry_err(-EMSGSIZE, "message of %zu bytes is larger than the maximum %llu",
-				 len, (unsigned long long)s->f->max_msg);
-	if (FERRY_UNLIKELY(!s->local))
-		return ferry_err(-EOPNOTSUPP, "remote sessions need ferryd with a NIC");
+	if (FERRY_UNLIKELY(len > s->max_msg))
+		return ferry_err(-EMSGSIZE, "message of %zu bytes is larger than this session's "
+					    "maximum of %u", len, s->max_msg);
 	return 0;
+}
+
+/* Where a session's messages go: the shared ring of a local session, or
+ * the command ring (tagged with the session) for ferryd to send on. */
+static inline struct ferry_ring *sess_ring(ferry_session_t *s)
+{
+	return s->local ? &s->tx : &s->f->cmd;
+}
+
+static inline void sess_notify(ferry_session_t *s)
+{
+	if (s->local)
+		ferry_bell_notify(s->peer_bell);
+	else
+		ferry_wake_daemon(s->f);
 }
 
 static int send_fail(ferry_session_t *s, int rc, size_t len)
@@ -255,7 +268,7 @@ static int send_fail(ferry_session_t *s, int rc, size_t len)
 	if (rc == -EAGAIN) {
 		/* Ask the consumer to ring our bell when it frees space; it
 		 * might have already: then the caller may retry at once. */
-		if (ferry_ring_wait_space(&s->tx, (uint32_t)len))
+		if (ferry_ring_wait_space(sess_ring(s), (uint32_t)len))
 			return 1;
 		s->blocked = true;
 		s->blocked_len = (uint32_t)len;
@@ -274,8 +287,10 @@ FERRY_API int ferry_send(ferry_session_t *s, const void *buf, size_t len, unsign
 	int rc = send_check(s, len);
 	if (FERRY_UNLIKELY(rc < 0))
 		return rc;
+	struct ferry_ring *r = sess_ring(s);
+	uint32_t tag = s->local ? 0 : s->id;
 	for (;;) {
-		rc = ferry_ring_write(&s->tx, FERRY_REC_DATA, 0, 0, buf, (uint32_t)len);
+		rc = ferry_ring_write(r, FERRY_REC_DATA, tag, 0, buf, (uint32_t)len);
 		if (FERRY_LIKELY(rc == 0))
 			break;
 		rc = send_fail(s, rc, len);
@@ -283,7 +298,7 @@ FERRY_API int ferry_send(ferry_session_t *s, const void *buf, size_t len, unsign
 			return rc;
 	}
 	if (!(flags & FERRY_SEND_MORE))
-		ferry_bell_notify(s->peer_bell);
+		sess_notify(s);
 	return 0;
 }
 
@@ -296,7 +311,8 @@ FERRY_API int ferry_reserve(ferry_session_t *s, size_t len, void **buf)
 		return ferry_err(-EINVAL, "a reservation is already open on this session");
 	for (;;) {
 		int err;
-		void *p = ferry_ring_reserve(&s->tx, (uint32_t)len, FERRY_REC_DATA, 0, 0, &err);
+		void *p = ferry_ring_reserve(sess_ring(s), (uint32_t)len, FERRY_REC_DATA,
+					     s->local ? 0 : s->id, 0, &err);
 		if (FERRY_LIKELY(p != NULL)) {
 			s->reserved = true;
 			s->blocked_len = (uint32_t)len;
@@ -314,9 +330,9 @@ FERRY_API int ferry_commit(ferry_session_t *s, void *buf, size_t len, unsigned f
 	if (!s->reserved || len > s->blocked_len)
 		return ferry_err(-EINVAL, "ferry_commit without a matching ferry_reserve");
 	s->reserved = false;
-	ferry_ring_commit(&s->tx, buf, (uint32_t)len);
+	ferry_ring_commit(sess_ring(s), buf, (uint32_t)len);
 	if (!(flags & FERRY_SEND_MORE))
-		ferry_bell_notify(s->peer_bell);
+		sess_notify(s);
 	return 0;
 }
 

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Private to ferryd: what the NIC hands to remote sessions. */
+#ifndef FERRY_REMOTE_H
+#define FERRY_REMOTE_H
+
+#include <stdint.h>
+
+struct ferryd;
+
+/** A ferry packet (the UDP payload) from @p ip:@p port (host order). */
+void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p, uint16_t len);
+/** @p ip (a next hop) did not answer ARP: end the sessions behind it. */
+void remote_unreachable(struct ferryd *d, uint32_t ip);
+/** Allocate the remote-session counters in the status file. */
+void remote_init(struct ferryd *d);
+
+#endif
