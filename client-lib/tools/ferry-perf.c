@@ -39,13 +39,34 @@ struct msg {
 	uint64_t errors;
 };
 
+/* --verify: every payload byte after the header is a function of the
+ * message's sequence number and position, checked on arrival. */
+static inline uint8_t pattern(uint64_t seq, size_t i)
+{
+	return (uint8_t)((seq * 0x9e3779b97f4a7c15ull + i * 0x2545f491ull) >> 56);
+}
+
+static void fill(uint8_t *buf, size_t len, uint64_t seq)
+{
+	for (size_t i = sizeof(struct msg); i < len; i++)
+		buf[i] = pattern(seq, i);
+}
+
+static int check(const uint8_t *buf, size_t len, uint64_t seq)
+{
+	for (size_t i = sizeof(struct msg); i < len; i++)
+		if (buf[i] != pattern(seq, i))
+			return -1;
+	return 0;
+}
+
 struct opts {
 	const char *role, *host, *service, *socket;
 	size_t sizes[32];
 	int nsizes;
 	uint64_t count, warmup, tcount;
 	double duration;
-	int json, floor;
+	int json, floor, verify;
 	int spin_us, yield_us;
 	int timeout_ms;
 };
@@ -71,6 +92,9 @@ static void usage(FILE *o)
 		"      --spin-us N       ferry_poll spins this long before yielding (default 1000)\n"
 		"      --yield-us N      then yields this long before sleeping (default 1000)\n"
 		"      --socket PATH     ferryd's control socket (default $FERRY_SOCKET or %s)\n"
+		"      --verify          fill every message with a pattern and check every byte\n"
+		"                        on arrival (costs time; for tests)\n"
+		"      --timeout-ms N    give up when nothing arrives for N ms (default 10000)\n"
 		"  -j, --json            one JSON object per size (an array if several)\n"
 		"  -h, --help\n",
 		FERRY_DEFAULT_SOCKET);
@@ -154,7 +178,8 @@ static int serve(int ready_fd)
 					if (rc < 0)
 						die("echo", rc);
 				} else if (m.kind == K_DATA) {
-					if (m.seq != expect || m.size != e->len)
+					if (m.seq != expect || m.size != e->len ||
+					    (O.verify && check(e->data, e->len, m.seq) < 0))
 						errors++;
 					expect = m.seq + 1;
 					got++;
@@ -207,6 +232,10 @@ static const ferry_event_t *wait_msg(void)
 		i = 0;
 		if (n < 0)
 			die("poll", n);
+		if (n == 0) {
+			fprintf(stderr, "ferry-perf: no message for %d ms (--timeout-ms)\n", O.timeout_ms);
+			exit(1);
+		}
 	}
 }
 
@@ -301,11 +330,14 @@ static void pingpong(struct result *r, uint8_t *buf)
 	uint64_t t0 = tsc_now();
 	for (uint64_t k = 0; k < total; k++) {
 		m->seq = k;
+		if (O.verify)
+			fill(buf, r->size, k);
 		uint64_t a = tsc_now();
 		send_all(buf, r->size, 0);
 		const ferry_event_t *e = wait_msg();
 		uint64_t b = tsc_now();
-		if (e->len != r->size || ((const struct msg *)e->data)->seq != k) {
+		if (e->len != r->size || ((const struct msg *)e->data)->seq != k ||
+		    (O.verify && check(e->data, e->len, k) < 0)) {
 			fprintf(stderr, "ferry-perf: echo %" PRIu64 " came back wrong\n", k);
 			exit(1);
 		}
@@ -337,6 +369,8 @@ static void oneway(struct result *r, uint8_t *buf)
 	uint64_t t0 = tsc_now(), k;
 	for (k = 0; k < total; k++) {
 		m->seq = k;
+		if (O.verify)
+			fill(buf, r->size, k);
 		/* FERRY_SEND_MORE batches the wake-up check; every 32nd send
 		 * (and the END below) publishes a wake. */
 		send_all(buf, r->size, (k & 31) != 31 ? FERRY_SEND_MORE : 0);
@@ -474,7 +508,7 @@ int main(int argc, char **argv)
 		{"sizes", 1, 0, 's'},    {"count", 1, 0, 'n'},  {"tcount", 1, 0, 't'},
 		{"warmup", 1, 0, 'w'},   {"duration", 1, 0, 'd'}, {"no-floor", 0, 0, 'F'},
 		{"spin-us", 1, 0, 'U'},  {"yield-us", 1, 0, 'Y'}, {"socket", 1, 0, 'P'},
-		{"json", 0, 0, 'j'},
+		{"json", 0, 0, 'j'},     {"verify", 0, 0, 'V'},  {"timeout-ms", 1, 0, 'T'},
 		{"help", 0, 0, 'h'},     {0, 0, 0, 0}};
 	int c;
 	const char *sizes = "32,1K";
@@ -493,6 +527,8 @@ int main(int argc, char **argv)
 		case 'Y': O.yield_us = atoi(optarg); break;
 		case 'P': O.socket = optarg; break;
 		case 'j': O.json = 1; break;
+		case 'V': O.verify = 1; break;
+		case 'T': O.timeout_ms = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
