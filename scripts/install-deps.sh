@@ -24,8 +24,9 @@ APT_GET=${FERRY_APT_GET:-apt-get}
 BUILD_PKGS="build-essential gcc meson ninja-build pkg-config"
 LIB_PKGS="dpdk dpdk-dev libdpdk-dev libnuma-dev libconfig-dev libsystemd-dev libcmocka-dev"
 # ip/netns for the test lab; ping and arping to probe a daemon; modprobe
-# and lspci for binding NICs; systemd-analyze to check the unit.
-RUN_PKGS="iproute2 iputils-ping arping kmod pciutils python3 procps systemd"
+# and lspci for binding NICs; systemd-analyze to check the unit; ethtool
+# to turn checksum offload off on the test lab's veths.
+RUN_PKGS="iproute2 iputils-ping arping kmod pciutils python3 procps systemd ethtool"
 OPTIONAL_PKGS="valgrind shellcheck"
 
 usage() {

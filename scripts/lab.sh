@@ -1,0 +1,656 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# lab.sh: ferry's test lab on one machine. Three "hosts" in network
+# namespaces on one Ethernet segment, 10.77.0.0/24:
+#
+#   ferry-a  veth fa0, no kernel IPv4 address: a ferryd owns fa0 through
+#            net_af_packet and is 10.77.0.1 (lcore 0)
+#   ferry-b  veth fb0, likewise; its ferryd is 10.77.0.2 (lcore 1)
+#   ferry-k  veth fk0 with 10.77.0.3/24: an ordinary kernel host
+#   ferry-sw the switch: bridge ferry-br0 and the veths' other ends
+#
+# Nothing is added to the root namespace: each veth pair is created with its
+# ends directly in their namespaces. The kernel interfaces fa0 and fb0 carry
+# no ferryd address, or the kernel would answer ARP for it too; ferryd uses
+# the interface's MAC (net_af_packet does). IPv6 is off in every namespace,
+# so no router solicitations or DAD probes reach ferryd's counters, and TX
+# checksum offload is off on the hosts' veths, so every frame on the wire
+# carries complete checksums (veth would otherwise hand af_packet UDP and
+# ICMP packets with only the pseudo-header sum in them).
+#
+# State lives in /run/ferry-lab: the state file, daemon PID files and logs,
+# and the daemons' sockets a.sock and b.sock; rings in /dev/shm/ferry-lab-a
+# and /dev/shm/ferry-lab-b.
+set -euo pipefail
+
+PROG=${0##*/}
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=ferry-common.sh
+source "$TOP/scripts/ferry-common.sh"
+
+usage() {
+	cat <<EOF
+Usage: $PROG [options] up|down|status
+       $PROG [options] baseline-addrs on|off
+       $PROG exec a|b|k|sw COMMAND [ARG...]
+
+ferry's test lab: namespaces ferry-a and ferry-b, each with a ferryd that
+owns its veth (fa0, fb0) through net_af_packet as 10.77.0.1 and 10.77.0.2,
+and ferry-k, a kernel host at 10.77.0.3, joined by the bridge ferry-br0 in
+namespace ferry-sw. Subnet 10.77.0.0/24, ferry's UDP port 31850.
+
+  up              create the namespaces, links and addresses, reserve
+                  hugepages if it can, start both daemons and wait (10 s at
+                  most) for their sockets; says so when the lab is up already
+  down            stop the daemons (SIGTERM, then SIGKILL after 5 s), delete
+                  the namespaces, give back the hugepages up reserved,
+                  remove /run/ferry-lab; does nothing when the lab is down
+  status          namespaces, links, addresses, daemons; exit 0 when the
+                  lab is up, 1 when partly up, 3 when down
+  exec H CMD...   run CMD in host H's namespace (a, b, k or sw) with
+                  FERRY_SOCKET set to that host's daemon socket
+  baseline-addrs on|off
+                  add (remove) the kernel addresses 10.77.1.1/24 on fa0 and
+                  10.77.1.2/24 on fb0, for a kernel UDP baseline over the
+                  same wire as ferry (tests/bench/udp_pingpong); the kernel
+                  answers ARP only for these, never for ferryd's addresses
+
+Options:
+  --build DIR     build directory with daemon/ferryd (default: build-release
+                  in the repository, else build)
+  --no-daemons    up: only the network, no daemons (and no hugepages)
+  --no-hugepages  up: run the daemons with --no-huge, reserve nothing
+  --dry-run       print every command that changes the host, prefixed "+ ",
+                  and change nothing
+  -h, --help      this text
+
+Environment:
+  LAB_MTU         MTU of every veth and of the daemons' ports (default
+                  1500; net_af_packet in DPDK 22.11 takes 1500 at most)
+  LAB_HUGEPAGES   2 MiB pages up reserves at least (default 256)
+  LAB_MEMORY_MB   memory per daemon, EAL -m (default 128)
+  LAB_LOG_LEVEL   the daemons' log.level (default info)
+  LAB_FERRYD_ARGS further ferryd flags for both daemons, space-separated
+
+The daemons drop to the user and group "ferry" (created from
+systemd/ferry.sysusers when missing). Needs root, except with --dry-run.
+
+Exit status: 0 done; 1 failed (up takes down what it built when a daemon
+does not come up, after showing the end of its log); 77 from up when a
+daemon says DPDK cannot start here; status: see above.
+EOF
+}
+
+LAB_DIR=/run/ferry-lab
+STATE=$LAB_DIR/state
+LAB_MTU=${LAB_MTU:-1500}
+LAB_HUGEPAGES=${LAB_HUGEPAGES:-256}
+LAB_MEMORY_MB=${LAB_MEMORY_MB:-128}
+LAB_LOG_LEVEL=${LAB_LOG_LEVEL:-info}
+LAB_FERRYD_ARGS=${LAB_FERRYD_ARGS:-}
+UDP_PORT=31850
+BRIDGE=ferry-br0
+NS_SW=ferry-sw
+HUGE_DIR=/sys/kernel/mm/hugepages/hugepages-2048kB
+DPDK_RUNDIR=/var/run/dpdk
+READY_WAIT_S=10
+STOP_WAIT_S=5
+
+# Per host: namespace, interface, the switch side's interface, MAC, the
+# address (ferryd's for a and b, the kernel's for k), baseline address,
+# lcore.
+HOSTS="a b k"
+declare -A NS=([a]=ferry-a [b]=ferry-b [k]=ferry-k [sw]=$NS_SW)
+declare -A IFC=([a]=fa0 [b]=fb0 [k]=fk0)
+declare -A SWIF=([a]=sw-a0 [b]=sw-b0 [k]=sw-k0)
+declare -A MAC=([a]=02:77:00:00:00:01 [b]=02:77:00:00:00:02 [k]=02:77:00:00:00:03)
+declare -A ADDR=([a]=10.77.0.1/24 [b]=10.77.0.2/24 [k]=10.77.0.3/24)
+declare -A BASE_ADDR=([a]=10.77.1.1/24 [b]=10.77.1.2/24)
+declare -A LCORE=([a]=0 [b]=1)
+DAEMON_HOSTS="a b"
+
+CMD=
+BUILD=
+DAEMONS=1
+RESPONDER=0
+HUGE_WANTED=1
+HUGE_MODE=off
+ARGS=()
+
+parse_args() {
+	while (($#)); do
+		case $1 in
+		--build) BUILD=${2:?--build needs a directory}; shift ;;
+		--build=*) BUILD=${1#*=} ;;
+		--no-daemons) DAEMONS=0 ;;
+		--no-hugepages) HUGE_WANTED=0 ;;
+		# Not in --help: the DPDK test responder (tests/net/net_responder.c)
+		# in place of ferryd, so tests/net/lab_test.sh proves the lab's
+		# wiring whatever state ferryd is in.
+		--responder) RESPONDER=1 ;;
+		--dry-run) DRY_RUN=1 ;;
+		-h | --help) usage; exit 0 ;;
+		-*) die "unknown option '$1' (see $PROG --help)" ;;
+		*)
+			if [[ -z $CMD ]]; then
+				CMD=$1
+				if [[ $CMD == exec ]]; then
+					shift
+					ARGS=("$@")
+					return 0
+				fi
+			else
+				ARGS+=("$1")
+			fi
+			;;
+		esac
+		shift
+	done
+	[[ -n $CMD ]] || { usage >&2; exit 1; }
+	if [[ ! $LAB_MTU =~ ^[0-9]+$ ]] || ((LAB_MTU < 576 || LAB_MTU > 9001)); then
+		die "LAB_MTU wants 576..9001, not '$LAB_MTU'"
+	fi
+	[[ $LAB_HUGEPAGES =~ ^[0-9]+$ ]] || die "LAB_HUGEPAGES wants a number of pages, not '$LAB_HUGEPAGES'"
+	if [[ ! $LAB_MEMORY_MB =~ ^[0-9]+$ ]] || ((LAB_MEMORY_MB < 16)); then
+		die "LAB_MEMORY_MB wants a number of MiB (16 or more), not '$LAB_MEMORY_MB'"
+	fi
+}
+
+ns_exists() { [[ -e /run/netns/$1 ]]; }
+
+# run(), with the command's own stdout thrown away (ethtool -K reports
+# every feature it changed); a dry run still prints the command.
+run_quiet() {
+	if ((DRY_RUN)); then
+		run "$@"
+	else
+		"$@" >/dev/null
+	fi
+}
+
+# The lab's namespaces that exist now, one per line.
+lab_namespaces() {
+	local h
+	for h in $HOSTS sw; do
+		ns_exists "${NS[$h]}" && printf '%s\n' "${NS[$h]}"
+	done
+	return 0
+}
+
+state_get() { # KEY -> value from the state file, "" when absent
+	[[ -r $STATE ]] || return 0
+	awk -F= -v k="$1" '$1 == k { sub(/^[^=]*=/, ""); print; exit }' "$STATE"
+}
+
+state_set() { # KEY VALUE: add or replace one line of the state file
+	if ((DRY_RUN)); then
+		printf '%s >> %s\n' "$(show_cmd echo "$1=$2")" "$STATE"
+		return 0
+	fi
+	local tmp=$STATE.tmp
+	{
+		if [[ -r $STATE ]]; then grep -v "^$1=" "$STATE" || true; fi
+		printf '%s=%s\n' "$1" "$2"
+	} >"$tmp"
+	mv -f "$tmp" "$STATE"
+}
+
+pidfile() { printf '%s/%s.pid' "$LAB_DIR" "$1"; }
+logfile() { printf '%s/%s.log' "$LAB_DIR" "$1"; }
+sockfile() { printf '%s/%s.sock' "$LAB_DIR" "$1"; }
+shmdir() { printf '/dev/shm/ferry-lab-%s' "$1"; }
+eal_prefix() { printf 'ferry-lab-%s' "$1"; }
+
+# Whether PID runs and is the program the lab started (PID files outlive
+# their processes, and PIDs are reused). A zombie counts as gone.
+pid_is_ours() {
+	local pid=$1 exe=$2 state got
+	[[ $pid =~ ^[0-9]+$ && -r /proc/$pid/stat ]] || return 1
+	state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$pid/stat" 2>/dev/null) || return 1
+	[[ $state != Z ]] || return 1
+	got=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+	[[ ${got% (deleted)} == "$exe" ]]
+}
+
+daemon_pid() { # HOST -> PID from its PID file, "" when none
+	local f
+	f=$(pidfile "$1")
+	[[ -r $f ]] || return 0
+	tr -dc '0-9' <"$f"
+}
+
+daemon_running() {
+	local pid
+	pid=$(daemon_pid "$1")
+	[[ -n $pid ]] && pid_is_ours "$pid" "$(state_get binary)"
+}
+
+# ---------------------------------------------------------------- network
+
+net_up() {
+	local h ns
+	for h in sw $HOSTS; do
+		ns=${NS[$h]}
+		run ip netns add "$ns" || die "cannot create network namespace $ns (is this a container without CAP_SYS_ADMIN?)"
+		# Before any interface exists, so "default" covers them all.
+		run ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		run ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+		run ip -n "$ns" link set lo up
+	done
+	run ip -n "$NS_SW" link add "$BRIDGE" type bridge stp_state 0 forward_delay 0
+	run ip -n "$NS_SW" link set "$BRIDGE" mtu "$LAB_MTU" up
+	for h in $HOSTS; do
+		ns=${NS[$h]}
+		run ip link add name "${IFC[$h]}" netns "$ns" type veth peer name "${SWIF[$h]}" netns "$NS_SW"
+		run ip -n "$NS_SW" link set "${SWIF[$h]}" mtu "$LAB_MTU" master "$BRIDGE" up
+		run ip -n "$ns" link set "${IFC[$h]}" address "${MAC[$h]}" mtu "$LAB_MTU"
+		run_quiet ip netns exec "$ns" ethtool -K "${IFC[$h]}" tx off
+		run ip -n "$ns" link set "${IFC[$h]}" up
+	done
+	# Only the kernel host has an address; ferryd owns fa0's and fb0's.
+	run ip -n "${NS[k]}" addr add "${ADDR[k]}" dev "${IFC[k]}"
+}
+
+net_down() {
+	local ns
+	for ns in $(lab_namespaces); do
+		# Deleting a namespace deletes its veth ends, whose peers go
+		# with them, and the bridge.
+		run ip netns del "$ns" || warn "could not delete namespace $ns"
+	done
+}
+
+# -------------------------------------------------------------- hugepages
+
+# Reserve enough free 2 MiB pages for both daemons' --in-memory EAL, and
+# say in the state file whether the daemons run on hugepages and what to
+# give back on `down`.
+hugepages_up() {
+	local need nr free target
+	HUGE_MODE=off
+	state_set hugepages off
+	if ((!HUGE_WANTED)); then
+		info "hugepages: not wanted (--no-hugepages); the daemons run with --no-huge"
+		return 0
+	fi
+	if [[ ! -e $HUGE_DIR/nr_hugepages ]]; then
+		info "hugepages: this host has no 2 MiB pages; the daemons run with --no-huge"
+		return 0
+	fi
+	# Pages for both daemons: LAB_MEMORY_MB / 2 each, and a little slack.
+	need=$((2 * ((LAB_MEMORY_MB + 1) / 2) + 16))
+	nr=$(sysfs_read "$HUGE_DIR/nr_hugepages")
+	free=$(sysfs_read "$HUGE_DIR/free_hugepages")
+	if ((free < need)); then
+		target=$((nr + need - free))
+		((target >= LAB_HUGEPAGES)) || target=$LAB_HUGEPAGES
+		info "hugepages: $free of $nr free, reserving $target"
+		if ! run "$TOP/scripts/setup-hugepages.sh" --pages "$target" --no-mount; then
+			warn "hugepages: none reserved; the daemons run with --no-huge"
+			return 0
+		fi
+		if ((DRY_RUN)); then
+			HUGE_MODE=on
+			state_set hugepages on
+			return 0
+		fi
+		state_set huge_prev "$nr"
+		state_set huge_set "$(sysfs_read "$HUGE_DIR/nr_hugepages")"
+		free=$(sysfs_read "$HUGE_DIR/free_hugepages")
+	fi
+	if ((free >= need)); then
+		HUGE_MODE=on
+		state_set hugepages on
+		info "hugepages: $free x 2 MiB free; the daemons run --in-memory on hugepages"
+	else
+		warn "hugepages: only $free x 2 MiB free of the $need wanted; the daemons run with --no-huge"
+	fi
+}
+
+# Give back what hugepages_up reserved, unless someone changed the
+# reservation since.
+hugepages_down() {
+	local prev set now
+	prev=$(state_get huge_prev)
+	set=$(state_get huge_set)
+	[[ -n $prev && -n $set ]] || return 0
+	now=$(sysfs_read "$HUGE_DIR/nr_hugepages")
+	if [[ $now != "$set" ]]; then
+		warn "hugepages: the reservation is $now, not the $set up left; not touching it"
+		return 0
+	fi
+	write_file "$prev" "$HUGE_DIR/nr_hugepages"
+	info "hugepages: reservation back to $prev"
+}
+
+# ---------------------------------------------------------------- daemons
+
+find_build() {
+	local want=$1 d
+	if [[ -n $BUILD ]]; then
+		[[ -x $BUILD/$want ]] || die "$BUILD/$want is not built (ninja -C $BUILD)"
+		printf '%s' "$(cd "$BUILD" && pwd)/$want"
+		return 0
+	fi
+	for d in "$TOP/build-release" "$TOP/build"; do
+		[[ -x $d/$want ]] && { printf '%s' "$d/$want"; return 0; }
+	done
+	die "no $want in $TOP/build-release or $TOP/build: build ferry (meson setup build-release && ninja -C build-release) or pass --build DIR"
+}
+
+# The command line that runs host H's daemon in its namespace.
+daemon_cmd() {
+	local h=$1 bin=$2 huge=$3 extra
+	if ((RESPONDER)); then
+		DCMD=(ip netns exec "${NS[$h]}" "$bin" --hugepages "$huge" --file-prefix "$(eal_prefix "$h")"
+			--lcores "${LCORE[$h]}" --memory-mb "$LAB_MEMORY_MB" --mbufs 4095 --rx-desc 512
+			--tx-desc 512 --link-wait-ms 2000 --mtu "$LAB_MTU"
+			--vdev "net_af_packet0,iface=${IFC[$h]}" --address "${ADDR[$h]}" --udp-port "$UDP_PORT")
+		return 0
+	fi
+	DCMD=(ip netns exec "${NS[$h]}" "$bin" --eal.lcores="${LCORE[$h]}"
+		--eal.vdevs="net_af_packet0,iface=${IFC[$h]}" --eal.hugepages="$huge"
+		--eal.file_prefix="$(eal_prefix "$h")" --eal.memory_mb="$LAB_MEMORY_MB"
+		--port.mtu="$LAB_MTU" --net.address="${ADDR[$h]}" --net.udp_port="$UDP_PORT"
+		--ipc.socket="$(sockfile "$h")" --ipc.shm_dir="$(shmdir "$h")" --log.level="$LAB_LOG_LEVEL")
+	# shellcheck disable=SC2206 # LAB_FERRYD_ARGS is a space-separated list
+	extra=($LAB_FERRYD_ARGS)
+	DCMD+=("${extra[@]}")
+}
+
+daemon_start() {
+	local h=$1 bin=$2 huge=$3 log pid
+	log=$(logfile "$h")
+	daemon_cmd "$h" "$bin" "$huge"
+	if ((DRY_RUN)); then
+		printf '%s </dev/null >%s 2>&1 &\n' "$(show_cmd setsid "${DCMD[@]}")" "$log"
+		return 0
+	fi
+	# setsid: the daemon outlives this script and a ^C in its terminal.
+	# `ip netns exec` execs the daemon, so $! is the daemon's PID. The lock
+	# (fd 9) is not the daemon's to keep.
+	setsid "${DCMD[@]}" </dev/null >"$log" 2>&1 9>&- &
+	pid=$!
+	printf '%s\n' "$pid" >"$(pidfile "$h")"
+	info "ferry-$h: started $(basename "$bin") (pid $pid), log $log"
+}
+
+# Wait until host H's daemon is ready: ferryd's socket exists, or the
+# responder printed "ready". Fails with the log's tail when it dies or
+# takes longer than READY_WAIT_S; exit 77 when it says DPDK cannot start.
+daemon_wait() {
+	local h=$1 log pid i rc=1
+	((DRY_RUN)) && return 0
+	log=$(logfile "$h")
+	pid=$(daemon_pid "$h")
+	for ((i = 0; i < READY_WAIT_S * 10; i++)); do
+		if ((RESPONDER)); then
+			grep -q '^ready ' "$log" && return 0
+		else
+			[[ -S $(sockfile "$h") ]] && return 0
+		fi
+		if ! pid_is_ours "$pid" "$(state_get binary)"; then
+			wait "$pid" 2>/dev/null && rc=0 || rc=$?
+			warn "ferry-$h: the daemon exited (status $rc); the end of $log:"
+			tail -n 20 "$log" | sed 's/^/  | /' >&2
+			# 77 is how the responder says DPDK cannot start here.
+			((rc == 77)) && return 77
+			return 1
+		fi
+		sleep 0.1
+	done
+	warn "ferry-$h: the daemon was not ready after ${READY_WAIT_S} s; the end of $log:"
+	tail -n 20 "$log" | sed 's/^/  | /' >&2
+	return 1
+}
+
+# Stop host H's daemon: SIGTERM, up to STOP_WAIT_S for it to go, then
+# SIGKILL. Only the PID in the PID file, and only if it is still ours.
+daemon_stop() {
+	local h=$1 pid exe i
+	pid=$(daemon_pid "$h")
+	[[ -n $pid ]] || return 0
+	exe=$(state_get binary)
+	if ! pid_is_ours "$pid" "$exe"; then
+		wait "$pid" 2>/dev/null || true
+		return 0
+	fi
+	run kill -TERM "$pid" || true
+	((DRY_RUN)) && return 0
+	for ((i = 0; i < STOP_WAIT_S * 10; i++)); do
+		pid_is_ours "$pid" "$exe" || { info "ferry-$h: daemon (pid $pid) stopped"; wait "$pid" 2>/dev/null || true; return 0; }
+		sleep 0.1
+	done
+	warn "ferry-$h: daemon (pid $pid) ignored SIGTERM for ${STOP_WAIT_S} s; killing it"
+	kill -KILL "$pid" 2>/dev/null || true
+	for ((i = 0; i < 20; i++)); do
+		pid_is_ours "$pid" "$exe" || { wait "$pid" 2>/dev/null || true; return 0; }
+		sleep 0.1
+	done
+	warn "ferry-$h: daemon (pid $pid) is still there after SIGKILL"
+}
+
+ensure_ferry_user() {
+	getent passwd ferry >/dev/null && getent group ferry >/dev/null && return 0
+	info "creating the ferry user and group (systemd-sysusers)"
+	run systemd-sysusers "$TOP/systemd/ferry.sysusers"
+}
+
+daemons_up() {
+	local bin h rc
+	if ((RESPONDER)); then
+		bin=$(find_build tests/net/ferry-net-responder)
+	else
+		bin=$(find_build daemon/ferryd)
+		ensure_ferry_user
+	fi
+	((LAB_MTU <= 1500)) ||
+		warn "LAB_MTU=$LAB_MTU: net_af_packet in DPDK 22.11 takes MTU 1500 at most; the daemons will likely refuse"
+	state_set binary "$(readlink -f "$bin")"
+	state_set daemons "$( ((RESPONDER)) && echo responder || echo ferryd)"
+	hugepages_up
+	for h in $DAEMON_HOSTS; do
+		daemon_start "$h" "$bin" "$HUGE_MODE"
+	done
+	((!DRY_RUN)) || return 0
+	for h in $DAEMON_HOSTS; do
+		rc=0
+		daemon_wait "$h" || rc=$?
+		((rc == 0)) || return "$rc"
+		info "ferry-$h: ready as ${ADDR[$h]%/*} on ${IFC[$h]}"
+	done
+}
+
+# ---------------------------------------------------------------- commands
+
+lab_is_up() { [[ -f $STATE ]]; }
+
+cmd_up() {
+	local ns rc=0 problems
+	if lab_is_up; then
+		problems=$(health)
+		if [[ -z $problems ]]; then
+			info "the lab is up already ($PROG status shows it)"
+			return 0
+		fi
+		die "the lab is partly up (${problems#, }): run '$PROG down', then '$PROG up'"
+	fi
+	ns=$(lab_namespaces | paste -sd ' ')
+	[[ -z $ns ]] || die "namespaces exist without lab state (left from a crash?): $ns; run '$PROG down' first"
+	have ethtool || die "ethtool is missing: run scripts/install-deps.sh"
+	# The group may create and remove its own files (ferryd, after it has
+	# dropped to ferry, removes its socket); the sticky bit keeps root's
+	# state, PID files and logs safe from it.
+	if getent group ferry >/dev/null || ((DAEMONS && !RESPONDER)); then
+		((DAEMONS && !RESPONDER)) && ensure_ferry_user
+		run install -d -o root -g ferry -m 1775 "$LAB_DIR"
+	else
+		run install -d -m 0755 "$LAB_DIR"
+	fi
+	state_set mtu "$LAB_MTU"
+	net_up
+	info "network up: ${NS[a]} (${IFC[a]}), ${NS[b]} (${IFC[b]}), ${NS[k]} (${IFC[k]} ${ADDR[k]}), bridge $BRIDGE in $NS_SW"
+	if ((DAEMONS)); then
+		daemons_up || rc=$?
+		if ((rc != 0)); then
+			warn "a daemon did not come up; taking the lab down again"
+			cmd_down
+			exit "$rc"
+		fi
+	else
+		state_set daemons none
+	fi
+	((DRY_RUN)) || info "the lab is up"
+}
+
+cmd_down() {
+	local h did=0 d
+	for h in $DAEMON_HOSTS; do
+		[[ -n $(daemon_pid "$h") ]] && did=1
+		daemon_stop "$h"
+	done
+	[[ -n $(lab_namespaces) ]] && did=1
+	net_down
+	hugepages_down
+	for h in $DAEMON_HOSTS; do
+		# EAL's runtime directory, and the rings of a daemon that
+		# could not clean up (killed).
+		for d in "$DPDK_RUNDIR/$(eal_prefix "$h")" "$(shmdir "$h")"; do
+			[[ -e $d ]] && { run rm -rf "$d"; did=1; }
+		done
+	done
+	if [[ -e $LAB_DIR ]]; then
+		run rm -rf "$LAB_DIR"
+		did=1
+	fi
+	if ((DRY_RUN)); then
+		info "dry run: nothing changed"
+	elif ((did)); then
+		info "the lab is down"
+	else
+		info "the lab is down already; nothing to do"
+	fi
+}
+
+# What is missing from an up lab, as ", <problem>" items; "" when healthy.
+health() {
+	local h out=""
+	for h in $HOSTS sw; do
+		ns_exists "${NS[$h]}" || out+=", namespace ${NS[$h]} is missing"
+	done
+	if [[ $(state_get daemons) == ferryd || $(state_get daemons) == responder ]]; then
+		for h in $DAEMON_HOSTS; do
+			daemon_running "$h" || out+=", the daemon of ferry-$h is not running"
+		done
+	fi
+	printf '%s' "$out"
+}
+
+cmd_status() {
+	local h ns pid problems kind huge
+	if ! lab_is_up && [[ -z $(lab_namespaces) ]]; then
+		echo "lab: down"
+		return 3
+	fi
+	kind=$(state_get daemons)
+	if lab_is_up; then
+		huge=$(state_get hugepages)
+		echo "lab: state $STATE, daemons: ${kind:-unknown}, hugepages: ${huge:-none}, mtu: $(state_get mtu)"
+	else
+		echo "lab: no state file $STATE"
+	fi
+	for h in sw $HOSTS; do
+		ns=${NS[$h]}
+		if ! ns_exists "$ns"; then
+			echo "$ns: MISSING"
+			continue
+		fi
+		echo "$ns:"
+		ip -n "$ns" -br link show | awk '$1 != "lo" { print "  link " $0 }'
+		ip -n "$ns" -4 -br addr show | awk '$3 != "" && $1 != "lo" { print "  addr " $0 }'
+		[[ $h == a || $h == b ]] || continue
+		case $kind in
+		ferryd | responder)
+			pid=$(daemon_pid "$h")
+			if daemon_running "$h"; then
+				if [[ $kind == ferryd ]]; then
+					echo "  daemon $kind pid $pid running, ${ADDR[$h]%/*} on ${IFC[$h]}, socket $(sockfile "$h"), log $(logfile "$h")"
+				else
+					echo "  daemon $kind pid $pid running, ${ADDR[$h]%/*} on ${IFC[$h]}, log $(logfile "$h")"
+				fi
+			else
+				echo "  daemon $kind pid ${pid:-none} NOT RUNNING, log $(logfile "$h")"
+			fi
+			;;
+		*) echo "  daemon none (--no-daemons)" ;;
+		esac
+	done
+	problems=$(health)
+	if ! lab_is_up; then
+		echo "lab: partly up (namespaces without state); run $PROG down"
+		return 1
+	fi
+	if [[ -n $problems ]]; then
+		echo "lab: partly up: ${problems#, }"
+		return 1
+	fi
+	echo "lab: up"
+}
+
+cmd_exec() {
+	local h=${ARGS[0]:-}
+	[[ -n $h && -n ${NS[$h]:-} ]] || die "exec wants a host, a, b, k or sw, then a command"
+	((${#ARGS[@]} > 1)) || die "exec $h wants a command to run"
+	ns_exists "${NS[$h]}" || die "namespace ${NS[$h]} does not exist: run '$PROG up' first"
+	if [[ $h == a || $h == b ]]; then
+		exec env FERRY_SOCKET="$(sockfile "$h")" ip netns exec "${NS[$h]}" "${ARGS[@]:1}"
+	fi
+	exec ip netns exec "${NS[$h]}" "${ARGS[@]:1}"
+}
+
+cmd_baseline_addrs() {
+	local h onoff=${ARGS[0]:-}
+	[[ $onoff == on || $onoff == off ]] || die "baseline-addrs wants on or off"
+	for h in $DAEMON_HOSTS; do
+		ns_exists "${NS[$h]}" || die "namespace ${NS[$h]} does not exist: run '$PROG up' first"
+	done
+	for h in $DAEMON_HOSTS; do
+		if [[ $onoff == on ]]; then
+			run ip -n "${NS[$h]}" addr replace "${BASE_ADDR[$h]}" dev "${IFC[$h]}"
+		elif [[ $(ip -n "${NS[$h]}" -4 -o addr show dev "${IFC[$h]}") == *" ${BASE_ADDR[$h]} "* ]]; then
+			run ip -n "${NS[$h]}" addr del "${BASE_ADDR[$h]}" dev "${IFC[$h]}"
+		fi
+	done
+	info "baseline addresses $onoff: ${BASE_ADDR[a]} on ${NS[a]}/${IFC[a]}, ${BASE_ADDR[b]} on ${NS[b]}/${IFC[b]}"
+}
+
+main() {
+	parse_args "$@"
+	case $CMD in
+	up | down | baseline-addrs | exec | status) ;;
+	*) die "unknown command '$CMD' (see $PROG --help)" ;;
+	esac
+	if [[ $CMD == status ]]; then
+		[[ $(id -u) -eq 0 ]] || die "status reads namespaces and daemons: run it with sudo"
+	elif [[ $CMD == exec ]]; then
+		[[ $(id -u) -eq 0 ]] || die "entering a namespace needs root: run it with sudo"
+	else
+		require_root
+	fi
+	# One lab at a time: up and down never run side by side. The lock is
+	# the script file itself, so it leaves nothing behind.
+	if [[ $CMD != exec && $CMD != status ]] && ((!DRY_RUN)) && have flock; then
+		exec 9<"${BASH_SOURCE[0]}"
+		flock -w 30 9 || die "another $PROG is running (waited 30 s)"
+	fi
+	case $CMD in
+	up) cmd_up ;;
+	down) cmd_down ;;
+	status) cmd_status ;;
+	exec) cmd_exec ;;
+	baseline-addrs) cmd_baseline_addrs ;;
+	esac
+}
+
+main "$@"
