@@ -320,13 +320,18 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 			wait = cfg->idle_sleep_us * 1000;
 		FA_STORE_RLX(&d->st.d->daemon_sleeping, 1);
 		atomic_thread_fence(memory_order_seq_cst);
+		unsigned woke = 1;
 		if (!clients_pending(d)) {
 			fctr_add(d->c.loop_sleeps, 1);
-			handle_io(d, wait);
+			woke = handle_io(d, wait);
 			next_io = mono_ns() + IO_CHECK_NS;
 		}
 		FA_STORE_RLX(&d->st.d->daemon_sleeping, 0);
-		last_work = mono_ns();
+		/* Woken by an event: work is likely to follow, so spin and
+		 * yield again. Woken by the timeout (to poll the NIC): look
+		 * once and, if there is nothing, go straight back to sleep. */
+		if (woke)
+			last_work = mono_ns();
 	}
 	return 0;
 }

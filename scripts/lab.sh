@@ -238,7 +238,20 @@ net_up() {
 		run ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 		run ip -n "$ns" link set lo up
 	done
-	run ip -n "$NS_SW" link add "$BRIDGE" type bridge stp_state 0 forward_delay 0
+	# A plain L2 switch: with bridge netfilter on (the default once the
+	# br_netfilter module is loaded) the bridge validates and drops bad
+	# IPv4 headers itself, and the malformed frames the tests send would
+	# never reach ferryd.
+	run ip -n "$NS_SW" link add "$BRIDGE" type bridge stp_state 0 forward_delay 0 \
+		nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0
+	# the namespace's switches count too (either one turns it on); they
+	# exist only while br_netfilter is loaded
+	local k
+	for k in iptables ip6tables arptables; do
+		if ip netns exec "$NS_SW" test -e "/proc/sys/net/bridge/bridge-nf-call-$k"; then
+			run ip netns exec "$NS_SW" sysctl -qw "net.bridge.bridge-nf-call-$k=0"
+		fi
+	done
 	run ip -n "$NS_SW" link set "$BRIDGE" mtu "$LAB_MTU" up
 	for h in $HOSTS; do
 		ns=${NS[$h]}

@@ -75,7 +75,9 @@ def bad_frames(iface, dst_mac, src_ip, dst_ip, port):
     me = s.getsockname()[4][:6]
     dmac, src, dst = mac(dst_mac), ip4(src_ip), ip4(dst_ip)
     other = ip4(dst_ip.rsplit(".", 1)[0] + ".99")
-    ferry = b"\x01ferry-test"
+    # at least one ferry header (16 bytes) long, so that a frame built to
+    # fail one check is not caught by the length check first
+    ferry = b"\x01ferry-test-frame-"
 
     def eth(payload, dstm=dmac, etype=0x0800):
         return dstm + me + struct.pack("!H", etype) + payload
@@ -100,7 +102,7 @@ def bad_frames(iface, dst_mac, src_ip, dst_ip, port):
         ("udp_bad_checksum", eth(ipv4(src, dst, 17, good_udp(bad_csum=True)))),
         ("udp_wrong_port", eth(ipv4(src, dst, 17, good_udp(dport=9)))),
         ("udp_bad_length", eth(ipv4(src, dst, 17, good_udp(length=9)))),
-        ("ferry_bad_version", eth(ipv4(src, dst, 17, good_udp(payload=b"\x07abc")))),
+        ("ferry_bad_version", eth(ipv4(src, dst, 17, good_udp(payload=b"\x07" + b"v" * 19)))),
         ("ferry_too_short", eth(ipv4(src, dst, 17, good_udp(payload=b"")))),
         ("icmp_bad_checksum", eth(ipv4(src, dst, 1, icmp(8, b"ping", bad_csum=True)))),
         ("icmp_not_echo", eth(ipv4(src, dst, 1, icmp(13, b"\0" * 12)))),
