@@ -73,7 +73,7 @@
 #define FERRY_SETTINGS(FS_BOOL, FS_INT, FS_SIZE, FS_DBL, FS_STR, FS_ENUM, FS_LIST, FS_IPV4) \
   /* DPDK environment abstraction layer */ \
   FS_STR (eal_lcores,      "eal.lcores",      "0", \
-          "EAL lcore list (-l); the daemon's loop runs on the first one") \
+          "EAL --lcores: the daemon's loop runs on the first lcore; \"0@(0-1)\" lets it float over CPUs 0 and 1") \
   FS_LIST(eal_vdevs,       "eal.vdevs",       "", \
           "virtual devices (--vdev), e.g. net_af_packet0,iface=eth1") \
   FS_LIST(eal_allow,       "eal.allow",       "", \

@@ -94,7 +94,8 @@ static void usage(FILE *o)
 		"      --socket PATH     ferryd's control socket (default $FERRY_SOCKET or %s)\n"
 		"      --verify          fill every message with a pattern and check every byte\n"
 		"                        on arrival (costs time; for tests)\n"
-		"      --timeout-ms N    give up when nothing arrives for N ms (default 10000)\n"
+		"      --timeout-ms N    give up when nothing arrives for N ms, or when nobody\n"
+		"                        has listened on the service for that long (default 10000)\n"
 		"  -j, --json            one JSON object per size (an array if several)\n"
 		"  -h, --help\n",
 		FERRY_DEFAULT_SOCKET);
@@ -451,6 +452,9 @@ static int client(void)
 	if ((rc = ferry_connect(F, O.host, O.service, NULL, &S)) < 0)
 		die("connect", rc);
 	ferry_event_t ev[8];
+	/* The server may still be starting: while nobody listens, try again
+	 * until --timeout-ms has passed, so the start order does not matter. */
+	uint64_t give_up = mono_now_ns() + (uint64_t)O.timeout_ms * 1000000ull;
 	for (int up = 0; !up;) {
 		int n = ferry_poll(F, ev, 8, O.timeout_ms);
 		if (n == 0) {
@@ -464,6 +468,14 @@ static int client(void)
 			if (ev[i].type == FERRY_EV_SESSION_UP)
 				up = 1;
 			if (ev[i].type == FERRY_EV_SESSION_DOWN) {
+				ferry_session_close(ev[i].session);
+				if (ev[i].status == FERRY_REASON_NO_LISTENER && mono_now_ns() < give_up) {
+					struct timespec ts = {0, 50000000};
+					nanosleep(&ts, NULL);
+					if ((rc = ferry_connect(F, O.host, O.service, NULL, &S)) < 0)
+						die("connect", rc);
+					continue;
+				}
 				fprintf(stderr, "ferry-perf: cannot open session to %s: %s\n", O.service,
 					ferry_reason_str(ev[i].status));
 				return 1;

@@ -96,8 +96,11 @@ int ferry_eal_args_build(const struct ferry_config *cfg, const struct ferry_eal_
 	out->hugepages = decide_hugepages(cfg, env);
 
 	push(&b, prog && *prog ? prog : "ferryd");
+	/* --lcores, not -l: it takes the same lists ("0", "0-3") and also
+	 * lcore-to-CPU-set maps ("0@(0-1)"), which let the daemon's thread
+	 * float over several CPUs instead of being pinned to one. */
 	if (cfg->eal_lcores && *cfg->eal_lcores) {
-		push(&b, "-l");
+		push(&b, "--lcores");
 		push(&b, cfg->eal_lcores);
 	}
 	/* --in-memory implies --no-shconf; without hugepages ask for it, so

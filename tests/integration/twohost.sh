@@ -112,7 +112,7 @@ grep -q "host unreachable" "$TMP/unreach.err" || { cat "$TMP/unreach.err"; fail 
 ((ms < 8000)) || fail "unreachable took $ms ms"
 ok "a session to an address nobody answers fails 'host unreachable' after $ms ms"
 
-"$LAB" exec a "$PERF" -r client -H 10.77.0.2 -S nobody-here -n 10 --no-floor \
+"$LAB" exec a "$PERF" -r client -H 10.77.0.2 -S nobody-here -n 10 --no-floor --timeout-ms 300 \
 	>/dev/null 2>"$TMP/nolisten.err" && fail "a session to an unused service opened"
 grep -q "nobody listens" "$TMP/nolisten.err" || { cat "$TMP/nolisten.err"; fail "no 'nobody listens' reason"; }
 ok "a session to a service nobody listens on is refused: nobody listens on that service"

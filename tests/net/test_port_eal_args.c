@@ -56,7 +56,7 @@ static void test_off(void **state)
 	defaults(&c);
 	c.eal_hugepages = FERRY_HUGE_OFF;
 	assert_int_equal(ferry_eal_args_build(&c, &no_huge, "ferryd", &a, err, sizeof(err)), 0);
-	const char *want[] = {"ferryd", "-l", "0", "--no-huge", "--no-shconf", "--file-prefix", "ferryd",
+	const char *want[] = {"ferryd", "--lcores", "0", "--no-huge", "--no-shconf", "--file-prefix", "ferryd",
 			      "-m", "256", "--log-level=notice", NULL};
 	expect_argv(&a, want);
 	assert_false(a.hugepages);
@@ -73,7 +73,7 @@ static void test_on(void **state)
 	c.eal_hugepages = FERRY_HUGE_ON;
 	/* "on" does not look at the free count: EAL's error will say */
 	assert_int_equal(ferry_eal_args_build(&c, &no_huge, "ferryd", &a, err, sizeof(err)), 0);
-	const char *want[] = {"ferryd", "-l", "0", "--in-memory", "--file-prefix", "ferryd",
+	const char *want[] = {"ferryd", "--lcores", "0", "--in-memory", "--file-prefix", "ferryd",
 			      "-m", "256", "--log-level=notice", NULL};
 	expect_argv(&a, want);
 	assert_true(a.hugepages);
@@ -136,7 +136,7 @@ static void test_devices(void **state)
 
 	/* vdevs only: --no-pci keeps a vfio-bound PCI NIC out */
 	assert_int_equal(ferry_eal_args_build(&c, &no_huge, "t", &a, err, sizeof(err)), 0);
-	const char *want1[] = {"t", "-l", "1", "--no-huge", "--no-shconf", "--file-prefix", "lab-a",
+	const char *want1[] = {"t", "--lcores", "1", "--no-huge", "--no-shconf", "--file-prefix", "lab-a",
 			       "-m", "64", "--log-level=notice", "--vdev", "net_af_packet0,iface=veth0", "--vdev",
 			       "net_memif0,role=server", "--no-pci", NULL};
 	expect_argv(&a, want1);
@@ -146,7 +146,7 @@ static void test_devices(void **state)
 	c.eal_vdevs.n = 0;
 	c.eal_allow = (struct ferry_strlist){.v = allow, .n = 1};
 	assert_int_equal(ferry_eal_args_build(&c, &no_huge, "t", &a, err, sizeof(err)), 0);
-	const char *want2[] = {"t", "-l", "1", "--no-huge", "--no-shconf", "--file-prefix", "lab-a",
+	const char *want2[] = {"t", "--lcores", "1", "--no-huge", "--no-shconf", "--file-prefix", "lab-a",
 			       "-m", "64", "--log-level=notice", "-a", "0000:00:06.0,large_llq_hdr=1", NULL};
 	expect_argv(&a, want2);
 	ferry_eal_args_free(&a);
@@ -191,19 +191,19 @@ static void test_extra_args(void **state)
 	c.eal_hugepages = FERRY_HUGE_OFF;
 	c.eal_extra_args = "  --iova-mode=va \t --telemetry   -n 2 ";
 	assert_int_equal(ferry_eal_args_build(&c, &no_huge, "ferryd", &a, err, sizeof(err)), 0);
-	const char *want[] = {"ferryd", "-l", "0", "--no-huge", "--no-shconf", "--file-prefix",
+	const char *want[] = {"ferryd", "--lcores", "0", "--no-huge", "--no-shconf", "--file-prefix",
 			      "ferryd", "-m", "256", "--log-level=notice", "--iova-mode=va",
 			      "--telemetry", "-n", "2", NULL};
 	expect_argv(&a, want);
 
 	int need = ferry_eal_args_format(&a, line, sizeof(line));
-	assert_string_equal(line, "ferryd -l 0 --no-huge --no-shconf --file-prefix ferryd -m 256 "
+	assert_string_equal(line, "ferryd --lcores 0 --no-huge --no-shconf --file-prefix ferryd -m 256 "
 				  "--log-level=notice "
 				  "--iova-mode=va --telemetry -n 2");
 	assert_int_equal(need, strlen(line));
 	char small[10];
 	assert_int_equal(ferry_eal_args_format(&a, small, sizeof(small)), need);
-	assert_string_equal(small, "ferryd -l");
+	assert_string_equal(small, "ferryd --");
 	ferry_eal_args_free(&a);
 	ferry_eal_args_free(&a); /* twice is harmless */
 }
