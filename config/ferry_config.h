@@ -143,10 +143,10 @@
   /* main loop */ \
   FS_ENUM(idle_strategy,   "idle.strategy",   "backoff", "spin|yield|backoff", \
           "what the loop does with no work: spin, sched_yield, or spin then yield then sleep") \
-  FS_INT (idle_spin_us,    "idle.spin_us",    20, 0, 1000000, \
+  FS_INT (idle_spin_us,    "idle.spin_us",    5, 0, 1000000, \
           "backoff: busy-poll this long before yielding") \
-  FS_INT (idle_yield_us,   "idle.yield_us",   200, 0, 1000000, \
-          "backoff: sched_yield this long before sleeping") \
+  FS_INT (idle_yield_us,   "idle.yield_us",   2000, 0, 1000000, \
+          "backoff: then sched_yield this long (others with work get the CPU) before sleeping") \
   FS_INT (idle_sleep_us,   "idle.sleep_us",   1000, 1, 1000000, \
           "backoff: longest sleep while a NIC needs polling") \
   /* transport timers */ \

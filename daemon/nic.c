@@ -27,6 +27,7 @@
 #include "port_eal.h"
 #include "port_eal_args.h"
 #include "remote.h"
+#include "telemetry.h"
 #include "wire.h"
 
 #define BURST 32
@@ -166,6 +167,7 @@ int nic_open(struct ferryd *d)
 		LOG_W("port %u (%s): link still down after port.link_wait_ms = %lld ms; carrying on",
 		      n->port->port_id, n->port->name, (long long)cfg->port_link_wait_ms);
 	alloc_counters(d, n);
+	telemetry_init(d);
 	if (send_garp(n) != 0)
 		LOG_W("could not send the gratuitous ARP");
 

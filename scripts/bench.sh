@@ -10,7 +10,11 @@
 # ping-pong measured in the same run (the floor) and the ratio; ferryd's
 # idle CPU with one attached idle client; the time from SIGKILL of a client
 # to its peer's SESSION_DOWN and to its ring file being gone.
-# Builds a release build in build-release/. Needs root. Takes about 1 min.
+# Two hosts (the netns lab, scripts/lab.sh): ferry-perf between a client on
+# ferry-a and one on ferry-b at 32 B and 1 KiB, beside kernel UDP sockets
+# over the same veths (blocking and busy-polling receive); ferryd's start-up
+# time to ready.
+# Builds a release build in build-release/. Needs root. Takes about 2 min.
 set -euo pipefail
 
 PROG=${0##*/}
@@ -44,10 +48,46 @@ stop_local_daemon
 info "idle CPU and client reclaim"
 FERRYD=$BUILD/daemon/ferryd "$BUILD/tests/bench/bench_local" --idle-s 10 --json >"$TMP/local.json"
 
-python3 - "$TMP/perf.json" "$TMP/local.json" "${JSON_OUT:-}" <<'PY'
+LAB=$TOP/scripts/lab.sh
+"$LAB" status >/dev/null 2>&1 && die "a lab is up already: run scripts/lab.sh down first"
+info "two hosts: lab up"
+getent passwd ferry >/dev/null || systemd-sysusers "$TOP/systemd/ferry.sysusers"
+"$LAB" --build "$BUILD" up >"$TMP/lab.log" 2>&1 || { cat "$TMP/lab.log"; die "lab.sh up failed"; }
+trap 'stop_local_daemon; "$LAB" down >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+grep -ho 'ready in [0-9.]* ms' /run/ferry-lab/a.log /run/ferry-lab/b.log | awk '{print $3}' >"$TMP/ready"
+info "two hosts: ferry-perf ferry-a -> ferry-b"
+"$LAB" exec b "$BUILD/client-lib/tools/ferry-perf" -r server --spin-us 0 --yield-us 5000 \
+	>/dev/null 2>&1 &
+SPID=$!
+"$LAB" exec a "$BUILD/client-lib/tools/ferry-perf" -r client -H 10.77.0.2 --sizes 32,1K \
+	--count 20000 --warmup 2000 --tcount 20000 --no-floor --spin-us 0 --yield-us 5000 \
+	--timeout-ms 5000 --json >"$TMP/two.json"
+kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null || true
+info "two hosts: kernel UDP over the same veths"
+"$LAB" baseline-addrs on >/dev/null
+PP=$BUILD/tests/bench/udp_pingpong
+for size in 32 1024; do
+	for mode in block busy; do
+		"$LAB" exec b "$PP" --server 31999 --bind 10.77.1.2 --once --idle-exit-s 30 \
+			--mode "$mode" >/dev/null 2>&1 &
+		SPID=$!
+		"$LAB" exec a "$PP" --client 10.77.1.2 31999 --mode "$mode" --size "$size" \
+			--count 20000 --warmup 2000 --timeout-ms 3000 --json >"$TMP/udp-$mode-$size.json"
+		wait "$SPID" || true
+	done
+done
+"$LAB" baseline-addrs off >/dev/null
+"$LAB" down >/dev/null 2>&1
+
+python3 - "$TMP/perf.json" "$TMP/local.json" "${JSON_OUT:-}" "$TMP" <<'PY'
 import json, sys
 perf = json.load(open(sys.argv[1]))
 local = json.load(open(sys.argv[2]))
+tmp = sys.argv[4]
+two = json.load(open(tmp + "/two.json"))
+udp = {(m, s): json.load(open("%s/udp-%s-%d.json" % (tmp, m, s)))
+       for m in ("block", "busy") for s in (32, 1024)}
+ready = [float(x) for x in open(tmp + "/ready").read().split()]
 rows = []
 for r in perf:
     s = f"{r['size']} B" if r['size'] < 1024 else f"{r['size'] // 1024} KiB"
@@ -58,6 +98,24 @@ for r in perf:
     s = f"{r['size']} B" if r['size'] < 1024 else f"{r['size'] // 1024} KiB"
     rows.append((f"local one-way {s} (M msgs/s)", f"{r['msgs_per_s'] / 1e6:.2f}",
                  f"{r['bytes_per_s'] / 1e9:.2f} GB/s", f"{r['errors']} out of order"))
+def us(ns):
+    return "%.1f" % (ns / 1000)
+for r in two:
+    s = 32 if r["size"] == 32 else 1024
+    name = "32 B" if s == 32 else "1 KiB"
+    bu, bl = udp[("busy", s)]["rtt_ns"], udp[("block", s)]["rtt_ns"]
+    rows.append((f"two-host RTT {name} p50 / p99 (us)", f"{us(r['rtt_ns']['p50'])} / {us(r['rtt_ns']['p99'])}",
+                 f"kernel UDP busy {us(bu['p50'])} / {us(bu['p99'])}, block {us(bl['p50'])} / {us(bl['p99'])}",
+                 f"{r['rtt_ns']['p50'] / bu['p50']:.2f}x busy, {r['rtt_ns']['p50'] / bl['p50']:.2f}x block"))
+for r in two:
+    s = 32 if r["size"] == 32 else 1024
+    name = "32 B" if s == 32 else "1 KiB"
+    k = udp[("busy", s)]
+    rows.append((f"two-host one-way {name} (k msgs/s)", f"{r['msgs_per_s'] / 1e3:.0f}",
+                 f"kernel UDP blast {k['msgs_per_s'] / 1e3:.0f} ({k['blast']['lost']} lost)",
+                 f"{r['msgs_per_s'] / k['msgs_per_s']:.2f}x; ferry lost {r['sent'] - r['received']}"))
+if ready:
+    rows.append(("ferryd start to ready (ms)", " / ".join("%.0f" % x for x in ready), "both lab daemons", "EAL, port, IPC, drop"))
 rows.append(("ferryd idle CPU, 1 idle client", f"{local['daemon_idle_cpu_pct']:.3f} %",
              f"client {local['client_idle_cpu_pct']:.3f} %", f"over {local['idle_s']:.0f} s"))
 rows.append(("SIGKILLed client: peer DOWN p50/max", f"{local['peer_down_us']['p50']} / {local['peer_down_us']['max']} us",
@@ -72,5 +130,7 @@ print(fmt.format(*("-" * x for x in w)))
 for r in rows:
     print(fmt.format(*r))
 if sys.argv[3]:
-    json.dump({"perf": perf, "local": local}, open(sys.argv[3], "w"), indent=1)
+    json.dump({"perf": perf, "local": local, "two_host": two,
+               "kernel_udp": {"%s_%d" % k: v for k, v in udp.items()}, "ready_ms": ready},
+              open(sys.argv[3], "w"), indent=1)
 PY

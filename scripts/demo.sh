@@ -61,14 +61,13 @@ finish() {
 	"$LAB" down >/dev/null 2>&1 || warn "lab.sh down failed; run it by hand"
 }
 "$LAB" status >/dev/null 2>&1 && die "a lab is up already: run scripts/lab.sh down first"
-# Two daemons and two clients share two cores here: the daemons sleep
-# briefly when idle (they have no interrupt to wake them), the clients
-# yield rather than spin, so whoever has work gets a CPU.
-LAB_FERRYD_ARGS="--idle.spin_us=0 --idle.yield_us=0 --idle.sleep_us=50" \
-	"$LAB" --build "$BUILD" up
+"$LAB" --build "$BUILD" up
 trap finish EXIT
 
 echo
+# Two daemons and two clients share the cores here: the clients yield
+# rather than spin while they wait, so whoever has work gets a CPU (the
+# daemons do the same, spinning only 5 us: idle.* settings).
 echo "== ferry-b: a ferry-perf server listening on service \"perf\" =="
 "$LAB" exec b "$PERF" -r server --spin-us 0 --yield-us 5000 &
 SPID=$!

@@ -72,6 +72,7 @@ Environment:
   LAB_MEMORY_MB   memory per daemon, EAL -m (default 128)
   LAB_LOG_LEVEL   the daemons' log.level (default info)
   LAB_FERRYD_ARGS further ferryd flags for both daemons, space-separated
+  LAB_LCORES      eal.lcores of both daemons (default 0@(0-<ncpu-1>): float)
 
 The daemons drop to the user and group "ferry" (created from
 systemd/ferry.sysusers when missing). Needs root, except with --dry-run.
@@ -107,7 +108,12 @@ declare -A SWIF=([a]=sw-a0 [b]=sw-b0 [k]=sw-k0)
 declare -A MAC=([a]=02:77:00:00:00:01 [b]=02:77:00:00:00:02 [k]=02:77:00:00:00:03)
 declare -A ADDR=([a]=10.77.0.1/24 [b]=10.77.0.2/24 [k]=10.77.0.3/24)
 declare -A BASE_ADDR=([a]=10.77.1.1/24 [b]=10.77.1.2/24)
-declare -A LCORE=([a]=0 [b]=1)
+# Each daemon's EAL thread may run on any CPU: pinned one per CPU, a daemon
+# that yields while idle keeps a client woken on its CPU waiting for about
+# a scheduler slice, and the lab has only a few cores to share between two
+# daemons and their clients.
+LAB_LCORES=${LAB_LCORES:-"0@(0-$(($(nproc) - 1)))"}
+declare -A LCORE=([a]=$LAB_LCORES [b]=$LAB_LCORES)
 DAEMON_HOSTS="a b"
 
 CMD=

@@ -73,13 +73,30 @@ for ip in 10.77.0.1 10.77.0.2; do
 done
 ok "ferry-k pings and arpings both daemons"
 
+# -- counters through DPDK telemetry --
+if command -v dpdk-telemetry.py >/dev/null; then
+	echo /ferry/info | timeout 10 dpdk-telemetry.py -f ferry-lab-a >"$TMP/tel" 2>&1
+	grep -q '"nic": "port 0 (net_af_packet) 10.77.0.1/24' "$TMP/tel" ||
+		{ cat "$TMP/tel"; fail "dpdk-telemetry.py /ferry/info"; }
+	echo /ferry/counters,net. | timeout 10 dpdk-telemetry.py -f ferry-lab-a >"$TMP/tel" 2>&1
+	python3 - "$TMP/tel" <<'PY' || { cat "$TMP/tel"; fail "dpdk-telemetry.py /ferry/counters"; }
+import json, sys
+d = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["/ferry/counters"]
+assert d["net_icmp_echo"] >= 3 and d["net_arp_request"] >= 1, d
+PY
+	ok "dpdk-telemetry.py reads ferryd's info and counters"
+else
+	echo "note: dpdk-telemetry.py not installed (package dpdk); telemetry not checked"
+fi
+
 # -- messages across hosts, both directions, every byte checked --
 exchange() { # SERVER_HOST CLIENT_HOST SERVER_IP
-	"$LAB" exec "$1" "$PERF" -r server >"$TMP/server.log" 2>&1 &
+	"$LAB" exec "$1" "$PERF" -r server --spin-us 0 --yield-us 5000 >"$TMP/server.log" 2>&1 &
 	SPID=$!
 	sleep 0.5
 	"$LAB" exec "$2" "$PERF" -r client -H "$3" -n 2000 -w 100 -t 200 -s 32,1K,1400 \
-		--verify --no-floor --timeout-ms 5000 --json >"$TMP/perf.json" 2>"$TMP/perf.err"
+		--verify --no-floor --timeout-ms 5000 --spin-us 0 --yield-us 5000 --json >"$TMP/perf.json" \
+		2>"$TMP/perf.err"
 	local rc=$?
 	kill -TERM "$SPID" 2>/dev/null
 	wait "$SPID" 2>/dev/null

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Private to ferryd: ferry's counters through DPDK telemetry. */
+#ifndef FERRY_TELEMETRY_H
+#define FERRY_TELEMETRY_H
+
+struct ferryd;
+
+/**
+ * Register /ferry/info and /ferry/counters with DPDK telemetry, so
+ * dpdk-telemetry.py (and anything speaking its socket protocol) can query
+ * a running ferryd. Call after EAL is up.
+ * @return 0 or -errno
+ */
+int telemetry_init(struct ferryd *d);
+
+#endif
