@@ -170,12 +170,12 @@
           "seed of the fault injector's random stream") \
   FS_DBL (fault_rx_drop,   "fault.rx_drop",   0.0, 0.0, 1.0, "probability a received packet is dropped") \
   FS_DBL (fault_rx_dup,    "fault.rx_dup",    0.0, 0.0, 1.0, "probability a received packet is duplicated") \
-  FS_DBL (fault_rx_reorder,"fault.rx_reorder",0.0, 0.0, 1.0, "probability a received packet is held back and delivered later") \
-  FS_DBL (fault_rx_corrupt,"fault.rx_corrupt",0.0, 0.0, 1.0, "probability a received packet has a byte flipped") \
-  FS_DBL (fault_tx_drop,   "fault.tx_drop",   0.0, 0.0, 1.0, "probability a sent packet is dropped") \
-  FS_DBL (fault_tx_dup,    "fault.tx_dup",    0.0, 0.0, 1.0, "probability a sent packet is duplicated") \
-  FS_DBL (fault_tx_reorder,"fault.tx_reorder",0.0, 0.0, 1.0, "probability a sent packet is held back and sent later") \
-  FS_DBL (fault_tx_corrupt,"fault.tx_corrupt",0.0, 0.0, 1.0, "probability a sent packet has a byte flipped")
+  FS_DBL (fault_rx_reorder,"fault.rx_reorder",0.0, 0.0, 1.0, "probability a received packet is held back and delivered after 1-3 later ones (or 200 us)") \
+  FS_DBL (fault_rx_corrupt,"fault.rx_corrupt",0.0, 0.0, 1.0, "probability a received packet has one bit flipped (checksums then drop it)") \
+  FS_DBL (fault_tx_drop,   "fault.tx_drop",   0.0, 0.0, 1.0, "probability a sent ferry packet is dropped") \
+  FS_DBL (fault_tx_dup,    "fault.tx_dup",    0.0, 0.0, 1.0, "probability a sent ferry packet is duplicated") \
+  FS_DBL (fault_tx_reorder,"fault.tx_reorder",0.0, 0.0, 1.0, "probability a sent ferry packet is held back and sent after 1-3 later ones (or 200 us)") \
+  FS_DBL (fault_tx_corrupt,"fault.tx_corrupt",0.0, 0.0, 1.0, "probability a sent ferry packet has one bit flipped (undetectable with TX checksum offload)")
 /* clang-format on */
 
 enum ferry_cfg_source {

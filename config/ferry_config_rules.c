@@ -30,6 +30,8 @@ const char *const fcfg_rule_docs[] = {
 	"is not the address itself",
 	"`ipc.shm_dir` and `ipc.socket` are absolute paths; `ipc.socket` is at most 107 "
 	"bytes, the limit of a Unix socket address",
+	"`fault.rx_drop + fault.rx_dup + fault.rx_reorder + fault.rx_corrupt` is at most 1, "
+	"and likewise for `fault.tx_*`: each packet gets at most one of the four",
 	NULL,
 };
 
@@ -175,6 +177,22 @@ static void path_rules(struct check *k)
 		       c->ipc_socket, strlen(c->ipc_socket));
 }
 
+/* The four actions are exclusive per packet, so their rates are parts of
+ * one probability. Blamed on the drop rate, the one most often raised. */
+static void fault_rules(struct check *k)
+{
+	const struct ferry_config *c = k->c;
+	double rx = c->fault_rx_drop + c->fault_rx_dup + c->fault_rx_reorder + c->fault_rx_corrupt;
+	double tx = c->fault_tx_drop + c->fault_tx_dup + c->fault_tx_reorder + c->fault_tx_corrupt;
+
+	if (rx > 1.0 + 1e-12)
+		broken(k, FERRY_CFG_fault_rx_drop,
+		       "fault.rx_drop, rx_dup, rx_reorder and rx_corrupt add up to %g; at most 1", rx);
+	if (tx > 1.0 + 1e-12)
+		broken(k, FERRY_CFG_fault_tx_drop,
+		       "fault.tx_drop, tx_dup, tx_reorder and tx_corrupt add up to %g; at most 1", tx);
+}
+
 int fcfg_check_rules(const struct ferry_config *c, fcfg_report_fn *report, void *arg)
 {
 	struct check k = { .c = c, .report = report, .arg = arg };
@@ -183,5 +201,6 @@ int fcfg_check_rules(const struct ferry_config *c, fcfg_report_fn *report, void 
 	order_rules(&k);
 	net_rules(&k);
 	path_rules(&k);
+	fault_rules(&k);
 	return k.broken;
 }

@@ -11,6 +11,13 @@
  * UDP packets addressed to ferry's port are the transport's input
  * (remote.c). Packets to send are batched and go out in one burst per loop
  * pass (nic_flush()).
+ *
+ * Fault injection (fault.*, off by default) sits at the two edges: every
+ * received frame before the stack sees it, and every ferry packet about to
+ * be sent. A corrupted received frame loses the NIC's checksum verdict, so
+ * the stack checks it in software and drops it as a checksum error, as a
+ * real damaged frame would be. Reordered frames are held and released by
+ * later passes of the loop: late, never lost.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +28,7 @@
 
 #include "ferry_net.h"
 #include "ferryd.h"
+#include "net_fault.h"
 #include "log.h"
 #include "nic.h"
 #include "port.h"
@@ -46,6 +54,8 @@ struct fnic {
 	uint16_t ntx;
 	struct rte_mbuf *tx[BURST];
 	uint64_t tx_nombuf, tx_unreachable;
+	struct ferry_fault fault[FERRY_FAULT_DIRS];
+	bool faulty[FERRY_FAULT_DIRS];
 	uint64_t next_housekeeping, next_publish;
 	/* status-file mirrors of the counters above, same order */
 	struct ferry_counter *c_verdict[FERRY_NET_VERDICT_COUNT];
@@ -53,6 +63,7 @@ struct fnic {
 	struct ferry_counter *c_arp[FERRY_ARP_STATS_COUNT];
 	struct ferry_counter *c_port_rx, *c_port_tx, *c_port_tx_dropped, *c_tx_nombuf,
 		*c_tx_unreachable;
+	struct ferry_counter *c_fault[FERRY_FAULT_DIRS][FERRY_FAULT_ACTIONS];
 	char desc[160];
 };
 
@@ -104,6 +115,11 @@ static void alloc_counters(struct ferryd *d, struct fnic *n)
 	n->c_port_rx = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.rx_packets");
 	n->c_port_tx = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_packets");
 	n->c_port_tx_dropped = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_dropped");
+	for (int dir = 0; dir < FERRY_FAULT_DIRS; dir++)
+		for (int a = 1; a < FERRY_FAULT_ACTIONS && n->faulty[dir]; a++)
+			n->c_fault[dir][a] = fstatus_counter(
+				s, FERRY_CTR_COUNT, 0, "%s",
+				ferry_fault_action_name(dir, (enum ferry_fault_action)a));
 	n->c_tx_nombuf = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_no_mbuf");
 	n->c_tx_unreachable = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_unreachable");
 }
@@ -166,6 +182,21 @@ int nic_open(struct ferryd *d)
 	if (ferry_port_link_wait(n->port, (unsigned)cfg->port_link_wait_ms) != 0)
 		LOG_W("port %u (%s): link still down after port.link_wait_ms = %lld ms; carrying on",
 		      n->port->port_id, n->port->name, (long long)cfg->port_link_wait_ms);
+	/* rates are validated by the settings rules; init can only agree */
+	ferry_fault_init(&n->fault[FERRY_FAULT_RX], (uint64_t)cfg->fault_seed, FERRY_FAULT_RX,
+			 cfg->fault_rx_drop, cfg->fault_rx_dup, cfg->fault_rx_reorder,
+			 cfg->fault_rx_corrupt);
+	ferry_fault_init(&n->fault[FERRY_FAULT_TX], (uint64_t)cfg->fault_seed, FERRY_FAULT_TX,
+			 cfg->fault_tx_drop, cfg->fault_tx_dup, cfg->fault_tx_reorder,
+			 cfg->fault_tx_corrupt);
+	for (int dir = 0; dir < FERRY_FAULT_DIRS; dir++)
+		n->faulty[dir] = ferry_fault_active(&n->fault[dir]);
+	if (n->faulty[0] || n->faulty[1])
+		LOG_W("fault injection is on (seed %lld): rx drop %g dup %g reorder %g corrupt %g; "
+		      "tx drop %g dup %g reorder %g corrupt %g",
+		      (long long)cfg->fault_seed, cfg->fault_rx_drop, cfg->fault_rx_dup,
+		      cfg->fault_rx_reorder, cfg->fault_rx_corrupt, cfg->fault_tx_drop,
+		      cfg->fault_tx_dup, cfg->fault_tx_reorder, cfg->fault_tx_corrupt);
 	alloc_counters(d, n);
 	telemetry_init(d);
 	if (send_garp(n) != 0)
@@ -183,12 +214,12 @@ int nic_open(struct ferryd *d)
 	return 0;
 }
 
-static void handle(struct fnic *n, struct rte_mbuf *m, uint64_t now, struct rte_mbuf **tx,
-		   uint16_t *ntx)
+static void handle(struct fnic *n, struct rte_mbuf *m, unsigned flags, uint64_t now,
+		   struct rte_mbuf **tx, uint16_t *ntx)
 {
 	struct ferry_net_rx rx;
 	enum ferry_net_verdict v = ferry_net_input(&n->host, frame_of(m), rte_pktmbuf_data_len(m),
-						   ferry_port_rx_flags(n->port, m), &rx, &n->stats);
+						   flags, &rx, &n->stats);
 	switch (v) {
 	case FERRY_NET_ARP_REQUEST:
 		/* the asker is about to talk to us: learn it (RFC 826) */
@@ -211,13 +242,59 @@ static void handle(struct fnic *n, struct rte_mbuf *m, uint64_t now, struct rte_
 	rte_pktmbuf_free(m);
 }
 
+/* One received frame through the rx fault injector: a duplicate is
+ * handled, and may be answered, twice. */
+static void rx_faulty(struct fnic *n, struct rte_mbuf *m, uint64_t now, struct rte_mbuf **tx,
+		      uint16_t *ntx)
+{
+	struct ferry_fault *f = &n->fault[FERRY_FAULT_RX];
+	struct rte_mbuf *copy;
+	switch (ferry_fault_decide(f)) {
+	case FERRY_FAULT_DROP:
+		rte_pktmbuf_free(m);
+		return;
+	case FERRY_FAULT_DUP:
+		/* a copy: handling may rewrite the frame into an answer */
+		copy = rte_pktmbuf_copy(m, n->port->pool, 0, UINT32_MAX);
+		handle(n, m, ferry_port_rx_flags(n->port, m), now, tx, ntx);
+		if (copy)
+			handle(n, copy, ferry_port_rx_flags(n->port, copy), now, tx, ntx);
+		return;
+	case FERRY_FAULT_REORDER:
+		if (ferry_fault_hold(f, m, now))
+			return;
+		break;
+	case FERRY_FAULT_CORRUPT:
+		ferry_fault_corrupt(f, frame_of(m), rte_pktmbuf_data_len(m), FERRY_ETH_HLEN);
+		handle(n, m, 0, now, tx, ntx); /* no checksum verdict: checked in software */
+		return;
+	default:
+		break;
+	}
+	handle(n, m, ferry_port_rx_flags(n->port, m), now, tx, ntx);
+}
+
 unsigned nic_poll(struct ferryd *d)
 {
 	struct fnic *n = d->nic;
-	struct rte_mbuf *rx[BURST], *tx[BURST];
+	/* answers: two per frame at most (a duplicate), plus one per late
+	 * frame the rx injector releases (BURST / 2 at most) */
+	struct rte_mbuf *rx[BURST], *tx[2 * BURST + BURST / 2];
 	uint16_t got = ferry_port_rx(n->port, rx, BURST), ntx = 0;
-	for (uint16_t i = 0; i < got; i++)
-		handle(n, rx[i], d->now_ns, tx, &ntx);
+	if (FERRY_UNLIKELY(n->faulty[FERRY_FAULT_RX])) {
+		for (uint16_t i = 0; i < got; i++)
+			rx_faulty(n, rx[i], d->now_ns, tx, &ntx);
+		void *late[BURST / 2];
+		unsigned k = ferry_fault_release(&n->fault[FERRY_FAULT_RX], d->now_ns, late,
+						 BURST / 2, false);
+		for (unsigned i = 0; i < k; i++) {
+			struct rte_mbuf *m = late[i];
+			handle(n, m, ferry_port_rx_flags(n->port, m), d->now_ns, tx, &ntx);
+		}
+	} else {
+		for (uint16_t i = 0; i < got; i++)
+			handle(n, rx[i], ferry_port_rx_flags(n->port, rx[i]), d->now_ns, tx, &ntx);
+	}
 	if (ntx)
 		ferry_port_tx(n->port, tx, ntx);
 	nic_flush(d);
@@ -248,14 +325,63 @@ void nic_publish_counters(struct ferryd *d)
 	fctr_set(n->c_port_rx, n->port->stats.rx_packets);
 	fctr_set(n->c_port_tx, n->port->stats.tx_packets);
 	fctr_set(n->c_port_tx_dropped, n->port->stats.tx_dropped);
+	for (int dir = 0; dir < FERRY_FAULT_DIRS; dir++)
+		for (int a = 1; a < FERRY_FAULT_ACTIONS && n->faulty[dir]; a++)
+			fctr_set(n->c_fault[dir][a], n->fault[dir].count[a]);
 	fctr_set(n->c_tx_nombuf, n->tx_nombuf);
 	fctr_set(n->c_tx_unreachable, n->tx_unreachable);
+}
+
+/* The batched ferry packets through the tx fault injector, into @p out
+ * (room for 2 * BURST + FERRY_FAULT_HOLD_CAP). @return how many to send. */
+static uint16_t tx_faulty(struct fnic *n, uint64_t now, struct rte_mbuf **out, bool force)
+{
+	struct ferry_fault *f = &n->fault[FERRY_FAULT_TX];
+	uint16_t k = 0;
+	for (uint16_t i = 0; i < n->ntx; i++) {
+		struct rte_mbuf *m = n->tx[i];
+		switch (ferry_fault_decide(f)) {
+		case FERRY_FAULT_DROP:
+			rte_pktmbuf_free(m);
+			continue;
+		case FERRY_FAULT_DUP:
+			/* the same frame twice: one reference per send */
+			rte_mbuf_refcnt_update(m, 1);
+			out[k++] = m;
+			break;
+		case FERRY_FAULT_REORDER:
+			if (ferry_fault_hold(f, m, now))
+				continue;
+			break;
+		case FERRY_FAULT_CORRUPT:
+			ferry_fault_corrupt(f, frame_of(m), rte_pktmbuf_data_len(m), FERRY_ETH_HLEN);
+			break;
+		default:
+			break;
+		}
+		out[k++] = m;
+	}
+	void *late[FERRY_FAULT_HOLD_CAP];
+	unsigned r = ferry_fault_release(f, now, late, FERRY_FAULT_HOLD_CAP, force);
+	for (unsigned i = 0; i < r; i++)
+		out[k++] = late[i];
+	return k;
 }
 
 void nic_flush(struct ferryd *d)
 {
 	struct fnic *n = d->nic;
-	if (n && n->ntx) {
+	if (n == NULL)
+		return;
+	if (FERRY_UNLIKELY(n->faulty[FERRY_FAULT_TX])) {
+		struct rte_mbuf *out[2 * BURST + FERRY_FAULT_HOLD_CAP];
+		uint16_t k = tx_faulty(n, d->now_ns, out, false);
+		n->ntx = 0;
+		if (k)
+			ferry_port_tx(n->port, out, k);
+		return;
+	}
+	if (n->ntx) {
 		ferry_port_tx(n->port, n->tx, n->ntx);
 		n->ntx = 0;
 	}
@@ -319,8 +445,21 @@ void nic_close(struct ferryd *d)
 	struct fnic *n = d->nic;
 	if (n == NULL)
 		return;
-	nic_publish_counters(d);
 	nic_flush(d);
+	if (n->port) {
+		/* what the injectors still hold: sent, or freed if received */
+		struct rte_mbuf *out[2 * BURST + FERRY_FAULT_HOLD_CAP];
+		uint16_t k;
+		n->ntx = 0;
+		while (n->faulty[FERRY_FAULT_TX] && (k = tx_faulty(n, d->now_ns, out, true)) > 0)
+			ferry_port_tx(n->port, out, k);
+		void *late[FERRY_FAULT_HOLD_CAP];
+		unsigned r;
+		while ((r = ferry_fault_release(&n->fault[FERRY_FAULT_RX], d->now_ns, late,
+						FERRY_FAULT_HOLD_CAP, true)) > 0)
+			rte_pktmbuf_free_bulk((struct rte_mbuf **)late, r);
+	}
+	nic_publish_counters(d);
 	if (n->arp)
 		ferry_arp_cache_destroy(n->arp);
 	if (n->port)

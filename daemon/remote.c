@@ -78,6 +78,18 @@ static struct fclient *local_end(const struct fsession *s)
 	return s->end[0] ? s->end[0] : s->end[1];
 }
 
+/* A session becomes remote: its peer and its counters. */
+static void make_remote(struct ferryd *d, struct fsession *s, uint32_t ip, uint16_t port)
+{
+	s->remote = true;
+	s->peer_ip = ip;
+	s->peer_port = port;
+	s->c_tx = fstatus_counter(&d->st, FERRY_CTR_COUNT, s->id, "session.%u.tx_messages", s->id);
+	s->c_rx = fstatus_counter(&d->st, FERRY_CTR_COUNT, s->id, "session.%u.rx_messages", s->id);
+	s->c_rx_dropped = fstatus_counter(&d->st, FERRY_CTR_COUNT, s->id,
+					  "session.%u.rx_dropped_ring_full", s->id);
+}
+
 void remote_connect(struct ferryd *d, struct fclient *c, uint32_t cookie, uint32_t ip,
 		    const char *service)
 {
@@ -90,9 +102,7 @@ void remote_connect(struct ferryd *d, struct fclient *c, uint32_t cookie, uint32
 	}
 	s->cookie = cookie;
 	s->state = FS_OPENING;
-	s->remote = true;
-	s->peer_ip = ip;
-	s->peer_port = (uint16_t)d->cfg->net_udp_port;
+	make_remote(d, s, ip, (uint16_t)d->cfg->net_udp_port);
 	struct ferry_wire_open o;
 	memcpy(o.service, service, sizeof(o.service));
 	if (send_ctl(d, ip, s->peer_port, FW_OPEN, 0, s->id, 0, &o, sizeof(o)) < 0) {
@@ -142,7 +152,7 @@ int remote_send(struct ferryd *d, struct fclient *c, const struct ferry_rec_view
 		return 0;
 	if (send_ctl(d, s->peer_ip, s->peer_port, FW_DATA, s->peer_session, s->id, 0, v->payload,
 		     v->len) == 0) {
-		s->tx_msgs++;
+		fctr_add(s->c_tx, 1);
 		count(RC_TX_DATA);
 	}
 	return 0;
@@ -168,9 +178,7 @@ static void on_open(struct ferryd *d, uint32_t ip, uint16_t port, const struct f
 		return;
 	}
 	s->state = FS_INCOMING;
-	s->remote = true;
-	s->peer_ip = ip;
-	s->peer_port = port;
+	make_remote(d, s, ip, port);
 	s->peer_session = src;
 	struct ferry_evt_incoming in = {.peer_ipv4 = htonl(ip)};
 	memcpy(in.service, service, sizeof(service));
@@ -231,10 +239,10 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 			count(RC_RX_UNKNOWN);
 			return;
 		}
-		s->rx_msgs++;
+		fctr_add(s->c_rx, 1);
 		count(RC_RX_DATA);
 		if (clients_emit_data(d, local_end(s), s->id, p, plen) < 0) {
-			s->rx_dropped++;
+			fctr_add(s->c_rx_dropped, 1);
 			count(RC_RX_DATA_DROPPED);
 		}
 		return;

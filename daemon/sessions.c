@@ -95,6 +95,9 @@ void session_end(struct ferryd *d, struct fsession *s, struct fclient *closer, i
 			emit_down(d, e, s->id, i == 0 ? s->cookie : 0, reason);
 	}
 	LOG_D("session %u (%s) ended, reason %d", s->id, s->service, reason);
+	fstatus_counter_free(&d->st, s->c_tx);
+	fstatus_counter_free(&d->st, s->c_rx);
+	fstatus_counter_free(&d->st, s->c_rx_dropped);
 	free(s);
 }
 

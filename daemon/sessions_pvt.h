@@ -40,7 +40,8 @@ struct fsession {
 	uint32_t peer_ip; /* host order */
 	uint16_t peer_port;
 	uint32_t peer_session;
-	uint64_t rx_msgs, tx_msgs, rx_dropped;
+	/* remote sessions: counters in the status file, "session.<id>.*" */
+	struct ferry_counter *c_rx, *c_tx, *c_rx_dropped;
 };
 
 /* sessions.c, for remote.c */

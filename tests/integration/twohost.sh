@@ -159,6 +159,35 @@ ok "every malformed frame was counted under its drop reason"
 exchange b a 10.77.0.2
 ok "ferryd still serves sessions after the malformed traffic"
 
+# -- fault injection, seeded: ferry-a drops, duplicates, reorders and
+#    corrupts what it receives; the kernel host's pings show it --
+"$LAB" down >/dev/null 2>&1 || fail "lab.sh down"
+UP=0
+LAB_FERRYD_ARGS="--fault.seed=7 --fault.rx_drop=0.2 --fault.rx_dup=0.1 --fault.rx_reorder=0.1 --fault.rx_corrupt=0.1" \
+	"$LAB" --build "$BUILD" up >"$TMP/up.log" 2>&1 || { cat "$TMP/up.log"; fail "lab.sh up with faults"; }
+UP=1
+grep -q "fault injection is on (seed 7)" "$RUN/a.log" || fail "ferry-a does not say fault injection is on"
+ip netns exec ferry-k ping -c 100 -i 0.01 -W 1 10.77.0.1 >"$TMP/ping" 2>&1
+sleep 0.3
+"$STAT" --shm-dir /dev/shm/ferry-lab-a --json >"$TMP/faults.json" || fail "ferry-stat on ferry-a"
+python3 - "$TMP/faults.json" "$TMP/ping" <<'PY' || { cat "$TMP/ping"; fail "fault injection"; }
+import json, re, sys
+c = json.load(open(sys.argv[1]))["counters"]
+ping = open(sys.argv[2]).read()
+for a in ("drop", "dup", "reorder", "corrupt"):
+    assert c.get("fault.rx_" + a, 0) > 0, "fault.rx_%s not counted" % a
+# every corrupted frame fails a checksum or a header check: counted as a drop
+drops = sum(v for k, v in c.items() if k.startswith("drop."))
+assert drops >= c["fault.rx_corrupt"], (drops, c["fault.rx_corrupt"])
+m = re.search(r"(\d+) packets transmitted, (\d+) received, \+(\d+) duplicates", ping)
+assert m, "ping saw no duplicates"
+sent, got, dup = map(int, m.groups())
+assert 0 < got < sent and dup > 0, (sent, got, dup)
+print("faults: %s; ping %d sent, %d answered, %d duplicates" % (
+    {k: v for k, v in c.items() if k.startswith("fault.")}, sent, got, dup))
+PY
+ok "fault injection on ferry-a: drops, duplicates, reordering and corruption, each counted"
+
 "$LAB" down >/dev/null 2>&1 || fail "lab.sh down"
 UP=0
 [[ -z $(ip netns list | grep -E '^ferry-(a|b|k|sw)\b') ]] || fail "namespaces left after lab.sh down"
