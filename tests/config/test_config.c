@@ -789,6 +789,8 @@ static void test_rules(void **state)
 		{ { "--net.address=10.0.1.255/24" }, "ferryd: net.address: flag --net.address: \"10.0.1.255/24\" is the broadcast address of its subnet, not a host address\n" },
 		{ { "--net.address=127.0.0.1/8" }, "ferryd: net.address: flag --net.address: \"127.0.0.1/8\" is not a unicast host address\n" },
 		{ { "--net.address=0.0.0.0/0" }, "is not a unicast host address" },
+		{ { "--fault.rx_drop=0.5", "--fault.rx_dup=0.3", "--fault.rx_corrupt=0.3" }, "ferryd: fault.rx_drop: flag --fault.rx_drop: fault.rx_drop, rx_dup, rx_reorder and rx_corrupt add up to 1.1; at most 1\n" },
+		{ { "--fault.tx_reorder=0.6", "--fault.tx_dup=0.6" }, "ferryd: fault.tx_drop: default: fault.tx_drop, tx_dup, tx_reorder and tx_corrupt add up to 1.2; at most 1\n" },
 		{ { "--ipc.shm_dir=shm" }, "ferryd: ipc.shm_dir: flag --ipc.shm_dir: \"shm\" is not an absolute path\n" },
 		{ { "--ipc.socket=run/ferryd.sock" }, "ferryd: ipc.socket: flag --ipc.socket: \"run/ferryd.sock\" is not an absolute path\n" },
 		{ { "--ipc.socket=/run/ferry/ferryd-with-a-socket-path-that-is-much-too-long-for-the-sun-path-of-a-sockaddr-un-structure.socket" }, "ferryd: ipc.socket: flag --ipc.socket: \"/run/ferry/ferryd-with-a-socket-path-that-is-much-too-long-for-the-sun-path-of-a-sockaddr-un-structure.socket\" is 109 bytes long; a Unix socket path holds at most 107\n" },
@@ -823,6 +825,11 @@ static void test_rules_pass(void **state)
 	assert_clean(&r);
 	done(&r);
 	load(&r, ARGS("--net.address=10.0.1.255/32"), NONE);
+	assert_clean(&r);
+	done(&r);
+	/* fault rates may add up to exactly 1 */
+	load(&r, ARGS("--fault.rx_drop=0.1", "--fault.rx_dup=0.2", "--fault.rx_reorder=0.3",
+		      "--fault.rx_corrupt=0.4"), NONE);
 	assert_clean(&r);
 	done(&r);
 	/* the file's line is named when a file value breaks a rule */
