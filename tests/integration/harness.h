@@ -74,11 +74,15 @@ static inline int h_can_connect(const char *path)
 }
 
 /**
- * Start ferryd with extra "--key=value" flags (NULL-terminated list).
- * As root it drops to nobody:nogroup, the real privilege path.
- * @return 0, or -1 if it did not come up within 5 s
+ * Fork and exec ferryd with extra "--key=value" flags (NULL-terminated
+ * list), without waiting for it. As root it drops to nobody:nogroup, the
+ * real privilege path. The child starts with no config file and no
+ * systemd variables; @p child_env (if not NULL) runs in the child just
+ * before exec to set the environment a test wants.
+ * @return 0, or -1 if the scratch directories could not be made
  */
-static inline int daemon_start_v(struct daemon *d, const char *const *extra)
+static inline int daemon_spawn(struct daemon *d, const char *const *extra,
+			       void (*child_env)(void *arg), void *arg)
 {
 	const char *bin = getenv("FERRYD");
 	if (bin == NULL)
@@ -125,9 +129,20 @@ static inline int daemon_start_v(struct daemon *d, const char *const *extra)
 		/* no config file from the host, no inherited settings */
 		setenv("FERRY_CONFIG", "/dev/null", 1);
 		unsetenv("NOTIFY_SOCKET");
+		unsetenv("WATCHDOG_USEC");
+		unsetenv("WATCHDOG_PID");
+		if (child_env)
+			child_env(arg);
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
+	return d->pid > 0 ? 0 : -1;
+}
+
+/** Wait (up to 5 s) until ferryd answers on its socket.
+ *  @return 0, or -1 if it exited or did not come up */
+static inline int daemon_wait_ready(struct daemon *d)
+{
 	for (uint64_t end = h_now_ms() + 5000; h_now_ms() < end;) {
 		if (h_can_connect(d->sock))
 			return 0;
@@ -139,6 +154,14 @@ static inline int daemon_start_v(struct daemon *d, const char *const *extra)
 		h_sleep_ms(5);
 	}
 	return -1;
+}
+
+/** Spawn ferryd with extra flags and wait until it is ready. */
+static inline int daemon_start_v(struct daemon *d, const char *const *extra)
+{
+	if (daemon_spawn(d, extra, NULL, NULL) < 0)
+		return -1;
+	return daemon_wait_ready(d);
 }
 
 static inline int daemon_start(struct daemon *d)

@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "ferry.h"
+#include "harness.h"
 
 /* WATCHDOG_USEC handed to the daemon; it must ping at least this often. */
 #define WD_USEC 400000
@@ -49,13 +50,10 @@ struct msg {
 };
 
 struct sdn {
-	pid_t pid;     /* ferryd; 0 once reaped */
+	struct daemon d; /* ferryd (pid 0 once reaped), its dirs, socket, log */
 	int status;    /* its wait status once reaped */
-	char dir[64];  /* ferryd's socket and log; owned by the daemon's user */
+	int flags;     /* ENV_*: what the daemon's environment gets */
 	char ndir[64]; /* the notify socket's dir; owned by root, 0755 */
-	char shm[256];
-	char sock[108];
-	char log[300];
 	char notify[108]; /* NOTIFY_SOCKET as given to the daemon, "@..." if abstract */
 	int nfd;
 	int64_t t0_ns; /* CLOCK_REALTIME, the clock SO_TIMESTAMPNS uses */
@@ -115,7 +113,7 @@ static void print_conversation(struct sdn *s)
 
 static void dump_log(const struct sdn *s)
 {
-	FILE *f = fopen(s->log, "r");
+	FILE *f = fopen(s->d.log, "r");
 	if (f == NULL)
 		return;
 	char line[512];
@@ -284,90 +282,38 @@ enum {
 	ENV_WATCHDOG_PID = 2 /* WATCHDOG_PID set to the daemon's pid */
 };
 
-static int can_connect(const char *path)
+/* In the daemon's child, before exec: the systemd variables under test. */
+static void sdn_env(void *arg)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
+	const struct sdn *s = arg;
+	char v[32];
+	if (!(s->flags & ENV_NOTIFY))
+		return;
+	setenv("NOTIFY_SOCKET", s->notify, 1);
+	snprintf(v, sizeof(v), "%d", WD_USEC);
+	setenv("WATCHDOG_USEC", v, 1);
+	if (s->flags & ENV_WATCHDOG_PID) {
+		/* sd_watchdog_enabled() ignores the watchdog unless this is
+		 * our pid; exec keeps it */
+		snprintf(v, sizeof(v), "%d", (int)getpid());
+		setenv("WATCHDOG_PID", v, 1);
+	}
 }
 
-static int daemon_spawn(struct sdn *s, int flags)
+static int sdn_spawn(struct sdn *s, int flags)
 {
-	const char *bin = getenv("FERRYD");
-	if (bin == NULL)
-		bin = "ferryd";
-	snprintf(s->dir, sizeof(s->dir), "/tmp/ferry-it-XXXXXX");
-	if (mkdtemp(s->dir) == NULL)
-		return -1;
-	chmod(s->dir, 0755);
-	/* like /run/ferry from tmpfiles.d: the daemon's user owns it, so the
-	 * daemon can remove its socket after dropping root */
-	if (geteuid() == 0 && chown(s->dir, 65534, 65534) < 0)
-		return -1;
-	snprintf(s->shm, sizeof(s->shm), "/dev/shm/ferry-sdn-%s", strrchr(s->dir, '-') + 1);
-	snprintf(s->sock, sizeof(s->sock), "%s/ferryd.sock", s->dir);
-	snprintf(s->log, sizeof(s->log), "%s/ferryd.log", s->dir);
-
-	char a_sock[200], a_shm[300];
-	snprintf(a_sock, sizeof(a_sock), "--ipc.socket=%s", s->sock);
-	snprintf(a_shm, sizeof(a_shm), "--ipc.shm_dir=%s", s->shm);
-	const char *argv[16];
-	int n = 0;
-	argv[n++] = bin;
-	argv[n++] = a_sock;
-	argv[n++] = a_shm;
-	argv[n++] = "--log.level=debug";
-	if (geteuid() == 0) {
-		argv[n++] = "--privileges.user=nobody";
-		argv[n++] = "--privileges.group=nogroup";
-	}
-	argv[n] = NULL;
-
-	s->pid = fork();
-	if (s->pid < 0) {
-		s->pid = 0;
-		return -1;
-	}
-	if (s->pid == 0) {
-		int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		setenv("FERRY_CONFIG", "/dev/null", 1);
-		unsetenv("NOTIFY_SOCKET");
-		unsetenv("WATCHDOG_USEC");
-		unsetenv("WATCHDOG_PID");
-		if (flags & ENV_NOTIFY) {
-			char v[32];
-			setenv("NOTIFY_SOCKET", s->notify, 1);
-			snprintf(v, sizeof(v), "%d", WD_USEC);
-			setenv("WATCHDOG_USEC", v, 1);
-			if (flags & ENV_WATCHDOG_PID) {
-				/* sd_watchdog_enabled() ignores the watchdog
-				 * unless this is our pid; exec keeps it */
-				snprintf(v, sizeof(v), "%d", (int)getpid());
-				setenv("WATCHDOG_PID", v, 1);
-			}
-		}
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	return 0;
+	s->flags = flags;
+	return daemon_spawn(&s->d, NULL, sdn_env, s);
 }
 
 /* Wait for the daemon to exit, at most @p ms. @return 1 if it did */
 static int daemon_reap(struct sdn *s, int ms)
 {
 	for (uint64_t end = now_ms() + (uint64_t)ms;;) {
-		if (s->pid <= 0)
+		if (s->d.pid <= 0)
 			return 1;
-		if (waitpid(s->pid, &s->status, WNOHANG) == s->pid) {
-			s->pid = 0;
+		if (waitpid(s->d.pid, &s->status, WNOHANG) == s->d.pid) {
+			s->d.pid = 0;
 			return 1;
 		}
 		if (now_ms() >= end)
@@ -381,12 +327,12 @@ static int daemon_wait_stopped(struct sdn *s)
 {
 	for (uint64_t end = now_ms() + 2000; now_ms() < end;) {
 		int st;
-		pid_t r = waitpid(s->pid, &st, WNOHANG | WUNTRACED);
-		if (r == s->pid && WIFSTOPPED(st))
+		pid_t r = waitpid(s->d.pid, &st, WNOHANG | WUNTRACED);
+		if (r == s->d.pid && WIFSTOPPED(st))
 			return 1;
-		if (r == s->pid) {
+		if (r == s->d.pid) {
 			s->status = st;
-			s->pid = 0;
+			s->d.pid = 0;
 			return 0;
 		}
 		sleep_ms(2);
@@ -424,13 +370,13 @@ static int setup_common(void **state, int abstract, int flags)
 			return -1;
 		}
 	}
-	if (daemon_spawn(s, flags) < 0) {
+	if (sdn_spawn(s, flags) < 0) {
 		print_message("cannot start ferryd: %s\n", strerror(errno));
 		s->done = 1;
 		teardown(state);
 		return -1;
 	}
-	note(s, "started ferryd, pid %d", (int)s->pid);
+	note(s, "started ferryd, pid %d", (int)s->d.pid);
 	return 0;
 }
 
@@ -456,10 +402,10 @@ static int teardown(void **state)
 	struct sdn *s = *state;
 	if (s == NULL)
 		return 0;
-	if (s->pid > 0) {
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-		s->pid = 0;
+	if (s->d.pid > 0) {
+		kill(s->d.pid, SIGKILL);
+		waitpid(s->d.pid, NULL, 0);
+		s->d.pid = 0;
 	}
 	if (!s->done) {
 		if (s->nfd >= 0)
@@ -470,10 +416,10 @@ static int teardown(void **state)
 		close(s->nfd);
 	if (s->ndir[0])
 		nftw(s->ndir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-	if (s->dir[0])
-		nftw(s->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-	if (s->shm[0])
-		nftw(s->shm, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	if (s->d.dir[0])
+		nftw(s->d.dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	if (s->d.shm[0])
+		nftw(s->d.shm, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	free(s);
 	return 0;
 }
@@ -490,7 +436,7 @@ static int expect_ready(struct sdn *s)
 	for (int i = 0; i < ready; i++)
 		assert_false(s->msgs[i].pid && is_watchdog(&s->msgs[i]));
 	assert_non_null(strstr(r->text, "STATUS="));
-	assert_int_equal(r->pid, s->pid);
+	assert_int_equal(r->pid, s->d.pid);
 	assert_int_equal(r->uid, geteuid() == 0 ? 65534 : geteuid());
 	return ready;
 }
@@ -501,7 +447,7 @@ static void expect_clean_stop(struct sdn *s)
 {
 	uint64_t t = now_ms();
 	note(s, "SIGTERM");
-	assert_int_equal(kill(s->pid, SIGTERM), 0);
+	assert_int_equal(kill(s->d.pid, SIGTERM), 0);
 	struct msg *m = recv_until(s, 5000, is_stopping);
 	assert_non_null(m);
 	int stopping = (int)(m - s->msgs);
@@ -532,7 +478,7 @@ static void test_conversation(void **state)
 	/* a client attaches: STATUS= says so within a tick or two */
 	ferry_opts_t o;
 	ferry_opts_init(&o);
-	o.socket_path = s->sock;
+	o.socket_path = s->d.sock;
 	o.name = "sdnotify";
 	ferry_t *f = NULL;
 	int from = s->n;
@@ -551,7 +497,7 @@ static void test_conversation(void **state)
 	/* stopped: no pings. Whatever was queued before the stop took hold
 	 * is read first; the second the daemon spends stopped starts then. */
 	note(s, "SIGSTOP");
-	assert_int_equal(kill(s->pid, SIGSTOP), 0);
+	assert_int_equal(kill(s->d.pid, SIGSTOP), 0);
 	assert_true(daemon_wait_stopped(s));
 	while (recv_one(s, 0) != NULL)
 		;
@@ -563,7 +509,7 @@ static void test_conversation(void **state)
 
 	/* continued: pings resume at once and keep the pace */
 	note(s, "SIGCONT");
-	assert_int_equal(kill(s->pid, SIGCONT), 0);
+	assert_int_equal(kill(s->d.pid, SIGCONT), 0);
 	struct msg *m = recv_until(s, WD_MS, is_watchdog);
 	assert_non_null(m);
 	recv_for(s, 1200);
@@ -592,19 +538,19 @@ static void test_no_notify_socket(void **state)
 	struct sdn *s = *state;
 	int up = 0;
 	for (uint64_t end = now_ms() + 5000; !up && now_ms() < end; sleep_ms(5)) {
-		up = can_connect(s->sock);
+		up = h_can_connect(s->d.sock);
 		if (!up && daemon_reap(s, 0))
 			break;
 	}
 	assert_true(up);
 	ferry_opts_t o;
 	ferry_opts_init(&o);
-	o.socket_path = s->sock;
+	o.socket_path = s->d.sock;
 	ferry_t *f = NULL;
 	assert_int_equal(ferry_open(&f, &o), 0);
 	assert_int_equal(ferry_close(f), 0);
 	sleep_ms(300);
-	assert_int_equal(kill(s->pid, SIGTERM), 0);
+	assert_int_equal(kill(s->d.pid, SIGTERM), 0);
 	assert_true(daemon_reap(s, 5000));
 	assert_true(WIFEXITED(s->status));
 	assert_int_equal(WEXITSTATUS(s->status), 0);
