@@ -52,6 +52,7 @@ struct fnic {
 	bool eal_up;
 	uint16_t ip_id;
 	uint16_t ntx;
+	uint16_t next_rxq; /* RX queue the next pass reads */
 	struct rte_mbuf *tx[BURST];
 	uint64_t tx_nombuf, tx_unreachable;
 	struct ferry_fault fault[FERRY_FAULT_DIRS];
@@ -280,7 +281,12 @@ unsigned nic_poll(struct ferryd *d)
 	/* answers: two per frame at most (a duplicate), plus one per late
 	 * frame the rx injector releases (BURST / 2 at most) */
 	struct rte_mbuf *rx[BURST], *tx[2 * BURST + BURST / 2];
-	uint16_t got = ferry_port_rx(n->port, rx, BURST), ntx = 0;
+	/* One thread serves every RX queue, so nothing RSS spreads over
+	 * port.queues is left unread; a burst per queue per pass, taking
+	 * turns so no queue waits behind a busy one. */
+	uint16_t q = n->next_rxq;
+	n->next_rxq = (uint16_t)((q + 1) % n->port->nb_queues);
+	uint16_t got = ferry_port_rx_queue(n->port, q, rx, BURST), ntx = 0;
 	if (FERRY_UNLIKELY(n->faulty[FERRY_FAULT_RX])) {
 		for (uint16_t i = 0; i < got; i++)
 			rx_faulty(n, rx[i], d->now_ns, tx, &ntx);

@@ -11,9 +11,8 @@
  *   1. port: port.id, or the only port when port.id was left at its default
  *   2. queues (port.queues) clamped to max_rx/tx_queues; RSS over IPv4/UDP
  *      when more than one; descriptors adjusted to the driver's limits.
- *      The burst wrappers below serve queue p->queue (0) only: with more
- *      than one queue every other queue needs a poller of its own, or the
- *      traffic RSS sends there is never read
+ *      ferry_port_rx() serves queue p->queue (0); ferry_port_rx_queue()
+ *      reads any queue, and ferryd takes turns over all of them
  *   3. mbuf pool on the port's NUMA socket (rte_eth_dev_socket_id), falling
  *      back to SOCKET_ID_ANY; one segment holds a whole MTU frame, so the
  *      net layer always sees contiguous bytes
@@ -165,15 +164,22 @@ static inline struct rte_mbuf *ferry_port_alloc(struct ferry_port *p)
 	return rte_pktmbuf_alloc(p->pool);
 }
 
-/** Receive up to @p n frames. @return how many. */
-static inline uint16_t ferry_port_rx(struct ferry_port *p, struct rte_mbuf **pkts, uint16_t n)
+/** Receive up to @p n frames from RX queue @p q. @return how many. */
+static inline uint16_t ferry_port_rx_queue(struct ferry_port *p, uint16_t q,
+					   struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t got = rte_eth_rx_burst(p->port_id, p->queue, pkts, n);
+	uint16_t got = rte_eth_rx_burst(p->port_id, q, pkts, n);
 	if (got) {
 		p->stats.rx_packets += got;
 		p->stats.rx_bursts++;
 	}
 	return got;
+}
+
+/** Receive up to @p n frames from the wrappers' queue. @return how many. */
+static inline uint16_t ferry_port_rx(struct ferry_port *p, struct rte_mbuf **pkts, uint16_t n)
+{
+	return ferry_port_rx_queue(p, p->queue, pkts, n);
 }
 
 /**
