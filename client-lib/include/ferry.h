@@ -134,7 +134,10 @@ uint32_t ferry_version(void);
 int ferry_listen(ferry_t *f, const char *service);
 
 /**
- * Stop listening on @p service; sessions already open stay open.
+ * Stop listening on @p service; sessions already open stay open. It takes
+ * effect when ferryd reads it, in order with this client's other calls:
+ * sessions others opened before then may still arrive as
+ * FERRY_EV_INCOMING (refuse them with ferry_session_close()).
  * @return 0, -EINVAL, -EAGAIN, -ECONNRESET
  */
 int ferry_unlisten(ferry_t *f, const char *service);
