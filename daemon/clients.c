@@ -318,15 +318,15 @@ int clients_emit(struct ferryd *d, struct fclient *c, uint16_t type, uint32_t se
 	return c->dead ? -1 : 0;
 }
 
-int clients_emit_data(struct ferryd *d, struct fclient *c, uint32_t session, const void *p,
-		      uint32_t len)
+int clients_emit_data(struct ferryd *d, struct fclient *c, uint32_t session, uint16_t flags,
+		      const void *p, uint32_t len)
 {
 	(void)d;
 	/* Messages wait behind queued events, never jump them; and they are
 	 * never queued themselves: that would let a peer fill our memory. */
 	if (c->dead || c->state != FCLIENT_ATTACHED || c->pend_head)
 		return -1;
-	if (ferry_ring_write(&c->evt, FERRY_REC_DATA, session, 0, p, len) != 0)
+	if (ferry_ring_write_flags(&c->evt, FERRY_REC_DATA, flags, session, 0, p, len) != 0)
 		return -1;
 	c->evt_dirty = true;
 	return 0;

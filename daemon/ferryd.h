@@ -128,8 +128,8 @@ int clients_emit(struct ferryd *d, struct fclient *c, uint16_t type, uint32_t se
 		 uint32_t aux, const void *payload, uint32_t len);
 /** A message from a remote session into @p c's event ring, never queued:
  *  @return 0, or -1 if the ring is full (the caller counts the drop) */
-int clients_emit_data(struct ferryd *d, struct fclient *c, uint32_t session, const void *p,
-		      uint32_t len);
+int clients_emit_data(struct ferryd *d, struct fclient *c, uint32_t session, uint16_t flags,
+		      const void *p, uint32_t len);
 /** Ring the bells of clients that got events since the last call. */
 void clients_flush(struct ferryd *d);
 /** Move queued events into RX rings that have room again. */

@@ -59,11 +59,12 @@ static void count(int what)
 		fctr_add(g_ctr[what], 1);
 }
 
-static int send_ctl(struct ferryd *d, uint32_t ip, uint16_t port, uint8_t type, uint32_t dst,
-		    uint32_t src, uint32_t aux, const void *payload, uint32_t plen)
+static int send_pkt(struct ferryd *d, uint32_t ip, uint16_t port, uint8_t type, uint16_t flags,
+		    uint32_t dst, uint32_t src, uint32_t aux, const void *payload, uint32_t plen)
 {
 	struct ferry_wire_hdr h = {.version = FERRY_WIRE_VERSION,
 				   .type = type,
+				   .flags = htons(flags),
 				   .dst_session = htonl(dst),
 				   .src_session = htonl(src),
 				   .aux = htonl(aux)};
@@ -71,6 +72,12 @@ static int send_ctl(struct ferryd *d, uint32_t ip, uint16_t port, uint8_t type, 
 	if (rc < 0)
 		count(RC_TX_FAILED);
 	return rc;
+}
+
+static int send_ctl(struct ferryd *d, uint32_t ip, uint16_t port, uint8_t type, uint32_t dst,
+		    uint32_t src, uint32_t aux, const void *payload, uint32_t plen)
+{
+	return send_pkt(d, ip, port, type, 0, dst, src, aux, payload, plen);
 }
 
 static struct fclient *local_end(const struct fsession *s)
@@ -150,8 +157,9 @@ int remote_send(struct ferryd *d, struct fclient *c, const struct ferry_rec_view
 		return -EBADMSG;
 	if (s->state != FS_UP)
 		return 0;
-	if (send_ctl(d, s->peer_ip, s->peer_port, FW_DATA, s->peer_session, s->id, 0, v->payload,
-		     v->len) == 0) {
+	/* record flags ride along (FERRY_RECF_RPC: an RPC message) */
+	if (send_pkt(d, s->peer_ip, s->peer_port, FW_DATA, v->flags & FERRY_RECF_RPC,
+		     s->peer_session, s->id, 0, v->payload, v->len) == 0) {
 		fctr_add(s->c_tx, 1);
 		count(RC_TX_DATA);
 	}
@@ -241,7 +249,8 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 		}
 		fctr_add(s->c_rx, 1);
 		count(RC_RX_DATA);
-		if (clients_emit_data(d, local_end(s), s->id, p, plen) < 0) {
+		if (clients_emit_data(d, local_end(s), s->id, ntohs(h.flags) & FERRY_RECF_RPC, p,
+				      plen) < 0) {
 			fctr_add(s->c_rx_dropped, 1);
 			count(RC_RX_DATA_DROPPED);
 		}

@@ -5,7 +5,7 @@
  *
  *    0       1       2       3
  *   +-------+-------+-------+-------+
- *   |version| type  |     flags     |
+ *   |version| type  |     flags     |   DATA: the record's FERRY_RECF_RPC
  *   +-------+-------+-------+-------+
  *   |  dst_session (receiver's id)  |   0 in OPEN
  *   +-------------------------------+

@@ -174,18 +174,35 @@ static inline void ferry_ring_commit(struct ferry_ring *r, void *payload, uint32
 	FA_STORE_RLX(&r->ctl->tail, r->pos);
 }
 
-/** Reserve, copy, commit. @return 0 or the errors of ferry_ring_reserve(). */
-static inline int ferry_ring_write(struct ferry_ring *r, uint16_t type, uint32_t session,
-				   uint32_t aux, const void *buf, uint32_t len)
+/** Set the flags of a record reserved and not yet committed. */
+static inline void ferry_ring_set_flags(void *payload, uint16_t flags)
+{
+	((struct ferry_rec *)payload - 1)->flags = flags;
+}
+
+/** Reserve, copy, commit, with record flags. @return 0 or the errors of
+ *  ferry_ring_reserve(). */
+static inline int ferry_ring_write_flags(struct ferry_ring *r, uint16_t type, uint16_t flags,
+					 uint32_t session, uint32_t aux, const void *buf,
+					 uint32_t len)
 {
 	int err;
 	void *p = ferry_ring_reserve(r, len, type, session, aux, &err);
 	if (FERRY_UNLIKELY(p == NULL))
 		return err;
+	if (flags)
+		ferry_ring_set_flags(p, flags);
 	if (len)
 		memcpy(p, buf, len);
 	ferry_ring_commit(r, p, len);
 	return 0;
+}
+
+/** Reserve, copy, commit. @return 0 or the errors of ferry_ring_reserve(). */
+static inline int ferry_ring_write(struct ferry_ring *r, uint16_t type, uint32_t session,
+				   uint32_t aux, const void *buf, uint32_t len)
+{
+	return ferry_ring_write_flags(r, type, 0, session, aux, buf, len);
 }
 
 /**

@@ -156,6 +156,21 @@ static_assert(sizeof(struct ferry_rec) == 16, "record ABI");
 #define FERRY_REC_ALIGN 16u
 #define FERRY_REC_HDR ((uint32_t)sizeof(struct ferry_rec))
 
+/* ferry_rec.flags of a DATA record */
+#define FERRY_RECF_RPC 0x1u /* the payload starts with struct ferry_rpc_hdr */
+
+/** Header of an RPC request or response, at the start of the payload of a
+ *  DATA record flagged FERRY_RECF_RPC (and carried as is across hosts). */
+struct ferry_rpc_hdr {
+	uint8_t kind; /* FERRY_RPC_REQUEST or FERRY_RPC_RESPONSE */
+	uint8_t reserved0;
+	uint16_t type; /* the request type the caller chose */
+	int32_t status; /* response: 0, or -errno from the server side */
+	uint64_t id;    /* chosen by the caller, echoed in the response */
+};
+static_assert(sizeof(struct ferry_rpc_hdr) == 16, "rpc ABI");
+enum { FERRY_RPC_REQUEST = 1, FERRY_RPC_RESPONSE = 2 };
+
 enum ferry_rec_type {
 	/* any ring */
 	FERRY_REC_PAD = 1,  /* filler to the end of the data area */

@@ -68,6 +68,12 @@ enum ferry_event_type {
 				    * Close the handle with ferry_session_close() */
 	FERRY_EV_WRITABLE = 5,     /* a send that returned -EAGAIN may go on */
 	FERRY_EV_LISTEN = 6,       /* result of ferry_listen(): status 0 or -errno */
+	FERRY_EV_RPC_REQUEST = 7,  /* a request of a type with no handler: rpc_type,
+				    * rpc_id, data/len; answer with ferry_rpc_reply() */
+	FERRY_EV_RPC_RESPONSE = 8, /* a call without a callback completed: rpc_id;
+				    * status 0 (data/len: the response) or -errno:
+				    * -ETIMEDOUT, -EPIPE (the session ended), or
+				    * what the server replied */
 };
 
 /* Why a session ended (FERRY_EV_SESSION_DOWN status). */
@@ -92,6 +98,9 @@ typedef struct ferry_event {
 				   * ferry_poll() or ferry_close() */
 	size_t len;               /* MESSAGE: bytes; LISTEN/INCOMING: 0 */
 	const char *service;      /* LISTEN, INCOMING: the service name */
+	uint64_t rpc_id;          /* RPC_REQUEST, RPC_RESPONSE */
+	uint16_t rpc_type;        /* RPC_REQUEST */
+	uint16_t reserved[3];
 } ferry_event_t;
 
 /* Flags for ferry_send() and ferry_commit(). */
@@ -205,6 +214,51 @@ int ferry_commit(ferry_session_t *s, void *buf, size_t len, unsigned flags);
  *         protocol), -EINTR (a signal arrived)
  */
 int ferry_poll(ferry_t *f, ferry_event_t *evs, int max, int timeout_ms);
+
+/* ---- RPC over sessions ------------------------------------------------
+ *
+ * A request carries a type (the caller's choice) and an id; its response
+ * carries the same id. RPC messages share a session with plain messages
+ * and stay in order with them. Either end may call, and either end may
+ * serve. A server registers a handler per type, which ferry_poll() calls
+ * (and which may reply at once, or later), or takes requests of
+ * unregistered types as FERRY_EV_RPC_REQUEST events. A caller gets each
+ * completion, success or not, exactly once: through its callback, or as a
+ * FERRY_EV_RPC_RESPONSE event when it gave none.
+ */
+
+/** Called from ferry_poll() with a request; @p req->data is valid until
+ *  ferry_poll() returns. */
+typedef void ferry_rpc_handler_fn(void *arg, ferry_session_t *s, const ferry_event_t *req);
+/** Called from ferry_poll() with a completion (as FERRY_EV_RPC_RESPONSE). */
+typedef void ferry_rpc_done_fn(void *arg, const ferry_event_t *resp);
+
+/**
+ * Serve requests of @p type with @p handler (NULL: back to events).
+ * @return 0, -ENOSPC (too many registered types), -EINVAL
+ */
+int ferry_rpc_register(ferry_t *f, uint16_t type, ferry_rpc_handler_fn *handler, void *arg);
+
+/**
+ * Send a request of @p type. The completion comes once: to @p done if not
+ * NULL, else as FERRY_EV_RPC_RESPONSE.
+ * @param timeout_ms  > 0: complete with -ETIMEDOUT after this long
+ * @param id          out (may be NULL): the call's id, as in the completion
+ * @return 0, -EINVAL, -EMSGSIZE (request larger than the session's maximum
+ *         less 16 bytes), -ENOMEM, or the errors of ferry_send()
+ */
+int ferry_rpc_call(ferry_session_t *s, uint16_t type, const void *req, size_t len,
+		   int timeout_ms, ferry_rpc_done_fn *done, void *arg, uint64_t *id);
+
+/**
+ * Answer request @p id (from a handler or a FERRY_EV_RPC_REQUEST event),
+ * on the session it came on.
+ * @param status  0, or a -errno the caller will see as the completion's
+ *                status (with this response's data)
+ * @return 0 or the errors of ferry_send()
+ */
+int ferry_rpc_reply(ferry_session_t *s, uint64_t id, int32_t status, const void *resp,
+		    size_t len);
 
 /** Largest message this client may send. */
 size_t ferry_max_message(const ferry_t *f);

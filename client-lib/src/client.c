@@ -225,6 +225,7 @@ FERRY_API int ferry_open(ferry_t **out, const ferry_opts_t *opts)
 	if (f == NULL)
 		return ferry_err(-ENOMEM, "out of memory");
 	f->daemon_evfd = -1;
+	f->rpc_next_deadline = INT64_MAX;
 	f->spin_ns = (o.spin_us < 0 ? 10 : o.spin_us) * 1000ll;
 	f->yield_ns = (o.yield_us < 0 ? 50 : o.yield_us) * 1000ll;
 	if (fmap_init(&f->by_id, 64) < 0) {
@@ -256,6 +257,7 @@ FERRY_API int ferry_close(ferry_t *f)
 		return 0;
 	while (f->sessions)
 		ferry_session_close(f->sessions);
+	rpc_fini(f);
 	sess_free_graveyard(f);
 	unmap_all(f);
 	if (f->daemon_evfd >= 0)

@@ -30,6 +30,7 @@ struct ferry_session {
 	bool blocked;     /* a send returned -EAGAIN; report WRITABLE */
 	bool reserved;    /* a ferry_reserve() awaits its commit */
 	bool rx_broken;   /* the peer corrupted our RX ring: stop reading it */
+	bool closed;      /* ferry_session_close() ran: in the graveyard */
 	/* why the session ended; reported as FERRY_EV_SESSION_DOWN once a
 	 * local session's RX ring is drained, so nothing sent before the
 	 * end is lost */
@@ -50,6 +51,17 @@ struct ferry_session {
 
 	ferry_session_t *next, *prev; /* f->sessions */
 	ferry_session_t *next_free;   /* f->graveyard after close */
+};
+
+#define FERRY_RPC_HANDLERS 64
+
+struct rpc_call {
+	struct rpc_call *next, *prev;
+	uint32_t id;
+	ferry_session_t *session;
+	int64_t deadline_ns; /* INT64_MAX: none */
+	ferry_rpc_done_fn *done;
+	void *arg;
 };
 
 struct ferry {
@@ -81,6 +93,19 @@ struct ferry {
 		char name[FERRY_SERVICE_MAX];
 	} listens[64];
 
+	/* RPC: handlers by type, calls waiting for their response by id */
+	struct {
+		uint16_t type;
+		ferry_rpc_handler_fn *fn;
+		void *arg;
+	} rpc_handlers[FERRY_RPC_HANDLERS];
+	unsigned n_rpc_handlers;
+	struct fmap rpc_calls; /* uint32 id -> struct rpc_call */
+	struct rpc_call *rpc_list; /* the same calls, for timeouts */
+	uint32_t rpc_next_id;
+	int64_t rpc_next_deadline; /* earliest deadline, INT64_MAX if none */
+	bool rpc_recheck;          /* a session went down: fail its calls */
+	uint32_t closes;           /* sessions closed so far (handlers may close) */
 	int64_t spin_ns, yield_ns;
 	uint32_t idle_polls; /* empty polls since the last liveness check */
 	bool cmd_blocked;    /* command ring was full */
@@ -111,5 +136,24 @@ void sess_free_graveyard(ferry_t *f);
 
 /* poll.c */
 int ferry_gather(ferry_t *f, ferry_event_t *evs, int max);
+int64_t ferry_now_ns(void);
+
+/* rpc.c */
+enum rpc_verdict {
+	RPC_TAKEN, /* served, completed or made an event: go on */
+	RPC_LATER, /* a handler must wait for the events before it: leave the
+		    * record in the ring and stop reading that ring */
+	RPC_CLOSED, /* a handler closed the session: stop reading it */
+};
+/** An RPC-flagged message of @p s: serve it, complete a call, or add an
+ *  event to evs. */
+enum rpc_verdict rpc_input(ferry_t *f, ferry_session_t *s, const struct ferry_rec_view *v,
+			   ferry_event_t *evs, int *n);
+/** Complete calls past their deadline or whose session ended, as events
+ *  (while there is room) or callbacks. */
+void rpc_expire(ferry_t *f, ferry_event_t *evs, int *n, int max);
+/** Forget the calls of a session being closed (no completion). */
+void rpc_forget_session(ferry_t *f, ferry_session_t *s);
+void rpc_fini(ferry_t *f);
 
 #endif

@@ -22,7 +22,7 @@
 /* Empty non-blocking polls between two checks of the daemon's socket. */
 #define LIVENESS_EVERY 4096
 
-static int64_t now_ns(void)
+int64_t ferry_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -128,8 +128,9 @@ static void on_incoming(ferry_t *f, const struct ferry_rec_view *v, ferry_event_
 	ev_set(&evs[(*n)++], FERRY_EV_INCOMING, 0, s);
 }
 
-/* One record of the daemon's event ring; may add one event. */
-static void on_event(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs, int *n)
+/* One record of the daemon's event ring; may add one event.
+ * @return false to leave the record for the next ferry_poll() */
+static bool on_event(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs, int *n)
 {
 	switch (v->type) {
 	case FERRY_EVT_LISTEN: {
@@ -150,6 +151,11 @@ static void on_event(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *
 		ferry_session_t *s = fmap_get(&f->by_id, v->session);
 		if (s == NULL || s->state != S_UP || s->local)
 			break; /* closed meanwhile */
+		if (v->flags & FERRY_RECF_RPC) {
+			if (rpc_input(f, s, v, evs, n) == RPC_LATER)
+				return false;
+			break;
+		}
 		ferry_event_t *e = &evs[(*n)++];
 		e->type = FERRY_EV_MESSAGE;
 		e->status = 0;
@@ -168,9 +174,10 @@ static void on_event(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *
 		break; /* reported from the session's state, after draining */
 	}
 	default:
-		/* remote data and newer event types need a newer library */
+		/* newer event types need a newer library */
 		break;
 	}
+	return true;
 }
 
 /* Events of one session: messages, then DOWN once drained, or WRITABLE. */
@@ -179,11 +186,24 @@ static void gather_session(ferry_t *f, ferry_session_t *s, ferry_event_t *evs, i
 	if (s->local && (s->state == S_UP) && !s->rx_broken) {
 		struct ferry_rec_view v;
 		int rc;
+		uint64_t at = s->rx.pos;
 		while (*n < max && (rc = ferry_ring_peek(&s->rx, &v)) > 0) {
 			if (FERRY_UNLIKELY(v.type != FERRY_REC_DATA)) {
 				rc = -EBADMSG;
 				break;
 			}
+			if (FERRY_UNLIKELY(v.flags & FERRY_RECF_RPC)) {
+				enum rpc_verdict r = rpc_input(f, s, &v, evs, n);
+				if (r == RPC_CLOSED)
+					return; /* a handler closed the session */
+				if (r == RPC_LATER) {
+					s->rx.pos = at; /* read it again next time */
+					return;
+				}
+				at = s->rx.pos;
+				continue;
+			}
+			at = s->rx.pos;
 			ferry_event_t *e = &evs[(*n)++];
 			e->type = FERRY_EV_MESSAGE;
 			e->status = 0;
@@ -207,6 +227,7 @@ static void gather_session(ferry_t *f, ferry_session_t *s, ferry_event_t *evs, i
 		return;
 	if (FERRY_UNLIKELY(s->down_reason) && s->state != S_DOWN) {
 		s->state = S_DOWN;
+		f->rpc_recheck = f->rpc_list != NULL;
 		ev_set(&evs[(*n)++], FERRY_EV_SESSION_DOWN, s->down_reason, s);
 		return;
 	}
@@ -224,8 +245,15 @@ int ferry_gather(ferry_t *f, ferry_event_t *evs, int max)
 	int n = 0;
 	struct ferry_rec_view v;
 	int rc = 0;
-	while (n < max && (rc = ferry_ring_peek(&f->evt, &v)) > 0)
-		on_event(f, &v, evs, &n);
+	uint64_t at = f->evt.pos;
+	while (n < max && (rc = ferry_ring_peek(&f->evt, &v)) > 0) {
+		if (!on_event(f, &v, evs, &n)) {
+			f->evt.pos = at; /* an RPC handler waits for this batch */
+			rc = 0;
+			break;
+		}
+		at = f->evt.pos;
+	}
 	if (rc < 0 && n < max) {
 		ferry_err(-EPROTO, "ferryd's event ring is corrupt");
 		ferry_daemon_gone(f);
@@ -237,9 +265,12 @@ int ferry_gather(ferry_t *f, ferry_event_t *evs, int max)
 				sess_set_down(s, FERRY_REASON_DAEMON_GONE);
 	if (f->sessions == NULL)
 		return n;
+	if (FERRY_UNLIKELY(f->rpc_list != NULL))
+		rpc_expire(f, evs, &n, max);
 	/* Round robin, so one chatty session cannot starve the rest. */
 	ferry_session_t *start = f->rr ? f->rr : f->sessions;
 	ferry_session_t *s = start;
+	uint32_t closes = f->closes;
 	do {
 		if (n >= max) {
 			f->rr = s;
@@ -247,6 +278,11 @@ int ferry_gather(ferry_t *f, ferry_event_t *evs, int max)
 		}
 		ferry_session_t *next = s->next ? s->next : f->sessions;
 		gather_session(f, s, evs, &n, max);
+		/* an RPC handler closed a session: the list changed under us */
+		if (FERRY_UNLIKELY(f->closes != closes)) {
+			f->rr = NULL;
+			return n;
+		}
 		s = next;
 	} while (s != start);
 	f->rr = s->next;
@@ -292,10 +328,10 @@ FERRY_API int ferry_poll(ferry_t *f, ferry_event_t *evs, int max, int timeout_ms
 		}
 		return finish(f, n);
 	}
-	int64_t t0 = now_ns();
+	int64_t t0 = ferry_now_ns();
 	int64_t deadline = timeout_ms < 0 ? INT64_MAX : t0 + (int64_t)timeout_ms * 1000000;
 	for (;;) {
-		int64_t now = now_ns();
+		int64_t now = ferry_now_ns();
 		int64_t idle = now - t0;
 		if (idle < f->spin_ns) {
 			FERRY_CPU_RELAX();
@@ -313,6 +349,9 @@ FERRY_API int ferry_poll(ferry_t *f, ferry_event_t *evs, int max, int timeout_ms
 				return finish(f, 0);
 			}
 			int64_t left = deadline - now;
+			/* an RPC call's timeout wakes us too */
+			if (f->rpc_list && f->rpc_next_deadline - now < left)
+				left = f->rpc_next_deadline - now > 0 ? f->rpc_next_deadline - now : 1;
 			if (left <= 0) {
 				ferry_bell_cancel(f->bell);
 				return 0;
@@ -325,7 +364,7 @@ FERRY_API int ferry_poll(ferry_t *f, ferry_event_t *evs, int max, int timeout_ms
 		n = ferry_gather(f, evs, max);
 		if (n || f->dead)
 			return finish(f, n);
-		if (now_ns() >= deadline)
+		if (ferry_now_ns() >= deadline)
 			return 0;
 	}
 }

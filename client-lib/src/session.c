@@ -217,6 +217,9 @@ FERRY_API int ferry_session_close(ferry_session_t *s)
 	}
 	if (s->id)
 		fmap_del(&f->by_id, s->id);
+	s->closed = true;
+	f->closes++;
+	rpc_forget_session(f, s);
 	if (s->prev)
 		s->prev->next = s->next;
 	else

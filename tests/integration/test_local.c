@@ -11,31 +11,6 @@
 
 #include "harness.h"
 
-/* Two clients in this process with a session between them. */
-struct pair {
-	ferry_t *a, *b;
-	ferry_session_t *sa, *sb;
-};
-
-static int open_pair(struct daemon *d, struct pair *p, const char *svc)
-{
-	p->a = h_open(d, "a");
-	p->b = h_open(d, "b");
-	if (!p->a || !p->b || h_listen(p->b, svc) != 0)
-		return -1;
-	if (ferry_connect(p->a, NULL, svc, NULL, &p->sa) < 0)
-		return -1;
-	ferry_event_t e;
-	if (h_wait_event(p->b, FERRY_EV_INCOMING, 3000, &e) != 1)
-		return -1;
-	p->sb = e.session;
-	if (ferry_accept(p->sb) < 0 || h_wait_event(p->b, FERRY_EV_SESSION_UP, 3000, NULL) != 1)
-		return -1;
-	if (h_wait_event(p->a, FERRY_EV_SESSION_UP, 3000, NULL) != 1)
-		return -1;
-	return 0;
-}
-
 static int setup_with(void **state, const char *const *extra)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
