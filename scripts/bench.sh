@@ -5,13 +5,14 @@
 #
 #   scripts/bench.sh [--json FILE]
 #
-# Local mode: ferry-perf ping-pong RTT and one-way messages/s over a local
-# session at 32 B and 1 KiB, each beside the raw shared-memory cache-line
+# Local mode: ferry-perf ping-pong RTT, one-way messages/s and RPC (one
+# call at a time, and calls/s with 32 in flight) over a local session at
+# 32 B and 1 KiB, each beside the raw shared-memory cache-line
 # ping-pong measured in the same run (the floor) and the ratio; ferryd's
 # idle CPU with one attached idle client; the time from SIGKILL of a client
 # to its peer's SESSION_DOWN and to its ring file being gone.
-# Two hosts (the netns lab, scripts/lab.sh): ferry-perf between a client on
-# ferry-a and one on ferry-b at 32 B and 1 KiB, beside kernel UDP sockets
+# Two hosts (the netns lab, scripts/lab.sh): ferry-perf (with RPC) between a
+# client on ferry-a and one on ferry-b at 32 B and 1 KiB, beside kernel UDP sockets
 # over the same veths (blocking and busy-polling receive); ferryd's start-up
 # time to ready.
 # Builds a release build in build-release/. Needs root. Takes about 2 min.
@@ -43,7 +44,7 @@ trap 'stop_local_daemon; rm -rf "$TMP"' EXIT
 
 info "ferry-perf: local session, 32 B and 1 KiB"
 "$BUILD/client-lib/tools/ferry-perf" --socket "$FERRY_RUN/ferryd.sock" --sizes 32,1K \
-	--count 500000 --tcount 5000000 --json >"$TMP/perf.json"
+	--count 500000 --tcount 5000000 --rpc --json >"$TMP/perf.json"
 stop_local_daemon
 info "idle CPU and client reclaim"
 FERRYD=$BUILD/daemon/ferryd "$BUILD/tests/bench/bench_local" --idle-s 10 --json >"$TMP/local.json"
@@ -61,7 +62,7 @@ info "two hosts: ferry-perf ferry-a -> ferry-b"
 SPID=$!
 "$LAB" exec a "$BUILD/client-lib/tools/ferry-perf" -r client -H 10.77.0.2 --sizes 32,1K \
 	--count 20000 --warmup 2000 --tcount 20000 --no-floor --spin-us 0 --yield-us 5000 \
-	--timeout-ms 5000 --json >"$TMP/two.json"
+	--timeout-ms 5000 --rpc --json >"$TMP/two.json"
 kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null || true
 info "two hosts: kernel UDP over the same veths"
 "$LAB" baseline-addrs on >/dev/null
@@ -98,6 +99,10 @@ for r in perf:
     s = f"{r['size']} B" if r['size'] < 1024 else f"{r['size'] // 1024} KiB"
     rows.append((f"local one-way {s} (M msgs/s)", f"{r['msgs_per_s'] / 1e6:.2f}",
                  f"{r['bytes_per_s'] / 1e9:.2f} GB/s", f"{r['errors']} out of order"))
+for r in perf:
+    s = f"{r['size']} B" if r['size'] < 1024 else f"{r['size'] // 1024} KiB"
+    rows.append((f"local RPC {s}: call p50 / p99 (ns)", f"{r['rpc_rtt_ns']['p50']} / {r['rpc_rtt_ns']['p99']}",
+                 f"{r['rpc_per_s'] / 1e6:.2f} M calls/s, 32 in flight", f"{r['rpc_errors']} failed"))
 def us(ns):
     return "%.1f" % (ns / 1000)
 for r in two:
@@ -114,6 +119,10 @@ for r in two:
     rows.append((f"two-host one-way {name} (k msgs/s)", f"{r['msgs_per_s'] / 1e3:.0f}",
                  f"kernel UDP blast {k['msgs_per_s'] / 1e3:.0f} ({k['blast']['lost']} lost)",
                  f"{r['msgs_per_s'] / k['msgs_per_s']:.2f}x; ferry lost {r['sent'] - r['received']}"))
+for r in two:
+    name = "32 B" if r["size"] == 32 else "1 KiB"
+    rows.append((f"two-host RPC {name}: call p50 / p99 (us)", f"{us(r['rpc_rtt_ns']['p50'])} / {us(r['rpc_rtt_ns']['p99'])}",
+                 f"{r['rpc_per_s'] / 1e3:.0f} k calls/s, 32 in flight", f"{r['rpc_errors']} failed"))
 if ready:
     rows.append(("ferryd start to ready (ms)", " / ".join("%.0f" % x for x in ready), "both lab daemons", "EAL, port, IPC, drop"))
 rows.append(("ferryd idle CPU, 1 idle client", f"{local['daemon_idle_cpu_pct']:.3f} %",

@@ -207,7 +207,9 @@ int ferry_commit(ferry_session_t *s, void *buf, size_t len, unsigned flags);
  * Messages returned by the previous call are released first; their data
  * pointers become invalid.
  * @param timeout_ms  0: do not wait; < 0: wait without limit; else at most
- *                    this long (spinning, then yielding, then sleeping)
+ *                    this long (spinning, then yielding, then sleeping).
+ *                    Running an RPC handler or completion callback ends
+ *                    the wait too, so the call may return 0 early.
  * @return number of events (0 on timeout), -EINVAL, -ECONNRESET (the
  *         daemon is gone: every session has been reported down with
  *         FERRY_REASON_DAEMON_GONE first), -EPROTO (the daemon broke the

@@ -106,6 +106,7 @@ struct ferry {
 	int64_t rpc_next_deadline; /* earliest deadline, INT64_MAX if none */
 	bool rpc_recheck;          /* a session went down: fail its calls */
 	uint32_t closes;           /* sessions closed so far (handlers may close) */
+	uint32_t callbacks;        /* RPC handlers and completions run so far */
 	int64_t spin_ns, yield_ns;
 	uint32_t idle_polls; /* empty polls since the last liveness check */
 	bool cmd_blocked;    /* command ring was full */

@@ -320,8 +320,11 @@ FERRY_API int ferry_poll(ferry_t *f, ferry_event_t *evs, int max, int timeout_ms
 	if (f == NULL || evs == NULL || max <= 0)
 		return ferry_err(-EINVAL, "ferry_poll: bad arguments");
 	release_all(f);
+	/* Work done through RPC callbacks and handlers ends the wait as an
+	 * event would: the caller's loop may be waiting for just that. */
+	uint32_t cb0 = f->callbacks;
 	int n = ferry_gather(f, evs, max);
-	if (n || timeout_ms == 0) {
+	if (n || timeout_ms == 0 || f->callbacks != cb0) {
 		if (n == 0 && ++f->idle_polls >= LIVENESS_EVERY) {
 			f->idle_polls = 0;
 			ferry_check_daemon(f);
@@ -340,7 +343,7 @@ FERRY_API int ferry_poll(ferry_t *f, ferry_event_t *evs, int max, int timeout_ms
 		} else {
 			uint32_t seq = ferry_bell_prepare(f->bell);
 			n = ferry_gather(f, evs, max);
-			if (n) {
+			if (n || f->callbacks != cb0) {
 				ferry_bell_cancel(f->bell);
 				return finish(f, n);
 			}
@@ -362,7 +365,7 @@ FERRY_API int ferry_poll(ferry_t *f, ferry_event_t *evs, int max, int timeout_ms
 			ferry_check_daemon(f);
 		}
 		n = ferry_gather(f, evs, max);
-		if (n || f->dead)
+		if (n || f->dead || f->callbacks != cb0)
 			return finish(f, n);
 		if (ferry_now_ns() >= deadline)
 			return 0;

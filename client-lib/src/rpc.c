@@ -132,10 +132,12 @@ static void complete(ferry_t *f, struct rpc_call *c, int32_t status, const void 
 			    .service = c->session->service,
 			    .rpc_id = c->id};
 	unlink_call(f, c);
-	if (c->done)
+	if (c->done) {
+		f->callbacks++;
 		c->done(c->arg, &ev);
-	else
+	} else {
 		evs[(*n)++] = ev;
+	}
 	free(c);
 }
 
@@ -172,6 +174,7 @@ enum rpc_verdict rpc_input(ferry_t *f, ferry_session_t *s, const struct ferry_re
 		 * the next ferry_poll() instead. */
 		if (*n > 0)
 			return RPC_LATER;
+		f->callbacks++;
 		f->rpc_handlers[i].fn(f->rpc_handlers[i].arg, s, &ev);
 		return s->closed ? RPC_CLOSED : RPC_TAKEN;
 	}

@@ -66,14 +66,14 @@ struct opts {
 	int nsizes;
 	uint64_t count, warmup, tcount;
 	double duration;
-	int json, floor, verify;
+	int json, floor, verify, rpc, rpc_depth;
 	int spin_us, yield_us;
 	int timeout_ms;
 };
 
 static struct opts O = {
 	.role = "both", .service = "perf", .count = 200000, .warmup = 20000, .tcount = 2000000,
-	.floor = 1, .spin_us = 1000, .yield_us = 1000, .timeout_ms = 10000,
+	.floor = 1, .rpc_depth = 32, .spin_us = 1000, .yield_us = 1000, .timeout_ms = 10000,
 };
 
 static void usage(FILE *o)
@@ -92,6 +92,8 @@ static void usage(FILE *o)
 		"      --spin-us N       ferry_poll spins this long before yielding (default 1000)\n"
 		"      --yield-us N      then yields this long before sleeping (default 1000)\n"
 		"      --socket PATH     ferryd's control socket (default $FERRY_SOCKET or %s)\n"
+		"      --rpc             also measure RPC: latency of one call at a time, and\n"
+		"                        calls/s with --rpc-depth N in flight (default 32)\n"
 		"      --verify          fill every message with a pattern and check every byte\n"
 		"                        on arrival (costs time; for tests)\n"
 		"      --timeout-ms N    give up when nothing arrives for N ms, or when nobody\n"
@@ -124,6 +126,17 @@ static int die(const char *what, int rc)
 
 /* ---- server ------------------------------------------------------------ */
 
+#define RPC_ECHO 1
+
+static void rpc_echo(void *arg, ferry_session_t *s, const ferry_event_t *req)
+{
+	(void)arg;
+	int rc;
+	while ((rc = ferry_rpc_reply(s, req->rpc_id, 0, req->data, req->len)) == -EAGAIN)
+		;
+	(void)rc;
+}
+
 static int serve(int ready_fd)
 {
 	ferry_t *f;
@@ -136,6 +149,9 @@ static int serve(int ready_fd)
 	int rc = ferry_open(&f, &fo);
 	if (rc < 0)
 		die("attach", rc);
+	/* --rpc: answer every request of type RPC_ECHO with its own bytes */
+	if ((rc = ferry_rpc_register(f, RPC_ECHO, rpc_echo, NULL)) < 0)
+		die("rpc register", rc);
 	if ((rc = ferry_listen(f, O.service)) < 0)
 		die("listen", rc);
 	ferry_event_t ev[64];
@@ -268,6 +284,9 @@ struct result {
 	double msgs_per_s, bytes_per_s;
 	uint64_t tx, rx, errors;
 	struct hist floor;
+	struct hist rpc;   /* --rpc: one call at a time, request to response */
+	double rpc_per_s;  /* --rpc: completed calls/s with rpc_depth in flight */
+	uint64_t rpc_errors;
 };
 
 static int deadline_passed(uint64_t t0, uint64_t k)
@@ -413,6 +432,12 @@ static void report(const struct result *r, int idx, int n)
 		printf(",\"msgs_per_s\":%.0f,\"bytes_per_s\":%.0f,\"sent\":%" PRIu64
 		       ",\"received\":%" PRIu64 ",\"errors\":%" PRIu64,
 		       r->msgs_per_s, r->bytes_per_s, r->tx, r->rx, r->errors);
+		if (O.rpc) {
+			printf(",");
+			print_hist_json("rpc_rtt_ns", &r->rpc);
+			printf(",\"rpc_per_s\":%.0f,\"rpc_errors\":%" PRIu64, r->rpc_per_s,
+			       r->rpc_errors);
+		}
 		if (fl->count) {
 			printf(",");
 			print_hist_json("floor_rtt_ns", fl);
@@ -435,7 +460,81 @@ static void report(const struct result *r, int idx, int n)
 	printf("  one-way: %.2f M msgs/s, %.1f MB/s (%" PRIu64 " sent, %" PRIu64
 	       " received, %" PRIu64 " out of order)\n",
 	       r->msgs_per_s / 1e6, r->bytes_per_s / 1e6, r->tx, r->rx, r->errors);
+	if (O.rpc)
+		printf("  rpc: one call at a time p50 %" PRIu64 " ns  p99 %" PRIu64
+		       " ns; %.2f M calls/s with %d in flight (%" PRIu64 " failed)\n",
+		       hist_pct(&r->rpc, 0.5), hist_pct(&r->rpc, 0.99), r->rpc_per_s / 1e6,
+		       O.rpc_depth, r->rpc_errors);
 	fflush(stdout);
+}
+
+/* --rpc: completions counted by callback; a failed one is an error */
+struct rpc_state {
+	uint64_t done, errors;
+};
+
+static void rpc_done(void *arg, const ferry_event_t *resp)
+{
+	struct rpc_state *st = arg;
+	st->done++;
+	if (resp->status != 0)
+		st->errors++;
+}
+
+static void rpc_wait(struct rpc_state *st, uint64_t until)
+{
+	ferry_event_t ev[16];
+	while (st->done < until) {
+		int n = ferry_poll(F, ev, 16, O.timeout_ms);
+		if (n < 0)
+			die("poll", n);
+		for (int i = 0; i < n; i++)
+			if (ev[i].type == FERRY_EV_SESSION_DOWN) {
+				fprintf(stderr, "ferry-perf: session down: %s\n",
+					ferry_reason_str(ev[i].status));
+				exit(1);
+			}
+	}
+}
+
+static void rpc_call(struct rpc_state *st, const uint8_t *buf, size_t len)
+{
+	int rc;
+	while ((rc = ferry_rpc_call(S, RPC_ECHO, buf, len, O.timeout_ms, rpc_done, st, NULL)) ==
+	       -EAGAIN) {
+		ferry_event_t ev[16];
+		if (ferry_poll(F, ev, 16, O.timeout_ms) < 0)
+			die("poll", -EPIPE);
+	}
+	if (rc < 0)
+		die("rpc call", rc);
+}
+
+static void rpc_bench(struct result *r, const uint8_t *buf)
+{
+	/* an RPC request carries 16 bytes of header: same wire size as the
+	 * ping-pong's messages */
+	size_t len = r->size > 16 ? r->size - 16 : 0;
+	struct rpc_state st = {0, 0};
+	hist_reset(&r->rpc);
+	uint64_t total = O.warmup + O.count;
+	for (uint64_t k = 0; k < total; k++) {
+		uint64_t a = tsc_now();
+		rpc_call(&st, buf, len);
+		rpc_wait(&st, k + 1);
+		uint64_t b = tsc_now();
+		if (k >= O.warmup)
+			hist_add(&r->rpc, tsc_ns(b - a));
+	}
+	uint64_t calls = O.tcount, base = st.done, t0 = tsc_now();
+	for (uint64_t k = 0; k < calls; k++) {
+		if (k >= (uint64_t)O.rpc_depth)
+			rpc_wait(&st, base + k - (uint64_t)O.rpc_depth + 1);
+		rpc_call(&st, buf, len);
+	}
+	rpc_wait(&st, base + calls);
+	r->rpc_per_s = (double)calls / ((double)tsc_ns(tsc_now() - t0) / 1e9);
+	r->rpc_errors = st.errors;
 }
 
 static int client(void)
@@ -500,7 +599,9 @@ static int client(void)
 		}
 		pingpong(r, buf);
 		oneway(r, buf);
-		bad |= r->errors != 0 || r->rx != r->tx;
+		if (O.rpc)
+			rpc_bench(r, buf);
+		bad |= r->errors != 0 || r->rx != r->tx || r->rpc_errors != 0;
 		report(r, i, O.nsizes);
 	}
 	struct msg q = {.kind = K_QUIT};
@@ -521,6 +622,7 @@ int main(int argc, char **argv)
 		{"warmup", 1, 0, 'w'},   {"duration", 1, 0, 'd'}, {"no-floor", 0, 0, 'F'},
 		{"spin-us", 1, 0, 'U'},  {"yield-us", 1, 0, 'Y'}, {"socket", 1, 0, 'P'},
 		{"json", 0, 0, 'j'},     {"verify", 0, 0, 'V'},  {"timeout-ms", 1, 0, 'T'},
+		{"rpc", 0, 0, 'R'},      {"rpc-depth", 1, 0, 'D'},
 		{"help", 0, 0, 'h'},     {0, 0, 0, 0}};
 	int c;
 	const char *sizes = "32,1K";
@@ -540,6 +642,8 @@ int main(int argc, char **argv)
 		case 'P': O.socket = optarg; break;
 		case 'j': O.json = 1; break;
 		case 'V': O.verify = 1; break;
+		case 'R': O.rpc = 1; break;
+		case 'D': O.rpc_depth = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
 		case 'T': O.timeout_ms = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -276,6 +276,34 @@ static void test_rpc_and_messages_keep_order(void **state)
 	ferry_close(p.b);
 }
 
+static void count_done(void *arg, const ferry_event_t *resp)
+{
+	(void)resp;
+	(*(unsigned *)arg)++;
+}
+
+/* A completion delivered by callback adds no event: ferry_poll() must
+ * still return at once rather than wait out its timeout. */
+static void test_poll_returns_after_callback(void **state)
+{
+	struct daemon *d = *state;
+	struct pair p;
+	assert_int_equal(open_pair(d, &p, "rpc"), 0);
+	unsigned served = 0, done = 0;
+	assert_int_equal(ferry_rpc_register(p.b, T_ECHO, echo_reversed, &served), 0);
+	assert_int_equal(ferry_rpc_call(p.sa, T_ECHO, "x", 1, 0, count_done, &done, NULL), 0);
+	ferry_event_t ev[8];
+	for (uint64_t end = h_now_ms() + 2000; served == 0 && h_now_ms() < end;)
+		assert_true(ferry_poll(p.b, ev, 8, 10) >= 0);
+	assert_int_equal(served, 1);
+	uint64_t t0 = h_now_ms();
+	assert_true(ferry_poll(p.a, ev, 8, 5000) >= 0);
+	assert_int_equal(done, 1);
+	assert_true(h_now_ms() - t0 < 1000);
+	ferry_close(p.a);
+	ferry_close(p.b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +312,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout_and_late_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_ends_under_calls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpc_and_messages_keep_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_returns_after_callback, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

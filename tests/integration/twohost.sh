@@ -95,7 +95,7 @@ exchange() { # SERVER_HOST CLIENT_HOST SERVER_IP
 	SPID=$!
 	sleep 0.5
 	"$LAB" exec "$2" "$PERF" -r client -H "$3" -n 2000 -w 100 -t 200 -s 32,1K,1400 \
-		--verify --no-floor --timeout-ms 5000 --spin-us 0 --yield-us 5000 --json >"$TMP/perf.json" \
+		--verify --rpc --no-floor --timeout-ms 5000 --spin-us 0 --yield-us 5000 --json >"$TMP/perf.json" \
 		2>"$TMP/perf.err"
 	local rc=$?
 	kill -TERM "$SPID" 2>/dev/null
@@ -106,8 +106,9 @@ exchange() { # SERVER_HOST CLIENT_HOST SERVER_IP
 import json, sys
 for r in json.load(open(sys.argv[1])):
     assert r["errors"] == 0 and r["received"] == r["sent"] and r["rounds"] == 2000, r
+    assert r["rpc_errors"] == 0 and r["rpc_per_s"] > 0, r
 PY
-	ok "$2 -> $1: 2000 checked round trips and 200 one-way messages at 32 B, 1 KiB, 1400 B"
+	ok "$2 -> $1: 2000 checked round trips, 200 one-way messages and 2300 RPC calls at 32 B, 1 KiB, 1400 B"
 }
 exchange b a 10.77.0.2
 
