@@ -256,23 +256,28 @@ static const ferry_event_t *wait_msg(void)
 	}
 }
 
+/* Poll the client once for waiting's sake (room to send, RPC
+ * completions by callback); the session ending ends the run. */
+static void poll_idle(void)
+{
+	ferry_event_t ev[16];
+	int n = ferry_poll(F, ev, 16, O.timeout_ms);
+	if (n < 0)
+		die("poll", n);
+	for (int i = 0; i < n; i++)
+		if (ev[i].type == FERRY_EV_SESSION_DOWN) {
+			fprintf(stderr, "ferry-perf: session down: %s\n", ferry_reason_str(ev[i].status));
+			exit(1);
+		}
+}
+
 static void send_all(const void *buf, size_t len, unsigned flags)
 {
 	int rc;
-	while ((rc = ferry_send(S, buf, len, flags)) == -EAGAIN) {
-		ferry_event_t ev[16];
-		/* Waiting for FERRY_EV_WRITABLE; no messages arrive here in
-		 * the one-way test. */
-		int n = ferry_poll(F, ev, 16, O.timeout_ms);
-		if (n < 0)
-			die("poll", n);
-		for (int i = 0; i < n; i++)
-			if (ev[i].type == FERRY_EV_SESSION_DOWN) {
-				fprintf(stderr, "ferry-perf: session down: %s\n",
-					ferry_reason_str(ev[i].status));
-				exit(1);
-			}
-	}
+	/* waiting for FERRY_EV_WRITABLE; no messages arrive in the one-way
+	 * test, so the events can be dropped */
+	while ((rc = ferry_send(S, buf, len, flags)) == -EAGAIN)
+		poll_idle();
 	if (rc < 0)
 		die("send", rc);
 }
@@ -483,29 +488,16 @@ static void rpc_done(void *arg, const ferry_event_t *resp)
 
 static void rpc_wait(struct rpc_state *st, uint64_t until)
 {
-	ferry_event_t ev[16];
-	while (st->done < until) {
-		int n = ferry_poll(F, ev, 16, O.timeout_ms);
-		if (n < 0)
-			die("poll", n);
-		for (int i = 0; i < n; i++)
-			if (ev[i].type == FERRY_EV_SESSION_DOWN) {
-				fprintf(stderr, "ferry-perf: session down: %s\n",
-					ferry_reason_str(ev[i].status));
-				exit(1);
-			}
-	}
+	while (st->done < until)
+		poll_idle();
 }
 
 static void rpc_call(struct rpc_state *st, const uint8_t *buf, size_t len)
 {
 	int rc;
 	while ((rc = ferry_rpc_call(S, RPC_ECHO, buf, len, O.timeout_ms, rpc_done, st, NULL)) ==
-	       -EAGAIN) {
-		ferry_event_t ev[16];
-		if (ferry_poll(F, ev, 16, O.timeout_ms) < 0)
-			die("poll", -EPIPE);
-	}
+	       -EAGAIN)
+		poll_idle();
 	if (rc < 0)
 		die("rpc call", rc);
 }
