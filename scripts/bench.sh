@@ -13,8 +13,9 @@
 # to its peer's SESSION_DOWN and to its ring file being gone.
 # Two hosts (the netns lab, scripts/lab.sh): ferry-perf (with RPC) between a
 # client on ferry-a and one on ferry-b at 32 B and 1 KiB, beside kernel UDP sockets
-# over the same veths (blocking and busy-polling receive); ferryd's start-up
-# time to ready.
+# over the same veths (blocking and busy-polling receive); the same between
+# two daemons joined by net_memif, with no kernel on the path; ferryd's
+# start-up time to ready.
 # Builds a release build in build-release/. Needs root. Takes about 2 min.
 set -euo pipefail
 
@@ -78,6 +79,34 @@ for size in 32 1024; do
 	done
 done
 "$LAB" baseline-addrs off >/dev/null
+
+# Two daemons joined by net_memif: shared memory, no kernel on the path,
+# so the figures show what ferry's own stack costs. Run while the lab
+# holds its hugepages (memif needs them), with memory to spare for both.
+info "two daemons over net_memif"
+MM=$TMP/memif
+install -d -o ferry -g ferry -m 0750 "$MM"
+MPIDS=()
+i=0
+for role in server client; do
+	i=$((i + 1))
+	"$BUILD/daemon/ferryd" --ipc.socket="$MM/$i.sock" --ipc.shm_dir="/dev/shm/ferry-memif-$i" \
+		--eal.vdevs="net_memif0,role=$role,socket=$MM/memif.sock,id=0" --eal.hugepages=on \
+		--eal.memory_mb=64 --eal.file_prefix="ferry-memif-$i" --eal.lcores="0@(0-$(($(nproc) - 1)))" \
+		--net.address="10.66.0.$i/24" --port.link_wait_ms=2000 2>"$MM/$i.log" &
+	MPIDS+=($!)
+	for _ in $(seq 100); do [[ -S $MM/$i.sock ]] && break; sleep 0.05; done
+done
+FERRY_SOCKET=$MM/2.sock "$BUILD/client-lib/tools/ferry-perf" -r server --spin-us 0 --yield-us 5000 \
+	>/dev/null 2>&1 &
+SPID=$!
+FERRY_SOCKET=$MM/1.sock "$BUILD/client-lib/tools/ferry-perf" -r client -H 10.66.0.2 --sizes 32,1K \
+	--count 20000 --warmup 2000 --tcount 200000 --no-floor --spin-us 0 --yield-us 5000 \
+	--timeout-ms 5000 --rpc --json >"$TMP/memif.json" || { cat "$MM"/*.log; die "memif run failed"; }
+kill -TERM "$SPID" "${MPIDS[@]}" 2>/dev/null
+wait "$SPID" "${MPIDS[@]}" 2>/dev/null || true
+rm -rf /dev/shm/ferry-memif-1 /dev/shm/ferry-memif-2 /var/run/dpdk/ferry-memif-1 \
+	/var/run/dpdk/ferry-memif-2
 "$LAB" down >/dev/null 2>&1
 
 python3 - "$TMP/perf.json" "$TMP/local.json" "${JSON_OUT:-}" "$TMP" <<'PY'
@@ -123,6 +152,15 @@ for r in two:
     name = "32 B" if r["size"] == 32 else "1 KiB"
     rows.append((f"two-host RPC {name}: call p50 / p99 (us)", f"{us(r['rpc_rtt_ns']['p50'])} / {us(r['rpc_rtt_ns']['p99'])}",
                  f"{r['rpc_per_s'] / 1e3:.0f} k calls/s, 32 in flight", f"{r['rpc_errors']} failed"))
+memif = json.load(open(tmp + "/memif.json"))
+for r, t in zip(memif, two):
+    name = "32 B" if r["size"] == 32 else "1 KiB"
+    rows.append((f"net_memif (no kernel) RTT {name} p50 / p99 (us)", f"{us(r['rtt_ns']['p50'])} / {us(r['rtt_ns']['p99'])}",
+                 f"af_packet two-host {us(t['rtt_ns']['p50'])} / {us(t['rtt_ns']['p99'])}",
+                 f"{r['rtt_ns']['p50'] / t['rtt_ns']['p50']:.2f}x of af_packet"))
+    rows.append((f"net_memif one-way {name} (k msgs/s)", f"{r['msgs_per_s'] / 1e3:.0f}",
+                 f"af_packet two-host {t['msgs_per_s'] / 1e3:.0f}; RPC {r['rpc_per_s'] / 1e3:.0f} k calls/s",
+                 f"{r['msgs_per_s'] / t['msgs_per_s']:.1f}x af_packet; lost {r['sent'] - r['received']}"))
 if ready:
     rows.append(("ferryd start to ready (ms)", " / ".join("%.0f" % x for x in ready), "both lab daemons", "EAL, port, IPC, drop"))
 rows.append(("ferryd idle CPU, 1 idle client", f"{local['daemon_idle_cpu_pct']:.3f} %",
@@ -139,7 +177,7 @@ print(fmt.format(*("-" * x for x in w)))
 for r in rows:
     print(fmt.format(*r))
 if sys.argv[3]:
-    json.dump({"perf": perf, "local": local, "two_host": two,
+    json.dump({"perf": perf, "local": local, "two_host": two, "memif": memif,
                "kernel_udp": {"%s_%d" % k: v for k, v in udp.items()}, "ready_ms": ready},
               open(sys.argv[3], "w"), indent=1)
 PY
