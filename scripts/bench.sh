@@ -30,7 +30,7 @@ JSON_OUT=
 while (($#)); do
 	case $1 in
 	--json) JSON_OUT=${2:?--json needs a file}; shift ;;
-	-h | --help) sed -n '4,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) awk 'NR > 3 && !/^#/ { exit } NR > 3' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see $PROG --help)" ;;
 	esac
 	shift

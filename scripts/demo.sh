@@ -25,7 +25,7 @@ source "$TOP/scripts/local-daemon.sh"
 
 LOCAL=0
 case ${1:-} in
--h | --help) sed -n '4,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h | --help) awk 'NR > 3 && !/^#/ { exit } NR > 3' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 --local) LOCAL=1 ;;
 "") ;;
 *) die "unknown argument '$1' (see $PROG --help)" ;;
