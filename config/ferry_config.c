@@ -162,20 +162,13 @@ static void load_defaults(struct load *l)
 
 	for (int id = 0; id < FERRY_CFG_COUNT; id++) {
 		const struct fcfg_setting *s = &fcfg_table[id];
-		union fcfg_value v = { 0 };
+		union fcfg_value v;
 
-		switch (s->type) {
-		case FCFG_BOOL: v.b = s->def_i != 0; break;
-		case FCFG_INT:
-		case FCFG_SIZE: v.i = s->def_i; break;
-		case FCFG_DBL: v.d = s->def_d; break;
-		default:
-			/* A bad default is a bug in the table; the unit tests
-			 * catch it, this keeps it from passing silently. */
-			if (!fcfg_parse_text(s, s->def_s, &v)) {
-				error(l, s->path, &dflt, "\"%s\" is not a valid default", s->def_s);
-				continue;
-			}
+		/* A bad default is a bug in the table; the unit tests catch
+		 * it, this keeps it from passing silently. */
+		if (!fcfg_default_value(s, &v)) {
+			error(l, s->path, &dflt, "\"%s\" is not a valid default", s->def_s);
+			continue;
 		}
 		fcfg_store(l->c, s, &v);
 		l->c->src[id] = FERRY_SRC_DEFAULT;

@@ -135,18 +135,11 @@ void fcfg_put_value(const struct ferry_config *c, const struct fcfg_setting *s, 
 
 void fcfg_put_default(const struct fcfg_setting *s, FILE *out)
 {
-	union fcfg_value v = { 0 };
+	union fcfg_value v;
 
-	switch (s->type) {
-	case FCFG_BOOL: v.b = s->def_i != 0; break;
-	case FCFG_INT:
-	case FCFG_SIZE: v.i = s->def_i; break;
-	case FCFG_DBL: v.d = s->def_d; break;
-	default:
-		if (!fcfg_parse_text(s, s->def_s, &v)) {
-			fputs("(invalid default)", out);
-			return;
-		}
+	if (!fcfg_default_value(s, &v)) {
+		fputs("(invalid default)", out);
+		return;
 	}
 	put_union(s, &v, out);
 	fcfg_value_free(s->type, &v);

@@ -116,6 +116,13 @@ union fcfg_value {
  */
 bool fcfg_parse_text(const struct fcfg_setting *s, const char *text, union fcfg_value *out);
 
+/**
+ * The table's default of @s as a value (strings, lists and addresses are
+ * parsed from their text). On success @out owns what it points to.
+ * @return false only when the table's default text does not parse
+ */
+bool fcfg_default_value(const struct fcfg_setting *s, union fcfg_value *out);
+
 /** Same for a value read from a config file. */
 bool fcfg_parse_libconfig(const struct fcfg_setting *s, const config_setting_t *cs,
 			  union fcfg_value *out);

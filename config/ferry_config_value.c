@@ -290,6 +290,18 @@ static bool dbl_ok(const struct fcfg_setting *s, double v)
 	return isfinite(v) && v >= s->dmin && v <= s->dmax;
 }
 
+bool fcfg_default_value(const struct fcfg_setting *s, union fcfg_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	switch (s->type) {
+	case FCFG_BOOL: out->b = s->def_i != 0; return true;
+	case FCFG_INT:
+	case FCFG_SIZE: out->i = s->def_i; return true;
+	case FCFG_DBL: out->d = s->def_d; return true;
+	default: return fcfg_parse_text(s, s->def_s, out);
+	}
+}
+
 bool fcfg_parse_text(const struct fcfg_setting *s, const char *text, union fcfg_value *out)
 {
 	char buf[64];
