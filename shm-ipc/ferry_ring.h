@@ -96,6 +96,22 @@ static inline uint64_t ferry_ring_span(const struct ferry_ring *r, uint32_t len)
 }
 
 /**
+ * Load the consumer's head and move the producer's limit to one lap past
+ * it. @return false if the head is impossible (ahead of us or more than a
+ * lap behind: the consumer corrupted it); the limit is then unchanged.
+ */
+static inline bool ferry_ring_refresh(struct ferry_ring *r)
+{
+	/* acquire: partner is the consumer's release-store of head in
+	 * ferry_ring_release(); its reads of the space are done. */
+	uint64_t head = FA_LOAD_ACQ(&r->ctl->head);
+	if (FERRY_UNLIKELY(head > r->pos || r->pos - head > r->cap))
+		return false;
+	r->limit = head + r->cap;
+	return true;
+}
+
+/**
  * Reserve room for a record with @p len payload bytes and fill its header.
  * Writes a PAD record first when the record would cross the end.
  *
@@ -116,14 +132,10 @@ static inline void *ferry_ring_reserve(struct ferry_ring *r, uint32_t len, uint1
 	uint64_t total = ferry_ring_span(r, len);
 
 	if (FERRY_UNLIKELY(r->pos + total > r->limit)) {
-		/* acquire: partner is the consumer's release-store of head in
-		 * ferry_ring_release(); its reads of the space are done. */
-		uint64_t head = FA_LOAD_ACQ(&r->ctl->head);
-		if (FERRY_UNLIKELY(head > r->pos || r->pos - head > r->cap)) {
+		if (!ferry_ring_refresh(r)) {
 			*err = -EBADMSG;
 			return NULL;
 		}
-		r->limit = head + r->cap;
 		if (r->pos + total > r->limit) {
 			*err = -EAGAIN;
 			return NULL;
@@ -211,12 +223,10 @@ static inline int ferry_ring_write(struct ferry_ring *r, uint16_t type, uint32_t
  */
 static inline uint64_t ferry_ring_free(struct ferry_ring *r)
 {
-	/* acquire: partner is the consumer's release-store of head */
-	uint64_t head = FA_LOAD_ACQ(&r->ctl->head);
-	if (head > r->pos || r->pos - head > r->cap)
+	if (!ferry_ring_refresh(r))
 		return 0;
-	r->limit = head + r->cap;
-	uint64_t used = r->pos - head + 2 * FERRY_REC_ALIGN;
+	/* in use: pos - head, which is cap - (limit - pos) */
+	uint64_t used = r->cap - (r->limit - r->pos) + 2 * FERRY_REC_ALIGN;
 	return used >= r->cap ? 0 : r->cap - used;
 }
 
@@ -226,12 +236,7 @@ static inline uint64_t ferry_ring_free(struct ferry_ring *r)
  */
 static inline bool ferry_ring_has_room(struct ferry_ring *r, uint32_t len)
 {
-	/* acquire: partner is the consumer's release-store of head */
-	uint64_t head = FA_LOAD_ACQ(&r->ctl->head);
-	if (head > r->pos || r->pos - head > r->cap)
-		return false;
-	r->limit = head + r->cap;
-	return r->pos + ferry_ring_span(r, len) <= r->limit;
+	return ferry_ring_refresh(r) && r->pos + ferry_ring_span(r, len) <= r->limit;
 }
 
 /**
