@@ -22,6 +22,7 @@
 #include "ferry_config.h"
 #include "ferry_ring.h"
 #include "fmap.h"
+#include "remote.h"
 #include "status.h"
 
 struct fsession;
@@ -71,6 +72,7 @@ struct ferryd_counters {
 	struct ferry_counter *clients, *clients_total, *clients_refused, *clients_reclaimed,
 		*clients_malformed, *sessions, *sessions_total, *sessions_refused, *commands,
 		*events_queued, *loop_sleeps;
+	struct ferry_counter *remote[RC_COUNT]; /* remote.h */
 };
 
 struct ferryd {

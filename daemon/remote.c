@@ -29,34 +29,20 @@
 #include "sessions_pvt.h"
 #include "wire.h"
 
-enum {
-	RC_RX_MALFORMED, /* too short, bad type, bad payload */
-	RC_RX_UNKNOWN,   /* names no session of ours, or the wrong sender */
-	RC_RX_DATA,
-	RC_RX_DATA_DROPPED, /* the client's event ring was full */
-	RC_TX_DATA,
-	RC_TX_FAILED,
-	RC_COUNT
-};
 static const char *const rc_names[RC_COUNT] = {
 	"remote.rx_malformed", "remote.rx_unknown_session", "remote.rx_messages",
 	"remote.rx_messages_dropped_ring_full", "remote.tx_messages", "remote.tx_failed",
 };
 
-/* Counters live in the daemon's status file; this layer keeps plain
- * pointers to them (one daemon, one thread). */
-static struct ferry_counter *g_ctr[RC_COUNT];
-
 void remote_init(struct ferryd *d)
 {
 	for (int i = 0; i < RC_COUNT; i++)
-		g_ctr[i] = fstatus_counter(&d->st, FERRY_CTR_COUNT, 0, "%s", rc_names[i]);
+		d->c.remote[i] = fstatus_counter(&d->st, FERRY_CTR_COUNT, 0, "%s", rc_names[i]);
 }
 
-static void count(int what)
+static void count(struct ferryd *d, int what)
 {
-	if (g_ctr[what])
-		fctr_add(g_ctr[what], 1);
+	fctr_add(d->c.remote[what], 1);
 }
 
 static int send_pkt(struct ferryd *d, uint32_t ip, uint16_t port, uint8_t type, uint16_t flags,
@@ -70,7 +56,7 @@ static int send_pkt(struct ferryd *d, uint32_t ip, uint16_t port, uint8_t type, 
 				   .aux = htonl(aux)};
 	int rc = nic_send(d, ip, port, &h, sizeof(h), payload, plen);
 	if (rc < 0)
-		count(RC_TX_FAILED);
+		count(d, RC_TX_FAILED);
 	return rc;
 }
 
@@ -161,7 +147,7 @@ int remote_send(struct ferryd *d, struct fclient *c, const struct ferry_rec_view
 	if (send_pkt(d, s->peer_ip, s->peer_port, FW_DATA, v->flags & FERRY_RECF_RPC,
 		     s->peer_session, s->id, 0, v->payload, v->len) == 0) {
 		fctr_add(s->c_tx, 1);
-		count(RC_TX_DATA);
+		count(d, RC_TX_DATA);
 	}
 	return 0;
 }
@@ -174,7 +160,7 @@ static void on_open(struct ferryd *d, uint32_t ip, uint16_t port, const struct f
 	uint32_t src = ntohl(h->src_session);
 	if (len < sizeof(struct ferry_wire_open) || src == 0 ||
 	    !service_ok(((const struct ferry_wire_open *)p)->service, service)) {
-		count(RC_RX_MALFORMED);
+		count(d, RC_RX_MALFORMED);
 		return;
 	}
 	struct fservice *svc = service_find(d, service);
@@ -197,7 +183,7 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 {
 	struct ferry_wire_hdr h;
 	if (len < sizeof(h)) {
-		count(RC_RX_MALFORMED);
+		count(d, RC_RX_MALFORMED);
 		return;
 	}
 	memcpy(&h, p, sizeof(h));
@@ -208,7 +194,7 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 		return;
 	}
 	if (h.type == 0 || h.type >= FW_TYPE_MAX) {
-		count(RC_RX_MALFORMED);
+		count(d, RC_RX_MALFORMED);
 		return;
 	}
 	struct fsession *s = fmap_get(&d->sessions, ntohl(h.dst_session));
@@ -217,13 +203,13 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 	 * peer's id must match: anything else is someone else's packet. */
 	if (s == NULL || !s->remote || s->peer_ip != ip ||
 	    (s->state != FS_OPENING && s->peer_session != src)) {
-		count(RC_RX_UNKNOWN);
+		count(d, RC_RX_UNKNOWN);
 		return;
 	}
 	switch (h.type) {
 	case FW_ACCEPT:
 		if (s->state != FS_OPENING || src == 0) {
-			count(RC_RX_UNKNOWN);
+			count(d, RC_RX_UNKNOWN);
 			return;
 		}
 		timed_unlink(d, s);
@@ -244,15 +230,15 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 	}
 	case FW_DATA:
 		if (s->state != FS_UP) {
-			count(RC_RX_UNKNOWN);
+			count(d, RC_RX_UNKNOWN);
 			return;
 		}
 		fctr_add(s->c_rx, 1);
-		count(RC_RX_DATA);
+		count(d, RC_RX_DATA);
 		if (clients_emit_data(d, local_end(s), s->id, ntohs(h.flags) & FERRY_RECF_RPC, p,
 				      plen) < 0) {
 			fctr_add(s->c_rx_dropped, 1);
-			count(RC_RX_DATA_DROPPED);
+			count(d, RC_RX_DATA_DROPPED);
 		}
 		return;
 	}
