@@ -160,6 +160,12 @@
           "smallest retransmission timeout") \
   FS_INT (transport_rto_max_us,       "transport.rto_max_us",       200000, 100, 60000000, \
           "largest retransmission timeout after backoff") \
+  FS_INT (transport_ack_delay_us,     "transport.ack_delay_us",     50, 0, 100000, \
+          "longest wait for an answer to carry an ack before an ACK packet goes") \
+  FS_INT (transport_cc_target_delay_us, "transport.cc_target_delay_us", 50, 1, 10000000, \
+          "congestion control: the queueing-plus-path delay a session aims below (Swift)") \
+  FS_DBL (transport_cc_min_cwnd,      "transport.cc_min_cwnd",      1.0, 0.001, 1024.0, \
+          "congestion control: smallest window, packets; below 1 a session paces one packet per RTT/cwnd") \
   FS_INT (shutdown_drain_ms,          "shutdown.drain_ms",          2000, 0, 600000, \
           "on SIGTERM, how long to drain sessions before exiting") \
   /* logging */ \

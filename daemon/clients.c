@@ -348,9 +348,20 @@ static unsigned poll_one(struct ferryd *d, struct fclient *c)
 	unsigned n = 0;
 	struct ferry_rec_view v;
 	int rc = 0;
+	uint64_t at = c->cmd.pos;
+	c->cmd_stalled = false;
 	while (n < CMD_BUDGET && (rc = ferry_ring_peek(&c->cmd, &v)) > 0) {
+		int r = sessions_command(d, c, &v);
+		if (r == -EAGAIN) {
+			/* a full send buffer: read this record again later */
+			ferry_ring_unread(&c->cmd, at);
+			c->cmd_stalled = true;
+			rc = 0;
+			break;
+		}
+		at = c->cmd.pos;
 		n++;
-		if (sessions_command(d, c, &v) < 0 || c->dead) {
+		if (r < 0 || c->dead) {
 			if (!c->dead)
 				clients_reclaim(d, c, FERRY_REASON_PROTOCOL, "sent a malformed command");
 			fctr_add(d->c.clients_malformed, 1);
@@ -400,7 +411,8 @@ bool clients_pending(struct ferryd *d)
 {
 	for (uint32_t i = 0; i < d->n_clients; i++) {
 		struct fclient *c = d->clients[i];
-		if (c->state == FCLIENT_ATTACHED && !c->poisoned && ferry_ring_readable(&c->cmd))
+		if (c->state == FCLIENT_ATTACHED && !c->poisoned && !c->cmd_stalled &&
+		    ferry_ring_readable(&c->cmd))
 			return true;
 	}
 	return false;

@@ -61,6 +61,8 @@ struct fclient {
 	uint32_t pend_n;
 	uint32_t n_sessions;
 	uint32_t n_listens;
+	uint64_t rx_held;   /* bytes remote sessions hold for it (remote.c) */
+	bool cmd_stalled;   /* its next command waits for a send buffer */
 	volatile sig_atomic_t poisoned; /* its ring file was shrunk (guard.c) */
 	bool dead;      /* reclaimed; freed at the end of the loop pass */
 	bool evt_dirty; /* records written since the last bell check */
@@ -103,6 +105,11 @@ struct ferryd {
 	struct fsession *timed_tail;
 
 	struct fnic *nic; /* NULL in local mode (no net.address) */
+	struct rtx *remotes;  /* every remote session's transport (remote.c) */
+	struct rtx *rdirty;   /* those with something to send */
+	uint64_t rt_next;     /* when remote_poll() next runs its timers */
+	uint64_t rt_sent;     /* packets remote.c handed to the NIC */
+	bool stopping;        /* shutting down: sessions end without linger */
 	uint64_t now_ns;  /* CLOCK_MONOTONIC, refreshed by the loop */
 };
 

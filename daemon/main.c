@@ -211,6 +211,7 @@ static int setup(struct ferryd *d)
 
 static void teardown(struct ferryd *d)
 {
+	d->stopping = true;
 	if (d->clients) {
 		clients_reclaim_all(d, FERRY_REASON_SHUTDOWN);
 		sessions_fini(d);
@@ -233,6 +234,7 @@ static void teardown(struct ferryd *d)
  * position and nothing is queued behind it. */
 static void drain(struct ferryd *d)
 {
+	d->stopping = true;
 	sessions_shutdown(d);
 	clients_flush(d);
 	uint64_t end = mono_ns() + (uint64_t)d->cfg->shutdown_drain_ms * 1000000ull;
@@ -279,13 +281,18 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 	while (!g_stop) {
 		d->now_ns = now = mono_ns();
 		unsigned work = clients_poll(d);
-		if (d->nic)
+		if (d->nic) {
 			work += nic_poll(d);
+			work += remote_poll(d);
+		}
 		if (now >= next_io) {
 			work += handle_io(d, 0);
 			next_io = now + IO_CHECK_NS;
 		}
 		int64_t timer_ns = sessions_timers(d);
+		int64_t rt_ns = remote_next_timer(d);
+		if (rt_ns >= 0 && (timer_ns < 0 || rt_ns < timer_ns))
+			timer_ns = rt_ns;
 		if (now >= next_tick) {
 			ipc_refused_timers(d);
 			if (wd_ns)

@@ -401,9 +401,18 @@ uint32_t nic_max_payload(const struct ferryd *d)
 int nic_send(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
 	     const void *payload, uint32_t plen)
 {
+	return nic_sendv(d, ip, port, hdr, hlen, payload, plen, NULL, 0);
+}
+
+int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
+	      const void *p1, uint32_t l1, const void *p2, uint32_t l2)
+{
 	struct fnic *n = d->nic;
 	uint32_t nh;
 	uint8_t mac[FERRY_ETH_ALEN];
+	uint32_t plen = l1 + l2;
+	if (n == NULL)
+		return -ENETDOWN;
 	if (hlen + plen > nic_max_payload(d))
 		return -EMSGSIZE;
 	if (ferry_net_next_hop(&n->host, ip, &nh) != 0)
@@ -415,8 +424,10 @@ int nic_send(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint
 	}
 	uint8_t *f = frame_of(m);
 	memcpy(f + FERRY_UDP_FRAME_HLEN, hdr, hlen);
-	if (plen)
-		memcpy(f + FERRY_UDP_FRAME_HLEN + hlen, payload, plen);
+	if (l1)
+		memcpy(f + FERRY_UDP_FRAME_HLEN + hlen, p1, l1);
+	if (l2)
+		memcpy(f + FERRY_UDP_FRAME_HLEN + hlen + l1, p2, l2);
 	struct ferry_net_udp_dst dst = {.ip = ip, .port = port};
 	int len = ferry_net_build_udp(&n->host, f, &dst, (uint16_t)(hlen + plen), n->ip_id++,
 				      n->port->tx_cksum_flags);

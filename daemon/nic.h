@@ -37,6 +37,9 @@ const char *nic_describe(const struct ferryd *d);
  */
 int nic_send(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
 	     const void *payload, uint32_t plen);
+/** nic_send() with the payload in two pieces (a ring's wrap). */
+int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
+	      const void *p1, uint32_t l1, const void *p2, uint32_t l2);
 /** Transmit what nic_send() batched. */
 void nic_flush(struct ferryd *d);
 /** Largest UDP payload (ferry header included) one packet carries. */

@@ -15,6 +15,20 @@ enum {
 	RC_RX_DATA_DROPPED, /* the client's event ring was full */
 	RC_TX_DATA,
 	RC_TX_FAILED,
+	RC_RX_PACKETS,
+	RC_TX_PACKETS,
+	RC_TX_RETRANSMITS,
+	RC_RX_DUP,          /* a packet seen before */
+	RC_RX_OOO,          /* held until a gap before it filled */
+	RC_RX_BEYOND,       /* past the window or the flow-control edge */
+	RC_TX_ACKS,         /* ACK packets (acks on data are free) */
+	RC_RTO,             /* retransmission timeouts */
+	RC_TX_PROBES,       /* keepalive and window probes */
+	RC_PEER_TIMEOUTS,   /* sessions ended: the peer went silent */
+	RC_TX_RESETS,       /* CLOSE sent for a session we do not know */
+	RC_PROTOCOL,        /* the peer framed a message we cannot take */
+	RC_ACKS_INVALID,    /* acks of packets never sent */
+	RC_SEND_STALLS,     /* a send buffer was full: the client waited */
 	RC_COUNT
 };
 
@@ -24,5 +38,9 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 void remote_unreachable(struct ferryd *d, uint32_t ip);
 /** Allocate the remote-session counters in the status file. */
 void remote_init(struct ferryd *d);
+/** Send, ack, retransmit, probe: the loop's turn. @return work done */
+unsigned remote_poll(struct ferryd *d);
+/** @return ns until remote_poll() has timers to run, or -1 for none */
+int64_t remote_next_timer(const struct ferryd *d);
 
 #endif

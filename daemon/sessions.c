@@ -77,14 +77,26 @@ void emit_down(struct ferryd *d, struct fclient *c, uint32_t session, uint32_t c
 	clients_emit(d, c, FERRY_EVT_DOWN, session, cookie, &st, sizeof(st));
 }
 
-void session_end(struct ferryd *d, struct fsession *s, struct fclient *closer, int reason)
+void session_free(struct ferryd *d, struct fsession *s)
 {
-	if (s->remote && !s->peer_done)
-		remote_tell_end(d, s, reason);
 	fmap_del(&d->sessions, s->id);
 	timed_unlink(d, s);
 	d->n_sessions--;
 	fctr_set(d->c.sessions, d->n_sessions);
+	if (s->remote)
+		remote_free(d, s);
+	free(s);
+}
+
+void session_end(struct ferryd *d, struct fsession *s, struct fclient *closer, int reason)
+{
+	bool keep = false;
+	if (s->remote && !s->peer_done) {
+		keep = remote_linger(d, s, reason);
+		if (!keep)
+			remote_tell_end(d, s, reason);
+	}
+	timed_unlink(d, s);
 	for (int i = 0; i < 2; i++) {
 		struct fclient *e = s->end[i];
 		if (e == NULL)
@@ -93,12 +105,12 @@ void session_end(struct ferryd *d, struct fsession *s, struct fclient *closer, i
 		fctr_set(e->c_sessions, e->n_sessions);
 		if (e != closer && !e->dead)
 			emit_down(d, e, s->id, i == 0 ? s->cookie : 0, reason);
+		s->end[i] = NULL;
 	}
-	LOG_D("session %u (%s) ended, reason %d", s->id, s->service, reason);
-	fstatus_counter_free(&d->st, s->c_tx);
-	fstatus_counter_free(&d->st, s->c_rx);
-	fstatus_counter_free(&d->st, s->c_rx_dropped);
-	free(s);
+	LOG_D("session %u (%s) ended, reason %d%s", s->id, s->service, reason,
+	      keep ? "; sending what is unacked" : "");
+	if (!keep)
+		session_free(d, s);
 }
 
 static int make_session_memfd(struct ferryd *d, struct fsession *s)

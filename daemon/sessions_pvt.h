@@ -22,7 +22,13 @@ enum {
 	FS_OPENING = 1,  /* remote: OPEN sent, waiting for ACCEPT or REFUSE */
 	FS_INCOMING = 2, /* announced to the acceptor, not accepted yet */
 	FS_UP = 3,
+	/* remote only: */
+	FS_CLOSING = 4,     /* the local end left; sending what is unacked */
+	FS_CLOSE_SENT = 5,  /* all acked, CLOSE sent, waiting for CLOSE_ACK */
+	FS_PEER_CLOSED = 6, /* the peer closed; handing the client what we hold */
 };
+
+struct rtx;
 
 struct fsession {
 	uint32_t id;
@@ -42,6 +48,7 @@ struct fsession {
 	uint32_t peer_session;
 	/* remote sessions: counters in the status file, "session.<id>.*" */
 	struct ferry_counter *c_rx, *c_tx, *c_rx_dropped;
+	struct rtx *t; /* remote: the transport (remote.c) */
 };
 
 /* sessions.c, for remote.c */
@@ -54,6 +61,8 @@ struct fsession *session_new(struct ferryd *d, struct fclient *opener, struct fc
 /** Free @p s, telling every local end except @p closer why, and a remote
  *  peer that did not end it itself. */
 void session_end(struct ferryd *d, struct fsession *s, struct fclient *closer, int reason);
+/** Forget @p s at once: no events, nothing to the peer. */
+void session_free(struct ferryd *d, struct fsession *s);
 void timed_unlink(struct ferryd *d, struct fsession *s);
 void emit_down(struct ferryd *d, struct fclient *c, uint32_t session, uint32_t cookie, int reason);
 
@@ -63,6 +72,11 @@ void remote_connect(struct ferryd *d, struct fclient *c, uint32_t cookie, uint32
 		    const char *service);
 /** The acceptor accepted (CMD_ACCEPT) a remote session. */
 void remote_accept(struct ferryd *d, struct fsession *s);
+/** The local end of an UP session left: keep it until what it sent is
+ *  acked, then close with @p reason. @return false: end it now instead */
+bool remote_linger(struct ferryd *d, struct fsession *s, int reason);
+/** Free the transport state and counters of a remote session. */
+void remote_free(struct ferryd *d, struct fsession *s);
 /** Tell the peer the session ended (REFUSE while INCOMING, else CLOSE). */
 void remote_tell_end(struct ferryd *d, struct fsession *s, int reason);
 /** A DATA record from the session's local end. @return 0 or -EBADMSG */

@@ -88,6 +88,8 @@ enum ferry_reason {
 	FERRY_REASON_TIMEOUT = 8,      /* the peer stopped answering */
 	FERRY_REASON_UNREACHABLE = 9,  /* no route or no ARP answer */
 	FERRY_REASON_SHUTDOWN = 10,    /* ferryd is shutting down */
+	FERRY_REASON_RESET = 11,       /* the peer's ferryd no longer knows the
+					* session (it restarted) */
 };
 
 typedef struct ferry_event {

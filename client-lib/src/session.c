@@ -372,6 +372,7 @@ FERRY_API const char *ferry_reason_str(int reason)
 	case FERRY_REASON_TIMEOUT: return "timed out";
 	case FERRY_REASON_UNREACHABLE: return "host unreachable";
 	case FERRY_REASON_SHUTDOWN: return "ferryd is shutting down";
+	case FERRY_REASON_RESET: return "the peer's ferryd lost the session (it restarted)";
 	default: return "unknown reason";
 	}
 }

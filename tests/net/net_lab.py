@@ -75,9 +75,9 @@ def bad_frames(iface, dst_mac, src_ip, dst_ip, port):
     me = s.getsockname()[4][:6]
     dmac, src, dst = mac(dst_mac), ip4(src_ip), ip4(dst_ip)
     other = ip4(dst_ip.rsplit(".", 1)[0] + ".99")
-    # at least one ferry header (16 bytes) long, so that a frame built to
+    # at least one ferry header (48 bytes) long, so that a frame built to
     # fail one check is not caught by the length check first
-    ferry = b"\x01ferry-test-frame-"
+    ferry = b"\x02" + b"ferry-test-frame-".ljust(47, b"-")
 
     def eth(payload, dstm=dmac, etype=0x0800):
         return dstm + me + struct.pack("!H", etype) + payload
@@ -102,7 +102,7 @@ def bad_frames(iface, dst_mac, src_ip, dst_ip, port):
         ("udp_bad_checksum", eth(ipv4(src, dst, 17, good_udp(bad_csum=True)))),
         ("udp_wrong_port", eth(ipv4(src, dst, 17, good_udp(dport=9)))),
         ("udp_bad_length", eth(ipv4(src, dst, 17, good_udp(length=9)))),
-        ("ferry_bad_version", eth(ipv4(src, dst, 17, good_udp(payload=b"\x07" + b"v" * 19)))),
+        ("ferry_bad_version", eth(ipv4(src, dst, 17, good_udp(payload=b"\x07" + b"v" * 47)))),
         ("ferry_too_short", eth(ipv4(src, dst, 17, good_udp(payload=b"")))),
         ("icmp_bad_checksum", eth(ipv4(src, dst, 1, icmp(8, b"ping", bad_csum=True)))),
         ("icmp_not_echo", eth(ipv4(src, dst, 1, icmp(13, b"\0" * 12)))),
@@ -130,7 +130,7 @@ def udp_echo(src_ip, dst_ip, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((src_ip, 0))
     s.settimeout(3.0)
-    payload = b"\x01echo from %s" % src_ip.encode()
+    payload = b"\x02echo from %s" % src_ip.encode()
     s.sendto(payload, (dst_ip, port))
     try:
         data, peer = s.recvfrom(2048)
