@@ -31,7 +31,7 @@ source "$TOP/scripts/ferry-common.sh"
 
 usage() {
 	cat <<EOF
-Usage: $PROG [options] up|down|status
+Usage: $PROG [options] up|down|status|kill H|start H
        $PROG [options] baseline-addrs on|off
        $PROG exec a|b|k|sw COMMAND [ARG...]
 
@@ -48,6 +48,11 @@ namespace ferry-sw. Subnet 10.77.0.0/24, ferry's UDP port 31850.
                   remove /run/ferry-lab; does nothing when the lab is down
   status          namespaces, links, addresses, daemons; exit 0 when the
                   lab is up, 1 when partly up, 3 when down
+  kill a|b        SIGKILL host a's (b's) daemon, as a crash would, and
+                  wait until it is gone; the lab stays up
+  start a|b       start host a's (b's) daemon again after kill, with the
+                  same binary (and LAB_FERRYD_ARGS as set now), and wait
+                  for its socket
   exec H CMD...   run CMD in host H's namespace (a, b, k or sw) with
                   FERRY_SOCKET set to that host's daemon socket
   baseline-addrs on|off
@@ -71,6 +76,8 @@ Environment:
   LAB_HUGEPAGES   2 MiB pages up reserves at least (default 256)
   LAB_MEMORY_MB   memory per daemon, EAL -m (default 128)
   LAB_LOG_LEVEL   the daemons' log.level (default info)
+  LAB_CC_TARGET_US the daemons' transport.cc_target_delay_us (default 500:
+                  af_packet on veth queues far longer than a NIC)
   LAB_FERRYD_ARGS further ferryd flags for both daemons, space-separated
   LAB_LCORES      eal.lcores of both daemons (default 0@(0-<ncpu-1>): float)
 
@@ -86,6 +93,9 @@ EOF
 LAB_DIR=/run/ferry-lab
 STATE=$LAB_DIR/state
 LAB_MTU=${LAB_MTU:-1500}
+# af_packet on veth queues tens of us even when idle, and a burst of 1 MiB
+# much more: a datacenter's 50 us delay target would keep windows tiny
+LAB_CC_TARGET_US=${LAB_CC_TARGET_US:-500}
 LAB_HUGEPAGES=${LAB_HUGEPAGES:-256}
 LAB_MEMORY_MB=${LAB_MEMORY_MB:-128}
 LAB_LOG_LEVEL=${LAB_LOG_LEVEL:-info}
@@ -372,7 +382,8 @@ daemon_cmd() {
 		--eal.vdevs="net_af_packet0,iface=${IFC[$h]}" --eal.hugepages="$huge"
 		--eal.file_prefix="$(eal_prefix "$h")" --eal.memory_mb="$LAB_MEMORY_MB"
 		--port.mtu="$LAB_MTU" --net.address="${ADDR[$h]}" --net.udp_port="$UDP_PORT"
-		--ipc.socket="$(sockfile "$h")" --ipc.shm_dir="$(shmdir "$h")" --log.level="$LAB_LOG_LEVEL")
+		--ipc.socket="$(sockfile "$h")" --ipc.shm_dir="$(shmdir "$h")" --log.level="$LAB_LOG_LEVEL"
+		--transport.cc_target_delay_us="$LAB_CC_TARGET_US")
 	# shellcheck disable=SC2206 # LAB_FERRYD_ARGS is a space-separated list
 	extra=($LAB_FERRYD_ARGS)
 	DCMD+=("${extra[@]}")
@@ -628,6 +639,35 @@ cmd_exec() {
 	exec ip netns exec "${NS[$h]}" "${ARGS[@]:1}"
 }
 
+cmd_kill() {
+	local h=${ARGS[0]:-} pid i
+	[[ $h == a || $h == b ]] || die "kill wants a host, a or b"
+	lab_is_up || die "the lab is not up"
+	pid=$(daemon_pid "$h")
+	[[ -n $pid ]] && pid_is_ours "$pid" "$(state_get binary)" || die "ferry-$h has no daemon running"
+	run kill -KILL "$pid"
+	for ((i = 0; i < 50; i++)); do
+		pid_is_ours "$pid" "$(state_get binary)" || { info "ferry-$h: daemon (pid $pid) killed"; return 0; }
+		sleep 0.1
+	done
+	die "ferry-$h: daemon (pid $pid) is still there 5 s after SIGKILL"
+}
+
+cmd_start() {
+	local h=${ARGS[0]:-} pid huge
+	[[ $h == a || $h == b ]] || die "start wants a host, a or b"
+	lab_is_up || die "the lab is not up"
+	pid=$(daemon_pid "$h")
+	if [[ -n $pid ]] && pid_is_ours "$pid" "$(state_get binary)"; then
+		die "ferry-$h: daemon (pid $pid) is running"
+	fi
+	huge=$(state_get hugepages)
+	# what the killed daemon left: its socket (rings went with it)
+	rm -f "$(sockfile "$h")"
+	daemon_start "$h" "$(state_get binary)" "${huge:-off}"
+	daemon_wait "$h"
+}
+
 cmd_baseline_addrs() {
 	local h onoff=${ARGS[0]:-}
 	[[ $onoff == on || $onoff == off ]] || die "baseline-addrs wants on or off"
@@ -647,7 +687,7 @@ cmd_baseline_addrs() {
 main() {
 	parse_args "$@"
 	case $CMD in
-	up | down | baseline-addrs | exec | status) ;;
+	up | down | baseline-addrs | exec | status | kill | start) ;;
 	*) die "unknown command '$CMD' (see $PROG --help)" ;;
 	esac
 	if [[ $CMD == status ]]; then
@@ -668,6 +708,8 @@ main() {
 	down) cmd_down ;;
 	status) cmd_status ;;
 	exec) cmd_exec ;;
+	kill) cmd_kill ;;
+	start) cmd_start ;;
 	baseline-addrs) cmd_baseline_addrs ;;
 	esac
 }

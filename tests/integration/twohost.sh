@@ -29,9 +29,8 @@ TMP=$(mktemp -d /tmp/ferry-twohost.XXXXXX)
 UP=0
 SPID=
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok - $*"; }
+# shellcheck source=lab_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab_common.sh"
 
 cleanup() {
 	if [[ -n $SPID ]] && kill -0 "$SPID" 2>/dev/null; then
@@ -45,14 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[[ $(id -u) -eq 0 ]] || skip "needs root for network namespaces and DPDK"
-ip netns add ferry-probe-$$ 2>/dev/null || skip "cannot create network namespaces here"
-ip netns del ferry-probe-$$
-[[ -x $PERF && -x $STAT ]] || fail "ferry-perf/ferry-stat not built in $BUILD"
-"$LAB" status >/dev/null 2>&1
-[[ $? -eq 3 ]] || skip "a lab is already (partly) up: run scripts/lab.sh down first"
-getent passwd ferry >/dev/null || systemd-sysusers "$(dirname "$LAB")/../systemd/ferry.sysusers" \
-	|| skip "no ferry user and systemd-sysusers failed"
+lab_preflight "$PERF" "$STAT"
 
 "$LAB" --build "$BUILD" up >"$TMP/up.log" 2>&1
 rc=$?

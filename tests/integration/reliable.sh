@@ -1,0 +1,212 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Reliable sessions across two hosts (scripts/lab.sh: ferry-a and ferry-b,
+# each a ferryd on its veth through net_af_packet), with the daemons' own
+# seeded fault injection:
+#   - integrity: ferry-xfer sends messages of 1 B .. 8 MiB (log-uniform
+#     sizes, every byte a function of seed and index) from a to b at 0 %,
+#     1 %, 5 % and 20 % drop on every received packet, with 1 % duplicated
+#     and 2 % reordered: each message must arrive once, in order, intact,
+#     before a time bound;
+#   - a reader that stops for 3 s: the sender is held back (ferry_send()
+#     says -EAGAIN), nothing is lost, and neither daemon's memory grows
+#     beyond its rings and one send buffer;
+#   - the peer's ferryd killed mid-transfer: the sender sees its session go
+#     down, "timed out", within transport.peer_timeout_ms (2 s here) plus
+#     slack; the restarted ferryd accepts a new session at once.
+#
+# usage: reliable.sh LAB_SH BUILD_DIR
+#        (RELIABLE_ONLY=stall skips the integrity runs)
+# exit:  0 pass, 1 fail, 77 skip (no root, no namespaces, a lab already up,
+#        DPDK cannot start)
+set -u
+
+LAB=$1
+BUILD=$2
+XFER=$BUILD/tests/integration/ferry-xfer
+STAT=$BUILD/client-lib/tools/ferry-stat
+TMP=$(mktemp -d /tmp/ferry-reliable.XXXXXX)
+UP=0
+BIG="--ipc.max_message_size=8388608 --ipc.client_ring_size=33554432 --ipc.session_ring_size=33554432"
+
+# shellcheck source=lab_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab_common.sh"
+
+cleanup() {
+	local p
+	for p in $(jobs -p); do
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if ((UP)); then
+		"$LAB" down >/dev/null 2>&1 || echo "lab.sh down failed"
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+lab_preflight "$XFER" "$STAT"
+
+# lab_up ARGS...: the lab with these ferryd flags on both daemons
+lab_up() {
+	LAB_FERRYD_ARGS="$*" "$LAB" --build "$BUILD" up >"$TMP/up.log" 2>&1
+	local rc=$?
+	if ((rc == 77)); then
+		cat "$TMP/up.log"
+		skip "DPDK cannot start here"
+	fi
+	((rc == 0)) || { cat "$TMP/up.log"; fail "lab.sh up exited $rc"; }
+	UP=1
+}
+
+lab_down() {
+	"$LAB" down >"$TMP/down.log" 2>&1 || { cat "$TMP/down.log"; fail "lab.sh down"; }
+	UP=0
+}
+
+# counter NAME HOST: a counter from that ferryd's status file
+counter() {
+	"$STAT" --shm-dir "/dev/shm/ferry-lab-$2" --json 2>/dev/null |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['counters'].get('$1', 0))"
+}
+
+# rss HOST: the ferryd's resident memory, KiB
+rss() {
+	awk '/^VmRSS:/ {print $2}' "/proc/$(cat "/run/ferry-lab/$1.pid")/status" 2>/dev/null || echo 0
+}
+
+# xfer NAME COUNT SEED RECV_EXTRA SEND_EXTRA: one transfer a -> b; 0 if
+# the receiver verified every message and the sender got its answer
+xfer() {
+	local name=$1 count=$2 seed=$3 rx=$4 tx=$5 rpid rrc src
+	# shellcheck disable=SC2086 # the extras are word lists
+	"$LAB" exec b "$XFER" recv --service "$name" --count "$count" --seed "$seed" \
+		--timeout-ms 120000 --json $rx >"$TMP/$name.recv" 2>"$TMP/$name.recv.err" &
+	rpid=$!
+	for _ in $(seq 50); do
+		grep -q "listening" "$TMP/$name.recv.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	"$LAB" exec a "$XFER" send --host 10.77.0.2 --service "$name" --count "$count" \
+		--seed "$seed" --timeout-ms 120000 --json $tx >"$TMP/$name.send" 2>"$TMP/$name.send.err"
+	src=$?
+	wait "$rpid"
+	rrc=$?
+	if ((src != 0 || rrc != 0)); then
+		echo "send exit $src, recv exit $rrc"
+		cat "$TMP/$name.send.err" "$TMP/$name.recv.err"
+		return 1
+	fi
+	return 0
+}
+
+# -- integrity under loss, duplication and reordering --
+i=0
+only=${RELIABLE_ONLY:-}
+for level in "0 200" "0.01 200" "0.05 120" "0.2 60"; do
+	[[ -n $only ]] && break
+	read -r drop count <<<"$level"
+	i=$((i + 1))
+	lab_up "$BIG --fault.seed=$((40 + i)) --fault.rx_drop=$drop --fault.rx_dup=0.01 --fault.rx_reorder=0.02"
+	t0=$(date +%s.%N)
+	xfer "drop$i" "$count" "$((100 + i))" "" "" || fail "integrity at $drop drop"
+	t1=$(date +%s.%N)
+	summary=$(python3 - "$TMP/drop$i.recv" "$t0" "$t1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("%d messages, %.1f MB in %.1f s (%.1f MB/s)" % (
+    r["messages"], r["bytes"] / 1e6, float(sys.argv[3]) - float(sys.argv[2]), r["mb_per_s"]))
+PY
+)
+	faults="dropped $(( $(counter fault.rx_drop a) + $(counter fault.rx_drop b) )),"
+	faults+=" duplicated $(( $(counter fault.rx_dup a) + $(counter fault.rx_dup b) )),"
+	faults+=" reordered $(( $(counter fault.rx_reorder a) + $(counter fault.rx_reorder b) ));"
+	faults+=" retransmitted $(( $(counter remote.tx_retransmits a) + $(counter remote.tx_retransmits b) ))"
+	if [[ $drop != 0 ]] && (($(counter remote.tx_retransmits a) == 0)); then
+		fail "at $drop drop, ferry-a never retransmitted: the faults did not bite"
+	fi
+	ok "$(printf '%g' "$(python3 -c "print($drop*100)")") % drop + dup + reorder: $summary, every message once, in order, intact; $faults"
+	lab_down
+done
+
+# -- a reader that stops --
+[[ -z $only || $only == stall ]] && {
+lab_up "$BIG"
+rss_a0=$(rss a)
+rss_b0=$(rss b)
+"$LAB" exec b "$XFER" recv --service stall --count 400 --seed 7 --min-size 64K --max-size 1M \
+	--stall-after 20 --stall-ms 3000 --timeout-ms 60000 --json >"$TMP/stall.recv" \
+	2>"$TMP/stall.recv.err" &
+rpid=$!
+for _ in $(seq 50); do
+	grep -q "listening" "$TMP/stall.recv.err" 2>/dev/null && break
+	sleep 0.1
+done
+"$LAB" exec a "$XFER" send --host 10.77.0.2 --service stall --count 400 --seed 7 --min-size 64K \
+	--max-size 1M --timeout-ms 60000 --json >"$TMP/stall.send" 2>"$TMP/stall.send.err" &
+spid=$!
+max_a=$rss_a0
+max_b=$rss_b0
+while kill -0 "$spid" 2>/dev/null; do
+	a=$(rss a)
+	b=$(rss b)
+	((a > max_a)) && max_a=$a
+	((b > max_b)) && max_b=$b
+	sleep 0.1
+done
+wait "$spid" || { cat "$TMP/stall.send.err" "$TMP/stall.recv.err"; fail "stalled reader: sender failed"; }
+wait "$rpid" || { cat "$TMP/stall.recv.err"; fail "stalled reader: receiver failed"; }
+python3 - "$TMP/stall.send" "$TMP/stall.recv" "$rss_a0" "$max_a" "$rss_b0" "$max_b" <<'PY' ||
+import json, sys
+s = json.load(open(sys.argv[1]))
+r = json.load(open(sys.argv[2]))
+a0, a1, b0, b1 = (int(x) for x in sys.argv[3:7])
+assert r["stall_ms"] >= 2900, r
+assert s["backpressure_waits"] > 0 and s["backpressure_longest_ms"] >= 1500, s
+# each daemon: its client's two 32 MiB rings, a send buffer of twice the
+# largest message (16 MiB) and what it holds for the reader, at most its
+# ring again: 128 MiB is the bound; the figures are printed either way
+grow_a, grow_b = (a1 - a0) // 1024, (b1 - b0) // 1024
+print("stall: receiver stopped %.0f ms; sender held back %d times, longest %.0f ms; "
+      "ferryd RSS grew a %d MiB, b %d MiB" % (r["stall_ms"], s["backpressure_waits"],
+                                              s["backpressure_longest_ms"], grow_a, grow_b))
+assert grow_a < 128 and grow_b < 128, (grow_a, grow_b)
+PY
+	fail "stalled reader"
+ok "a reader stopped for 3 s holds the sender back; all 400 messages verified; memory bounded"
+lab_down
+}
+
+# -- the peer's ferryd killed mid-transfer, then restarted --
+lab_up "$BIG --transport.peer_timeout_ms=2000 --transport.keepalive_ms=200"
+"$LAB" exec b "$XFER" recv --service doomed --count 100000 --seed 9 --max-size 64K \
+	--timeout-ms 60000 >/dev/null 2>"$TMP/doomed.recv.err" &
+rpid=$!
+for _ in $(seq 50); do
+	grep -q "listening" "$TMP/doomed.recv.err" 2>/dev/null && break
+	sleep 0.1
+done
+"$LAB" exec a "$XFER" send --host 10.77.0.2 --service doomed --count 100000 --seed 9 \
+	--max-size 64K --timeout-ms 60000 >/dev/null 2>"$TMP/doomed.send.err" &
+spid=$!
+sleep 1
+"$LAB" kill b >"$TMP/kill.log" 2>&1 || { cat "$TMP/kill.log"; fail "lab.sh kill b"; }
+t0=$(date +%s%N)
+wait "$spid"
+src=$?
+t1=$(date +%s%N)
+wait "$rpid" 2>/dev/null
+ms=$(((t1 - t0) / 1000000))
+((src == 1)) || { cat "$TMP/doomed.send.err"; fail "sender exit $src after its peer died, wanted 1"; }
+grep -q "timed out" "$TMP/doomed.send.err" ||
+	{ cat "$TMP/doomed.send.err"; fail "the sender was not told its peer timed out"; }
+((ms <= 4000)) || fail "session down ${ms} ms after the peer died (peer_timeout_ms 2000)"
+ok "peer ferryd killed mid-transfer: the sender saw 'timed out' after ${ms} ms (peer_timeout_ms 2000)"
+LAB_FERRYD_ARGS="$BIG --transport.peer_timeout_ms=2000 --transport.keepalive_ms=200" \
+	"$LAB" start b >"$TMP/start.log" 2>&1 || { cat "$TMP/start.log"; fail "lab.sh start b"; }
+xfer again 200 11 "--max-size 1M" "--max-size 1M" || fail "a session to the restarted ferryd"
+ok "the restarted ferryd on ferry-b accepts a new session: 200 messages verified"
+lab_down
+ok "lab down, nothing left"
