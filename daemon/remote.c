@@ -149,6 +149,7 @@ struct rtx {
 	uint64_t ctl_due_ns; /* OPEN or CLOSE again */
 	uint32_t ctl_tries;
 	int close_reason;
+	uint32_t max_msg; /* the smaller of both ends' ipc.max_message_size */
 };
 
 void remote_init(struct ferryd *d)
@@ -393,6 +394,10 @@ int remote_send(struct ferryd *d, struct fclient *c, const struct ferry_rec_view
 	if (s->state != FS_UP)
 		return 0;
 	struct rtx *t = s->t;
+	/* libferry keeps to the session's maximum (EVT_UP); a client that
+	 * does not would break the session on the peer */
+	if (v->len > t->max_msg)
+		return -EBADMSG;
 	uint64_t need = sizeof(struct ferry_wire_frame) + (uint64_t)v->len;
 	if (sbuf_reserve(t, need) != 0) {
 		count(d, RC_SEND_STALLS);
@@ -727,6 +732,7 @@ static int make_remote(struct ferryd *d, struct fsession *s, uint32_t ip, uint16
 		sm *= 2;
 	t->scap_max = sm;
 	t->last_rx_ns = d->now_ns;
+	t->max_msg = (uint32_t)cfg->ipc_max_message_size;
 	arm(d, d->now_ns);
 	if (t->slots == NULL || ferry_sack_create(&t->sack, &sp, t->isn) != 0 ||
 	    ferry_rtt_init(&t->rtt, &rp) != 0 || ferry_cc_init(&t->cc, &cp) != 0)
@@ -743,7 +749,7 @@ static void send_open(struct ferryd *d, struct rtx *t)
 {
 	struct ferry_wire_open o;
 	memcpy(o.service, t->s->service, sizeof(o.service));
-	send_simple(d, t, FW_OPEN, 0, 0, &o, sizeof(o));
+	send_simple(d, t, FW_OPEN, 0, (uint32_t)d->cfg->ipc_max_message_size, &o, sizeof(o));
 	uint64_t rto = ferry_rtt_rto(&t->rtt) << (t->ctl_tries < 16 ? t->ctl_tries : 16);
 	if (rto > (uint64_t)d->cfg->transport_rto_max_us * 1000)
 		rto = (uint64_t)d->cfg->transport_rto_max_us * 1000;
@@ -777,7 +783,7 @@ static void up_event(struct ferryd *d, struct fsession *s, int role)
 	struct ferry_evt_up up = {
 		.role = (uint32_t)role,
 		.peer_ipv4 = htonl(s->peer_ip),
-		.max_message = (uint32_t)d->cfg->ipc_max_message_size,
+		.max_message = s->t->max_msg,
 	};
 	clients_emit(d, local_end(s), FERRY_EVT_UP, s->id, role == 0 ? s->cookie : 0, &up,
 		     sizeof(up));
@@ -787,7 +793,7 @@ void remote_accept(struct ferryd *d, struct fsession *s)
 {
 	timed_unlink(d, s);
 	s->state = FS_UP;
-	send_simple(d, s->t, FW_ACCEPT, 0, 0, NULL, 0);
+	send_simple(d, s->t, FW_ACCEPT, 0, (uint32_t)d->cfg->ipc_max_message_size, NULL, 0);
 	up_event(d, s, 1);
 }
 
@@ -890,7 +896,8 @@ static void on_open(struct ferryd *d, uint32_t ip, uint16_t port, const struct f
 		if (t->s->peer_ip == ip && t->s->peer_session == src) {
 			count(d, RC_RX_DUP);
 			if (t->s->state == FS_UP)
-				send_simple(d, t, FW_ACCEPT, 0, 0, NULL, 0);
+				send_simple(d, t, FW_ACCEPT, 0,
+					    (uint32_t)d->cfg->ipc_max_message_size, NULL, 0);
 			return;
 		}
 	}
@@ -911,6 +918,11 @@ static void on_open(struct ferryd *d, uint32_t ip, uint16_t port, const struct f
 	s->t->echo_ts = ntohl(h->ts);
 	s->t->echo_at_ns = d->now_ns;
 	s->t->peer_edge = ferry_wire_widen(0, ntohl(h->window));
+	/* OPEN and ACCEPT carry the sender's largest message: the session
+	 * takes the smaller (an old or odd peer saying 0 gets ours) */
+	uint32_t peer_max = ntohl(h->aux);
+	if (peer_max && peer_max < s->t->max_msg)
+		s->t->max_msg = peer_max;
 	struct ferry_evt_incoming in = {.peer_ipv4 = htonl(ip)};
 	memcpy(in.service, service, sizeof(service));
 	clients_emit(d, svc->owner, FERRY_EVT_INCOMING, s->id, 0, &in, sizeof(in));
@@ -981,6 +993,8 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 		s->peer_session = src;
 		s->peer_port = port;
 		t->ctl_tries = 0;
+		if (ntohl(h.aux) && ntohl(h.aux) < t->max_msg)
+			t->max_msg = ntohl(h.aux);
 		on_ack(d, t, &h);
 		t->ack_now = true; /* so the acceptor has an RTT sample */
 		t->echo_ts = ntohl(h.ts);

@@ -11,8 +11,8 @@
  *   +-------------------------------+
  *   |  src_session (sender's id)    |
  *   +-------------------------------+
- *   |  aux                          |  REFUSE, CLOSE: reason; DATA: stream
- *   +-------------------------------+  offset of the first payload byte
+ *   |  aux                          |  REFUSE, CLOSE: reason; DATA: offset
+ *   +-------------------------------+  in the stream; OPEN, ACCEPT: max msg
  *   |  seq                          |  DATA: packet number; OPEN, ACCEPT:
  *   +-------------------------------+  the sender's first number
  *   |  ack                          |  next packet number expected
@@ -42,7 +42,9 @@
  * 32-bit fields carry the low bits and are widened next to a known value.
  *
  * Every packet after the handshake carries the ack fields, so acks ride on
- * data going the other way; ACK is a packet with only those.
+ * data going the other way; ACK is a packet with only those. OPEN and
+ * ACCEPT carry the sender's ipc.max_message_size; the session takes the
+ * smaller, so neither end is sent a message it would refuse.
  */
 #ifndef FERRY_WIRE_H
 #define FERRY_WIRE_H

@@ -14,7 +14,7 @@
  *     ferry_connect(f, NULL, "echo", NULL, &s);   // NULL host: this host
  *     ferry_event_t ev[16];
  *     int n = ferry_poll(f, ev, 16, 1000);        // FERRY_EV_SESSION_UP ...
- *     ferry_send(s, "hi", 2);
+ *     ferry_send(s, "hi", 2, 0);
  *
  * Threads: a ferry_t and its sessions are used by one thread at a time.
  * Errors: calls return 0, a count, or -errno; ferry_errmsg() has detail.
