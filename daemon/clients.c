@@ -27,7 +27,7 @@
 #define PENDING_MAX 4096
 /* Commands taken from one client per loop pass, so one busy client cannot
  * starve the others. */
-#define CMD_BUDGET 64
+#define CMD_BUDGET 256
 
 struct fclient *clients_new(struct ferryd *d, int sock, pid_t pid, uid_t uid, gid_t gid)
 {

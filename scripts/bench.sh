@@ -13,7 +13,9 @@
 # to its peer's SESSION_DOWN and to its ring file being gone.
 # Two hosts (the netns lab, scripts/lab.sh): ferry-perf (with RPC) between a
 # client on ferry-a and one on ferry-b at 32 B and 1 KiB, beside kernel UDP sockets
-# over the same veths (blocking and busy-polling receive); the same between
+# over the same veths (blocking and busy-polling receive); goodput of 1 MiB
+# messages, lossless and with 1 % of received packets dropped by the
+# daemons' fault injection; the same between
 # two daemons joined by net_memif, with no kernel on the path; ferryd's
 # start-up time to ready.
 # Builds a release build in build-release/. Needs root. Takes about 2 min.
@@ -62,8 +64,12 @@ info "two hosts: ferry-perf ferry-a -> ferry-b"
 	>/dev/null 2>&1 &
 SPID=$!
 "$LAB" exec a "$BUILD/client-lib/tools/ferry-perf" -r client -H 10.77.0.2 --sizes 32,1K \
-	--count 20000 --warmup 2000 --tcount 20000 --no-floor --spin-us 0 --yield-us 5000 \
+	--count 20000 --warmup 2000 --tcount 200000 --no-floor --spin-us 0 --yield-us 5000 \
 	--timeout-ms 5000 --rpc --json >"$TMP/two.json"
+info "two hosts: 1 MiB messages, lossless"
+"$LAB" exec a "$BUILD/client-lib/tools/ferry-perf" -r client -H 10.77.0.2 --sizes 1M \
+	--count 200 --warmup 20 --tcount 1000 --no-floor --spin-us 0 --yield-us 5000 \
+	--timeout-ms 10000 --json >"$TMP/two-1m.json"
 kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null || true
 info "two hosts: kernel UDP over the same veths"
 "$LAB" baseline-addrs on >/dev/null
@@ -109,6 +115,20 @@ rm -rf /dev/shm/ferry-memif-1 /dev/shm/ferry-memif-2 /var/run/dpdk/ferry-memif-1
 	/var/run/dpdk/ferry-memif-2
 "$LAB" down >/dev/null 2>&1
 
+# The same 1 MiB run with 1 % of the packets each daemon receives dropped
+# (fault injection): what reliability costs when the path is lossy.
+info "two hosts: 1 MiB messages, 1 % drop"
+LAB_FERRYD_ARGS="--fault.seed=11 --fault.rx_drop=0.01" "$LAB" --build "$BUILD" up >"$TMP/lab.log" 2>&1 ||
+	{ cat "$TMP/lab.log"; die "lab.sh up (1 % drop) failed"; }
+"$LAB" exec b "$BUILD/client-lib/tools/ferry-perf" -r server --spin-us 0 --yield-us 5000 \
+	>/dev/null 2>&1 &
+SPID=$!
+"$LAB" exec a "$BUILD/client-lib/tools/ferry-perf" -r client -H 10.77.0.2 --sizes 32,1M \
+	--count 200 --warmup 20 --tcount 1000 --no-floor --spin-us 0 --yield-us 5000 \
+	--timeout-ms 10000 --json >"$TMP/two-1m-drop.json"
+kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null || true
+"$LAB" down >/dev/null 2>&1
+
 python3 - "$TMP/perf.json" "$TMP/local.json" "${JSON_OUT:-}" "$TMP" <<'PY'
 import json, sys
 perf = json.load(open(sys.argv[1]))
@@ -152,6 +172,16 @@ for r in two:
     name = "32 B" if r["size"] == 32 else "1 KiB"
     rows.append((f"two-host RPC {name}: call p50 / p99 (us)", f"{us(r['rpc_rtt_ns']['p50'])} / {us(r['rpc_rtt_ns']['p99'])}",
                  f"{r['rpc_per_s'] / 1e3:.0f} k calls/s, 32 in flight", f"{r['rpc_errors']} failed"))
+g0 = json.load(open(tmp + "/two-1m.json"))
+g0 = g0[0] if isinstance(g0, list) else g0
+g1 = [r for r in json.load(open(tmp + "/two-1m-drop.json")) if r["size"] == 1 << 20][0]
+kb = udp[("busy", 1024)]
+rows.append(("two-host goodput, 1 MiB messages (MB/s)", f"{g0['bytes_per_s'] / 1e6:.0f}",
+             f"kernel UDP blast 1 KiB {kb['msgs_per_s'] * 1024 / 1e6:.0f} MB/s",
+             f"{g0['bytes_per_s'] / (kb['msgs_per_s'] * 1024):.2f}x kernel; RTT {us(g0['rtt_ns']['p50'])} us"))
+rows.append(("two-host goodput, 1 MiB, 1 % drop (MB/s)", f"{g1['bytes_per_s'] / 1e6:.0f}",
+             f"lossless {g0['bytes_per_s'] / 1e6:.0f} MB/s",
+             f"{g1['bytes_per_s'] / g0['bytes_per_s']:.2f} of lossless; lost {g1['sent'] - g1['received']}"))
 memif = json.load(open(tmp + "/memif.json"))
 for r, t in zip(memif, two):
     name = "32 B" if r["size"] == 32 else "1 KiB"
@@ -178,6 +208,7 @@ for r in rows:
     print(fmt.format(*r))
 if sys.argv[3]:
     json.dump({"perf": perf, "local": local, "two_host": two, "memif": memif,
+               "two_host_1mib": g0, "two_host_1mib_1pct_drop": g1,
                "kernel_udp": {"%s_%d" % k: v for k, v in udp.items()}, "ready_ms": ready},
               open(sys.argv[3], "w"), indent=1)
 PY
