@@ -129,6 +129,7 @@ struct rtx {
 	struct ferry_rtt rtt;
 	struct ferry_cc cc;
 	uint64_t next_send_ns; /* pacing, cwnd < 1 */
+	uint64_t last_delay_ns; /* the latest delay fed to cc */
 
 	/* receive */
 	struct ferry_rxwin *rx;
@@ -622,9 +623,14 @@ static void on_ack(struct ferryd *d, struct rtx *t, const struct ferry_wire_hdr 
 			ferry_rtt_sample(&t->rtt, delay, false);
 		}
 	}
-	if (a.newly_acked)
-		ferry_cc_on_ack(&t->cc, delay ? delay : a.rtt_ns, a.newly_acked, now);
-	if (a.newly_lost)
+	if (a.newly_acked) {
+		t->last_delay_ns = delay ? delay : a.rtt_ns;
+		ferry_cc_on_ack(&t->cc, t->last_delay_ns, a.newly_acked, now);
+	}
+	/* Delay is the congestion signal: a queue that overflows was above
+	 * the target first. A loss while the delay is below it is a bad link
+	 * or a corrupted frame, which a smaller window would not prevent. */
+	if (a.newly_lost && t->last_delay_ns >= ferry_cc_target_ns(&t->cc))
 		ferry_cc_on_loss(&t->cc, now);
 	uint64_t edge = ferry_wire_widen(t->nxt_off, ntohl(h->window));
 	if (edge > t->peer_edge)
