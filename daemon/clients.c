@@ -169,10 +169,21 @@ void clients_reclaim(struct ferryd *d, struct fclient *c, int reason, const char
 {
 	if (c->dead)
 		return;
-	/* A client that hung up may have written commands (its last closes)
-	 * just before: honour them, so its peers see "closed", not "gone". */
+	/* A client that hung up may have written commands (its last sends and
+	 * closes) just before: honour them all, so its peers get every message
+	 * ferry_send() took and see "closed", not "gone". Send buffers take
+	 * them beyond their size (c->draining): the ring held them anyway. The
+	 * ring is finite, but a process that hung up could keep writing to
+	 * it: one ring's worth of records at most. */
 	if (reason == FERRY_REASON_PEER_GONE && c->state == FCLIENT_ATTACHED && !c->poisoned) {
-		poll_one(d, c);
+		c->draining = true;
+		for (uint64_t n = c->cmd.cap / FERRY_REC_ALIGN;
+		     n > 0 && !c->dead && ferry_ring_readable(&c->cmd);) {
+			unsigned k = poll_one(d, c);
+			if (k == 0)
+				break; /* out of memory for a send buffer */
+			n = k < n ? n - k : 0;
+		}
 		if (c->dead)
 			return;
 	}

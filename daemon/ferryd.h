@@ -63,6 +63,7 @@ struct fclient {
 	uint32_t n_listens;
 	uint64_t rx_held;   /* bytes remote sessions hold for it (remote.c) */
 	bool cmd_stalled;   /* its next command waits for a send buffer */
+	bool draining;      /* hung up: its last commands are read regardless */
 	volatile sig_atomic_t poisoned; /* its ring file was shrunk (guard.c) */
 	bool dead;      /* reclaimed; freed at the end of the loop pass */
 	bool evt_dirty; /* records written since the last bell check */

@@ -355,13 +355,14 @@ static void sbuf_copy_in(struct rtx *t, uint64_t off, const void *p, uint32_t le
 	memcpy(t->sbuf, (const uint8_t *)p + l1, len - l1);
 }
 
-/* Room for @p need more bytes: grow the ring, keeping offsets. */
-static int sbuf_reserve(struct rtx *t, uint64_t need)
+/* Room for @p need more bytes: grow the ring, keeping offsets; beyond
+ * scap_max only when @p force. */
+static int sbuf_reserve(struct rtx *t, uint64_t need, bool force)
 {
 	uint64_t used = t->end_off - t->una_off;
 	if (used + need <= t->scap)
 		return 0;
-	if (used + need > t->scap_max)
+	if (used + need > t->scap_max && !force)
 		return -EAGAIN;
 	uint64_t cap = t->scap ? t->scap : SBUF_MIN;
 	while (cap < used + need)
@@ -400,7 +401,7 @@ int remote_send(struct ferryd *d, struct fclient *c, const struct ferry_rec_view
 	if (v->len > t->max_msg)
 		return -EBADMSG;
 	uint64_t need = sizeof(struct ferry_wire_frame) + (uint64_t)v->len;
-	if (sbuf_reserve(t, need) != 0) {
+	if (sbuf_reserve(t, need, c->draining) != 0) {
 		count(d, RC_SEND_STALLS);
 		return -EAGAIN;
 	}

@@ -67,6 +67,7 @@ static struct opts {
 	long stall_ms; /* -1: no stall */
 	long timeout_ms;
 	bool json;
+	bool close_at_once; /* no reply: the sender closes after its last send */
 	uint64_t drop, corrupt; /* send, self-test: UINT64_MAX for none */
 } O = {.host = "local", .min_size = 1, .max_size = 8388608, .stall_ms = -1,
        .timeout_ms = 60000, .drop = UINT64_MAX, .corrupt = UINT64_MAX};
@@ -101,6 +102,10 @@ static void usage(FILE *o)
 		"      --stall-ms MS       MS milliseconds, then go on\n"
 		"      --timeout-ms MS   bound on the whole run (default 60000)\n"
 		"      --json            print the summary as one JSON object\n"
+		"      --close-at-once   send: close the session right after the last send and\n"
+		"                        exit; recv: send no reply, and require every message\n"
+		"                        before the session goes down \"closed by the peer\"\n"
+		"                        (both sides must say it)\n"
 		"      --drop K          send, self-test of the check: leave message K out\n"
 		"      --corrupt K       send, self-test of the check: flip a byte of message K\n"
 		"  -h, --help\n"
@@ -204,7 +209,7 @@ static void check_service(const char *s)
 static void parse_args(int argc, char **argv)
 {
 	enum { O_SOCKET = 256, O_HOST, O_SERVICE, O_COUNT, O_SEED, O_MIN, O_MAX, O_STALL_AFTER,
-	       O_STALL_MS, O_TIMEOUT, O_JSON, O_DROP, O_CORRUPT };
+	       O_STALL_MS, O_TIMEOUT, O_JSON, O_DROP, O_CORRUPT, O_CLOSE };
 	static const struct option lo[] = {
 		{"socket", 1, 0, O_SOCKET},       {"host", 1, 0, O_HOST},
 		{"service", 1, 0, O_SERVICE},     {"count", 1, 0, O_COUNT},
@@ -213,6 +218,7 @@ static void parse_args(int argc, char **argv)
 		{"stall-ms", 1, 0, O_STALL_MS},   {"timeout-ms", 1, 0, O_TIMEOUT},
 		{"json", 0, 0, O_JSON},           {"drop", 1, 0, O_DROP},
 		{"corrupt", 1, 0, O_CORRUPT},     {"help", 0, 0, 'h'},
+		{"close-at-once", 0, 0, O_CLOSE},
 		{0, 0, 0, 0}};
 
 	if (argc < 2)
@@ -287,6 +293,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case O_JSON:
 			O.json = true;
+			break;
+		case O_CLOSE:
+			O.close_at_once = true;
 			break;
 		case O_DROP:
 		case O_CORRUPT:
@@ -660,6 +669,11 @@ static int run_recv(void)
 					fail(XFER_FAIL, "session ended (%s) after %" PRIu64 " of %" PRIu64
 							" messages",
 					     ferry_reason_str(e->status), got, O.count);
+				if (O.close_at_once && e->status != FERRY_REASON_CLOSED)
+					fail(XFER_FAIL, "session ended (%s), not closed by the sender",
+					     ferry_reason_str(e->status));
+				if (O.close_at_once)
+					replied = true; /* nothing to answer: done */
 				if (!replied)
 					fail(XFER_FAIL, "session ended (%s) before the reply could be sent",
 					     ferry_reason_str(e->status));
@@ -670,7 +684,7 @@ static int run_recv(void)
 			}
 		}
 		/* after the batch: replying polls, which would release it */
-		if (got == O.count && !replied && s != NULL && !down) {
+		if (got == O.count && !replied && s != NULL && !down && !O.close_at_once) {
 			int len = snprintf(reply, sizeof(reply), "ok %" PRIu64 " %" PRIu64, got, bytes);
 			rc = ferry_send(s, reply, (size_t)len, 0);
 			if (rc == 0) {
@@ -844,7 +858,7 @@ static int run_send(void)
 		sent = k + 1;
 	}
 
-	while (!have_reply) {
+	while (!have_reply && !O.close_at_once) {
 		int n = xpoll(f, ev, t_deadline);
 		if (n == 0 && now_ns() >= t_deadline)
 			fail(XFER_TIMEOUT, "timed out after %ld ms waiting for the receiver's reply (all %" PRIu64
@@ -855,7 +869,7 @@ static int run_send(void)
 	}
 	char want[REPLY_MAX];
 	snprintf(want, sizeof(want), "ok %" PRIu64 " %" PRIu64, O.count, bytes);
-	if (strcmp(reply, want) != 0)
+	if (!O.close_at_once && strcmp(reply, want) != 0)
 		fail(XFER_FAIL, "the receiver replied \"%s\", expected \"%s\"", reply, want);
 	uint64_t t_done = now_ns();
 	ferry_session_close(S);

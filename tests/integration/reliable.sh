@@ -9,6 +9,8 @@
 #     1 %, 5 % and 20 % drop on every received packet, with 1 % duplicated
 #     and 2 % reordered: each message must arrive once, in order, intact,
 #     before a time bound;
+#     at 5 %, also a sender that closes its session and exits right after
+#     its last send: everything still arrives, then "closed by the peer";
 #   - a reader that stops for 3 s: the sender is held back (ferry_send()
 #     says -EAGAIN), nothing is lost, and neither daemon's memory grows
 #     beyond its rings and one send buffer;
@@ -128,6 +130,14 @@ PY
 		fail "at $drop drop, ferry-a never retransmitted: the faults did not bite"
 	fi
 	ok "$(printf '%g' "$(python3 -c "print($drop*100)")") % drop + dup + reorder: $summary, every message once, in order, intact; $faults"
+	if [[ $drop == 0.05 ]]; then
+		# the sender closes right after its last send and exits: its
+		# ferryd still delivers everything, then the receiver sees
+		# "closed by the peer"
+		xfer "close$i" 300 "$((200 + i))" "--close-at-once --max-size 256K" \
+			"--close-at-once --max-size 256K" || fail "close right after sending, at $drop drop"
+		ok "at 5 % drop, a sender that closes and exits right after its last send: all 300 messages arrive before 'closed by the peer'"
+	fi
 	lab_down
 done
 
