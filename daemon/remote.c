@@ -151,6 +151,7 @@ struct rtx {
 	uint32_t ctl_tries;
 	int close_reason;
 	uint32_t max_msg; /* the smaller of both ends' ipc.max_message_size */
+	uint32_t peer_isn; /* the peer's first number (OPEN, ACCEPT) */
 };
 
 void remote_init(struct ferryd *d)
@@ -749,6 +750,7 @@ static int make_remote(struct ferryd *d, struct fsession *s, uint32_t ip, uint16
 
 static int start_rx(struct rtx *t, uint32_t peer_isn)
 {
+	t->peer_isn = peer_isn;
 	return ferry_rxwin_create(&t->rx, WINDOW_PKTS, peer_isn);
 }
 
@@ -898,15 +900,22 @@ static void on_open(struct ferryd *d, uint32_t ip, uint16_t port, const struct f
 		count(d, RC_RX_MALFORMED);
 		return;
 	}
-	/* the OPEN again: our ACCEPT was lost, or is still to come */
-	for (struct rtx *t = d->remotes; t; t = t->next) {
-		if (t->s->peer_ip == ip && t->s->peer_session == src) {
+	/* the OPEN again (same first number): our ACCEPT was lost, or is
+	 * still to come. The same ids with another first number: the peer's
+	 * ferryd restarted and reuses them, so the old session is dead. */
+	for (struct rtx *t = d->remotes, *nx; t; t = nx) {
+		nx = t->next;
+		if (t->s->peer_ip != ip || t->s->peer_session != src)
+			continue;
+		if (t->peer_isn == ntohl(h->seq)) {
 			count(d, RC_RX_DUP);
 			if (t->s->state == FS_UP)
 				send_simple(d, t, FW_ACCEPT, 0,
 					    (uint32_t)d->cfg->ipc_max_message_size, NULL, 0);
 			return;
 		}
+		t->s->peer_done = true;
+		fail_session(d, t, FERRY_REASON_RESET);
 	}
 	struct fservice *svc = service_find(d, service);
 	int reason = FERRY_REASON_NO_LISTENER;

@@ -16,7 +16,10 @@
 #     beyond its rings and one send buffer;
 #   - the peer's ferryd killed mid-transfer: the sender sees its session go
 #     down, "timed out", within transport.peer_timeout_ms (2 s here) plus
-#     slack; the restarted ferryd accepts a new session at once.
+#     slack; the restarted ferryd accepts a new session at once;
+#   - the opener's ferryd killed and restarted at once: its first new
+#     session carries the dead one's id, yet both work out: the new one
+#     carries messages and the receiver of the old one is told it ended.
 #
 # usage: reliable.sh LAB_SH BUILD_DIR
 #        (RELIABLE_ONLY=stall skips the integrity runs)
@@ -221,5 +224,29 @@ LAB_FERRYD_ARGS="$BIG --transport.peer_timeout_ms=2000 --transport.keepalive_ms=
 	"$LAB" start b >"$TMP/start.log" 2>&1 || { cat "$TMP/start.log"; fail "lab.sh start b"; }
 xfer again 200 11 "--max-size 1M" "--max-size 1M" || fail "a session to the restarted ferryd"
 ok "the restarted ferryd on ferry-b accepts a new session: 200 messages verified"
+
+# -- the opener's ferryd killed and restarted at once: its new session
+# reuses the dead one's id, and the receiver's old session must end --
+"$LAB" exec b "$XFER" recv --service orphan --count 100000 --seed 13 --max-size 64K \
+	--timeout-ms 60000 >/dev/null 2>"$TMP/orphan.recv.err" &
+rpid=$!
+for _ in $(seq 50); do
+	grep -q "listening" "$TMP/orphan.recv.err" 2>/dev/null && break
+	sleep 0.1
+done
+"$LAB" exec a "$XFER" send --host 10.77.0.2 --service orphan --count 100000 --seed 13 \
+	--max-size 64K --timeout-ms 60000 >/dev/null 2>"$TMP/orphan.send.err" &
+spid=$!
+sleep 1
+"$LAB" kill a >"$TMP/kill.log" 2>&1 || { cat "$TMP/kill.log"; fail "lab.sh kill a"; }
+wait "$spid" 2>/dev/null
+LAB_FERRYD_ARGS="$BIG --transport.peer_timeout_ms=2000 --transport.keepalive_ms=200" \
+	"$LAB" start a >"$TMP/start.log" 2>&1 || { cat "$TMP/start.log"; fail "lab.sh start a"; }
+xfer fresh 200 15 "--max-size 1M" "--max-size 1M" || fail "a session from the restarted ferryd"
+wait "$rpid"
+rrc=$?
+((rrc == 1)) && grep -q "session ended" "$TMP/orphan.recv.err" ||
+	{ cat "$TMP/orphan.recv.err"; fail "the orphaned receiver (exit $rrc) was not told its session ended"; }
+ok "opener's ferryd killed and restarted: a new session verified 200 messages, and the orphaned receiver was told: $(sed -n 's/.*session ended (\(.*\)) after.*/\1/p' "$TMP/orphan.recv.err")"
 lab_down
 ok "lab down, nothing left"
