@@ -319,6 +319,7 @@ static void transmit(struct ferryd *d, struct rtx *t)
 				continue; /* acked meanwhile */
 			send_data(d, t, seq, sl->off, sl->len);
 			count(d, RC_TX_RETRANSMITS);
+			fctr_add(t->s->c_retx, 1);
 		} else {
 			if (t->nxt_off >= t->end_off)
 				break;
@@ -634,6 +635,10 @@ static void on_ack(struct ferryd *d, struct rtx *t, const struct ferry_wire_hdr 
 	 * or a corrupted frame, which a smaller window would not prevent. */
 	if (a.newly_lost && t->last_delay_ns >= ferry_cc_target_ns(&t->cc))
 		ferry_cc_on_loss(&t->cc, now);
+	if (a.newly_acked || a.newly_lost) {
+		fctr_set(t->s->c_srtt, ferry_rtt_srtt(&t->rtt));
+		fctr_set(t->s->c_cwnd, (uint64_t)(ferry_cc_cwnd(&t->cc) * 1000.0));
+	}
 	uint64_t edge = ferry_wire_widen(t->nxt_off, ntohl(h->window));
 	if (edge > t->peer_edge)
 		t->peer_edge = edge;
@@ -685,6 +690,9 @@ void remote_free(struct ferryd *d, struct fsession *s)
 	fstatus_counter_free(&d->st, s->c_tx);
 	fstatus_counter_free(&d->st, s->c_rx);
 	fstatus_counter_free(&d->st, s->c_rx_dropped);
+	fstatus_counter_free(&d->st, s->c_srtt);
+	fstatus_counter_free(&d->st, s->c_cwnd);
+	fstatus_counter_free(&d->st, s->c_retx);
 }
 
 static uint32_t new_isn(void)
@@ -706,6 +714,11 @@ static int make_remote(struct ferryd *d, struct fsession *s, uint32_t ip, uint16
 	s->c_rx = fstatus_counter(&d->st, FERRY_CTR_COUNT, s->id, "session.%u.rx_messages", s->id);
 	s->c_rx_dropped = fstatus_counter(&d->st, FERRY_CTR_COUNT, s->id,
 					  "session.%u.rx_dropped_ring_full", s->id);
+	s->c_srtt = fstatus_counter(&d->st, FERRY_CTR_GAUGE, s->id, "session.%u.srtt_ns", s->id);
+	s->c_cwnd = fstatus_counter(&d->st, FERRY_CTR_GAUGE, s->id, "session.%u.cwnd_milli",
+				    s->id);
+	s->c_retx = fstatus_counter(&d->st, FERRY_CTR_COUNT, s->id, "session.%u.retransmits",
+				    s->id);
 	struct rtx *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return -ENOMEM;

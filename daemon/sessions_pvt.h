@@ -48,6 +48,8 @@ struct fsession {
 	uint32_t peer_session;
 	/* remote sessions: counters in the status file, "session.<id>.*" */
 	struct ferry_counter *c_rx, *c_tx, *c_rx_dropped;
+	/* and the transport's state, updated as acks arrive */
+	struct ferry_counter *c_srtt, *c_cwnd, *c_retx;
 	struct rtx *t; /* remote: the transport (remote.c) */
 };
 
