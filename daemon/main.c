@@ -179,10 +179,10 @@ static int setup(struct ferryd *d)
 		return -1;
 	}
 	clean_stale(cfg->ipc_shm_dir);
-	/* counters: daemon-wide and NIC ones, three per client, six per
+	/* counters: daemon-wide and NIC ones, three per client, five per
 	 * remote session; a full file hands out a dummy, never fails */
 	uint32_t nctr = 128 + 4 * (uint32_t)cfg->limits_max_clients +
-			6 * (uint32_t)cfg->limits_max_sessions;
+			5 * (uint32_t)cfg->limits_max_sessions;
 	if (fstatus_create(&d->st, cfg->ipc_shm_dir, nctr, d->file_uid, d->file_gid) < 0)
 		return -1;
 	d->status_ro_fd = open(d->st.path, O_RDONLY | O_CLOEXEC);

@@ -79,7 +79,7 @@
 
 static const char *const rc_names[RC_COUNT] = {
 	"remote.rx_malformed", "remote.rx_unknown_session", "remote.rx_messages",
-	"remote.rx_messages_dropped_ring_full", "remote.tx_messages", "remote.tx_failed",
+	"remote.tx_messages", "remote.tx_failed",
 	"remote.rx_packets", "remote.tx_packets", "remote.tx_retransmits",
 	"remote.rx_duplicates", "remote.rx_out_of_order", "remote.rx_beyond_window",
 	"remote.tx_acks", "remote.rto_timeouts", "remote.tx_probes", "remote.peer_timeouts",
@@ -689,7 +689,6 @@ void remote_free(struct ferryd *d, struct fsession *s)
 	}
 	fstatus_counter_free(&d->st, s->c_tx);
 	fstatus_counter_free(&d->st, s->c_rx);
-	fstatus_counter_free(&d->st, s->c_rx_dropped);
 	fstatus_counter_free(&d->st, s->c_srtt);
 	fstatus_counter_free(&d->st, s->c_cwnd);
 	fstatus_counter_free(&d->st, s->c_retx);
@@ -712,8 +711,6 @@ static int make_remote(struct ferryd *d, struct fsession *s, uint32_t ip, uint16
 	s->peer_port = port;
 	s->c_tx = fstatus_counter(&d->st, FERRY_CTR_COUNT, s->id, "session.%u.tx_messages", s->id);
 	s->c_rx = fstatus_counter(&d->st, FERRY_CTR_COUNT, s->id, "session.%u.rx_messages", s->id);
-	s->c_rx_dropped = fstatus_counter(&d->st, FERRY_CTR_COUNT, s->id,
-					  "session.%u.rx_dropped_ring_full", s->id);
 	s->c_srtt = fstatus_counter(&d->st, FERRY_CTR_GAUGE, s->id, "session.%u.srtt_ns", s->id);
 	s->c_cwnd = fstatus_counter(&d->st, FERRY_CTR_GAUGE, s->id, "session.%u.cwnd_milli",
 				    s->id);

@@ -12,7 +12,6 @@ enum {
 	RC_RX_MALFORMED,    /* too short, bad type, bad payload */
 	RC_RX_UNKNOWN,      /* names no session of ours, or the wrong sender */
 	RC_RX_DATA,
-	RC_RX_DATA_DROPPED, /* the client's event ring was full */
 	RC_TX_DATA,
 	RC_TX_FAILED,
 	RC_RX_PACKETS,

@@ -47,7 +47,7 @@ struct fsession {
 	uint16_t peer_port;
 	uint32_t peer_session;
 	/* remote sessions: counters in the status file, "session.<id>.*" */
-	struct ferry_counter *c_rx, *c_tx, *c_rx_dropped;
+	struct ferry_counter *c_rx, *c_tx;
 	/* and the transport's state, updated as acks arrive */
 	struct ferry_counter *c_srtt, *c_cwnd, *c_retx;
 	struct rtx *t; /* remote: the transport (remote.c) */
