@@ -41,7 +41,7 @@
  * while the client lives.
  *
  * Acks: an ACK goes out in the loop pass a gap, a duplicate or a probe is
- * seen, when 16 packets are unacked, or transport.ack_delay_us after the
+ * seen, when two packets are unacked, or transport.ack_delay_us after the
  * first unacked packet; any packet we send carries the ack fields anyway,
  * so an answer within the delay carries the ack for free. ack_delay in
  * the header lets the peer take the wait out of its RTT sample.
@@ -50,6 +50,9 @@
  * probes; one silent for transport.peer_timeout_ms ends with
  * FERRY_REASON_TIMEOUT. A packet for a session we do not know is answered
  * with CLOSE (FERRY_REASON_RESET): the peer's daemon restarted.
+ *
+ * This file has the session's life (handshake, timers, the end) and the
+ * loop's part; remote_data.c the data path; rtx.h their shared state.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,25 +60,14 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "cc.h"
 #include "ferry.h"
-#include "ferryd.h"
 #include "log.h"
 #include "net_host.h"
 #include "nic.h"
-#include "remote.h"
-#include "rtt.h"
-#include "rxwin.h"
-#include "sack.h"
-#include "sessions_pvt.h"
+#include "rtx.h"
 #include "wire.h"
 
-#define WINDOW_PKTS 1024u   /* scoreboard and reorder window, packets */
-#define ACK_EVERY 2u        /* unacked packets that send an ACK in this pass */
-#define SBUF_MIN (64u << 10)
 #define CLOSE_TRIES 8
-#define AVAIL_MAX (1ull << 30)
-#define CUR ((void *)1)     /* the packet in hand, in the reorder window */
 
 static const char *const rc_names[RC_COUNT] = {
 	"remote.rx_malformed", "remote.rx_unknown_session", "remote.rx_messages",
@@ -87,182 +79,10 @@ static const char *const rc_names[RC_COUNT] = {
 	"remote.send_stalls",
 };
 
-/* Held for delivery: a whole message, or one being assembled. */
-struct rmsg {
-	struct rmsg *next;
-	uint32_t len;
-	uint32_t have;
-	uint16_t flags;
-	uint8_t data[];
-};
-
-/* An out-of-order packet's stream bytes, waiting in the reorder window. */
-struct rpkt {
-	uint64_t off;
-	uint32_t len;
-	uint8_t data[];
-};
-
-struct txslot {
-	uint64_t off;
-	uint32_t len;
-};
-
-/* The transport state of one remote session. */
-struct rtx {
-	struct fsession *s;
-	struct rtx *next, *prev; /* d->remotes */
-	struct rtx *dnext;       /* d->rdirty while dirty */
-	bool dirty;
-	bool watch;              /* window or held data to look after */
-	bool ack_now;
-	bool blocked;            /* data waits on the peer's window */
-	uint32_t isn;            /* our first packet number */
-
-	/* send: stream offsets; [una_off, end_off) is in sbuf */
-	uint8_t *sbuf;
-	uint64_t scap, scap_max;
-	uint64_t una_off, nxt_off, end_off;
-	uint64_t peer_edge;
-	struct txslot *slots; /* by seq & (WINDOW_PKTS - 1) */
-	struct ferry_sack *sack;
-	struct ferry_rtt rtt;
-	struct ferry_cc cc;
-	uint64_t next_send_ns; /* pacing, cwnd < 1 */
-	uint64_t last_delay_ns; /* the latest delay fed to cc */
-
-	/* receive */
-	struct ferry_rxwin *rx;
-	uint64_t r_off;    /* stream bytes received in order */
-	uint64_t adv_edge; /* the furthest edge advertised */
-	uint8_t fh[sizeof(struct ferry_wire_frame)];
-	uint32_t fh_have;
-	struct rmsg *asm_msg; /* being assembled */
-	struct rmsg *held, *held_tail;
-	uint64_t held_bytes;  /* held, being assembled, out of order */
-	uint32_t unacked;
-	uint64_t ack_due_ns;  /* 0: no ack owed on a timer */
-	uint32_t echo_ts;
-	uint64_t echo_at_ns;
-
-	/* liveness and the ends */
-	uint64_t last_rx_ns, last_probe_ns;
-	uint64_t ctl_due_ns; /* OPEN or CLOSE again */
-	uint32_t ctl_tries;
-	int close_reason;
-	uint32_t max_msg; /* the smaller of both ends' ipc.max_message_size */
-	uint32_t peer_isn; /* the peer's first number (OPEN, ACCEPT) */
-};
-
 void remote_init(struct ferryd *d)
 {
 	for (int i = 0; i < RC_COUNT; i++)
 		d->c.remote[i] = fstatus_counter(&d->st, FERRY_CTR_COUNT, 0, "%s", rc_names[i]);
-}
-
-static void count(struct ferryd *d, int what)
-{
-	fctr_add(d->c.remote[what], 1);
-}
-
-static struct fclient *local_end(const struct fsession *s)
-{
-	return s->end[0] ? s->end[0] : s->end[1];
-}
-
-static void arm(struct ferryd *d, uint64_t at)
-{
-	if (at < d->rt_next)
-		d->rt_next = at;
-}
-
-static void mark_dirty(struct ferryd *d, struct rtx *t)
-{
-	if (t->dirty)
-		return;
-	t->dirty = true;
-	t->dnext = d->rdirty;
-	d->rdirty = t;
-}
-
-/* ---- packets out ------------------------------------------------------- */
-
-/* The edge we may advertise now: see the top of the file. */
-static uint64_t rx_edge(struct rtx *t)
-{
-	struct fclient *c = local_end(t->s);
-	uint64_t edge;
-	if (c == NULL || c->dead || c->state != FCLIENT_ATTACHED) {
-		/* nobody to deliver to: take and drop, so the peer finishes */
-		edge = t->r_off + AVAIL_MAX;
-	} else {
-		uint64_t free_b = ferry_ring_room(&c->evt);
-		uint32_t n = c->n_sessions ? c->n_sessions : 1;
-		uint64_t avail = free_b > c->rx_held ? (free_b - c->rx_held) / n : 0;
-		if (avail > AVAIL_MAX)
-			avail = AVAIL_MAX;
-		edge = t->r_off + avail;
-		if (t->asm_msg) {
-			uint64_t end = t->r_off + (t->asm_msg->len - t->asm_msg->have);
-			if (end > edge)
-				edge = end;
-		}
-	}
-	if (edge < t->adv_edge)
-		edge = t->adv_edge;
-	return edge;
-}
-
-static void fill_hdr(struct ferryd *d, struct rtx *t, struct ferry_wire_hdr *h, uint8_t type,
-		     uint16_t flags, uint32_t seq, uint32_t aux)
-{
-	struct fsession *s = t->s;
-	uint32_t cum = 0;
-	uint64_t sack = 0;
-	if (t->rx)
-		ferry_rxwin_ack(t->rx, &cum, &sack);
-	t->adv_edge = rx_edge(t);
-	*h = (struct ferry_wire_hdr){
-		.version = FERRY_WIRE_VERSION,
-		.type = type,
-		.flags = htons(flags),
-		.dst_session = htonl(s->peer_session),
-		.src_session = htonl(s->id),
-		.aux = htonl(aux),
-		.seq = htonl(seq),
-		.ack = htonl(cum),
-		.window = htonl((uint32_t)t->adv_edge),
-		.ts = htonl((uint32_t)d->now_ns),
-		.ts_echo = htonl(t->echo_ts),
-		.ack_delay = htonl(t->echo_ts ? (uint32_t)(d->now_ns - t->echo_at_ns) : 0),
-	};
-	memcpy(&h->sack, &(uint64_t){htobe64(sack)}, sizeof(sack));
-	/* every packet carries the ack: nothing is owed any more */
-	t->ack_now = false;
-	t->unacked = 0;
-	t->ack_due_ns = 0;
-}
-
-static int tx(struct ferryd *d, struct rtx *t, const struct ferry_wire_hdr *h, const void *p1,
-	      uint32_t l1, const void *p2, uint32_t l2)
-{
-	int rc = nic_sendv(d, t->s->peer_ip, t->s->peer_port, h, sizeof(*h), p1, l1, p2, l2);
-	if (rc < 0)
-		count(d, RC_TX_FAILED);
-	else
-		count(d, RC_TX_PACKETS);
-	d->rt_sent++;
-	return rc;
-}
-
-static void send_simple(struct ferryd *d, struct rtx *t, uint8_t type, uint16_t flags,
-			uint32_t aux, const void *p, uint32_t len)
-{
-	struct ferry_wire_hdr h;
-	fill_hdr(d, t, &h, type, flags, t->sack ? ferry_sack_next_seq(t->sack) : t->isn, aux);
-	if (type == FW_ACK)
-		count(d, RC_TX_ACKS);
-	tx(d, t, &h, p, len, NULL, 0);
 }
 
 /* A header for a session we have no record of (REFUSE, RESET, CLOSE_ACK). */
@@ -276,374 +96,10 @@ static void send_bare(struct ferryd *d, uint32_t ip, uint16_t port, uint8_t type
 				   .aux = htonl(aux),
 				   .ts = htonl((uint32_t)d->now_ns)};
 	if (nic_sendv(d, ip, port, &h, sizeof(h), NULL, 0, NULL, 0) < 0)
-		count(d, RC_TX_FAILED);
+		rtx_count(d, RC_TX_FAILED);
 	else
-		count(d, RC_TX_PACKETS);
+		rtx_count(d, RC_TX_PACKETS);
 	d->rt_sent++;
-}
-
-/* Send stream bytes [off, off + len) as packet @p seq. */
-static int send_data(struct ferryd *d, struct rtx *t, uint32_t seq, uint64_t off, uint32_t len)
-{
-	struct ferry_wire_hdr h;
-	fill_hdr(d, t, &h, FW_DATA, 0, seq, (uint32_t)off);
-	uint64_t at = off & (t->scap - 1);
-	uint32_t l1 = t->scap - at < len ? (uint32_t)(t->scap - at) : len;
-	return tx(d, t, &h, t->sbuf + at, l1, t->sbuf, len - l1);
-}
-
-static uint32_t mss(struct ferryd *d)
-{
-	return nic_max_payload(d) - (uint32_t)sizeof(struct ferry_wire_hdr);
-}
-
-/* Send what the windows allow: losses first, then new bytes. */
-static void transmit(struct ferryd *d, struct rtx *t)
-{
-	uint64_t now = d->now_ns;
-	uint32_t max = mss(d);
-	t->blocked = false;
-	for (;;) {
-		if (ferry_sack_in_flight(t->sack) >= ferry_cc_window(&t->cc))
-			break;
-		uint64_t gap = ferry_cc_pacing_delay_ns(&t->cc);
-		if (gap && now < t->next_send_ns) {
-			arm(d, t->next_send_ns);
-			break;
-		}
-		uint32_t seq;
-		bool re = ferry_sack_next_retransmit(t->sack, &seq) == 0;
-		if (re) {
-			struct txslot *sl = &t->slots[seq & (WINDOW_PKTS - 1)];
-			if (ferry_sack_sent(t->sack, seq, now, true) != 0)
-				continue; /* acked meanwhile */
-			send_data(d, t, seq, sl->off, sl->len);
-			count(d, RC_TX_RETRANSMITS);
-			fctr_add(t->s->c_retx, 1);
-		} else {
-			if (t->nxt_off >= t->end_off)
-				break;
-			if (t->nxt_off >= t->peer_edge) {
-				t->blocked = true;
-				break;
-			}
-			if (ferry_sack_space(t->sack) == 0)
-				break;
-			uint64_t len = t->end_off - t->nxt_off;
-			if (len > max)
-				len = max;
-			if (len > t->peer_edge - t->nxt_off)
-				len = t->peer_edge - t->nxt_off;
-			seq = ferry_sack_next_seq(t->sack);
-			t->slots[seq & (WINDOW_PKTS - 1)] = (struct txslot){t->nxt_off, (uint32_t)len};
-			ferry_sack_sent(t->sack, seq, now, false);
-			send_data(d, t, seq, t->nxt_off, (uint32_t)len);
-			t->nxt_off += len;
-		}
-		t->next_send_ns = now + gap;
-		arm(d, now + ferry_rtt_rto(&t->rtt));
-	}
-	if (t->blocked)
-		arm(d, now + ferry_rtt_rto(&t->rtt));
-}
-
-/* ---- the send buffer --------------------------------------------------- */
-
-static void sbuf_copy_in(struct rtx *t, uint64_t off, const void *p, uint32_t len)
-{
-	uint64_t at = off & (t->scap - 1);
-	uint64_t l1 = t->scap - at < len ? t->scap - at : len;
-	memcpy(t->sbuf + at, p, l1);
-	memcpy(t->sbuf, (const uint8_t *)p + l1, len - l1);
-}
-
-/* Room for @p need more bytes: grow the ring, keeping offsets; beyond
- * scap_max only when @p force. */
-static int sbuf_reserve(struct rtx *t, uint64_t need, bool force)
-{
-	uint64_t used = t->end_off - t->una_off;
-	if (used + need <= t->scap)
-		return 0;
-	if (used + need > t->scap_max && !force)
-		return -EAGAIN;
-	uint64_t cap = t->scap ? t->scap : SBUF_MIN;
-	while (cap < used + need)
-		cap *= 2;
-	uint8_t *nb = malloc(cap);
-	if (nb == NULL)
-		return -EAGAIN;
-	for (uint64_t o = t->una_off; o < t->end_off;) {
-		uint64_t at = o & (t->scap - 1);
-		uint64_t l = t->scap - at < t->end_off - o ? t->scap - at : t->end_off - o;
-		uint64_t nat = o & (cap - 1);
-		uint64_t l2 = cap - nat < l ? cap - nat : l;
-		memcpy(nb + nat, t->sbuf + at, l2);
-		memcpy(nb, t->sbuf + at + l2, l - l2);
-		o += l;
-	}
-	free(t->sbuf);
-	t->sbuf = nb;
-	t->scap = cap;
-	return 0;
-}
-
-int remote_send(struct ferryd *d, struct fclient *c, const struct ferry_rec_view *v)
-{
-	struct fsession *s = fmap_get(&d->sessions, v->session);
-	/* A session that ended meanwhile: its EVT_DOWN is on the way. */
-	if (s == NULL)
-		return 0;
-	if (!s->remote || local_end(s) != c)
-		return -EBADMSG;
-	if (s->state != FS_UP)
-		return 0;
-	struct rtx *t = s->t;
-	/* libferry keeps to the session's maximum (EVT_UP); a client that
-	 * does not would break the session on the peer */
-	if (v->len > t->max_msg)
-		return -EBADMSG;
-	uint64_t need = sizeof(struct ferry_wire_frame) + (uint64_t)v->len;
-	if (sbuf_reserve(t, need, c->draining) != 0) {
-		count(d, RC_SEND_STALLS);
-		return -EAGAIN;
-	}
-	struct ferry_wire_frame f = {.len = htonl(v->len), .flags = htons(v->flags & FERRY_RECF_RPC)};
-	sbuf_copy_in(t, t->end_off, &f, sizeof(f));
-	sbuf_copy_in(t, t->end_off + sizeof(f), v->payload, v->len);
-	t->end_off += need;
-	fctr_add(s->c_tx, 1);
-	count(d, RC_TX_DATA);
-	mark_dirty(d, t);
-	return 0;
-}
-
-/* ---- receiving --------------------------------------------------------- */
-
-static void held_add(struct rtx *t, int64_t bytes)
-{
-	struct fclient *c = local_end(t->s);
-	t->held_bytes += (uint64_t)bytes;
-	if (c)
-		c->rx_held += (uint64_t)bytes;
-}
-
-/* Move held messages into the client's ring while they fit. */
-static void deliver_held(struct ferryd *d, struct rtx *t)
-{
-	struct fclient *c = local_end(t->s);
-	while (t->held) {
-		struct rmsg *m = t->held;
-		if (c && clients_emit_data(d, c, t->s->id, m->flags, m->data, m->len) < 0)
-			return;
-		if (c) {
-			fctr_add(t->s->c_rx, 1);
-			count(d, RC_RX_DATA);
-		}
-		t->held = m->next;
-		if (t->held == NULL)
-			t->held_tail = NULL;
-		held_add(t, -(int64_t)m->len);
-		free(m);
-	}
-}
-
-/* In-order stream bytes: cut them into messages. @return 0, or -1 when
- * the peer framed a message we cannot take (a protocol error). */
-static int stream_in(struct ferryd *d, struct rtx *t, const uint8_t *p, uint32_t n)
-{
-	struct fclient *c = local_end(t->s);
-	t->r_off += n;
-	while (n > 0) {
-		struct rmsg *m = t->asm_msg;
-		if (m == NULL) {
-			uint32_t take = (uint32_t)sizeof(t->fh) - t->fh_have;
-			if (take > n)
-				take = n;
-			memcpy(t->fh + t->fh_have, p, take);
-			t->fh_have += take;
-			p += take;
-			n -= take;
-			if (t->fh_have < sizeof(t->fh))
-				break;
-			t->fh_have = 0;
-			struct ferry_wire_frame f;
-			memcpy(&f, t->fh, sizeof(f));
-			uint32_t len = ntohl(f.len);
-			uint16_t flags = ntohs(f.flags) & FERRY_RECF_RPC;
-			if (len > d->cfg->ipc_max_message_size)
-				return -1;
-			/* whole in this packet, nothing waiting: straight in */
-			if (len <= n && t->held == NULL && c &&
-			    clients_emit_data(d, c, t->s->id, flags, p, len) == 0) {
-				fctr_add(t->s->c_rx, 1);
-				count(d, RC_RX_DATA);
-				p += len;
-				n -= len;
-				continue;
-			}
-			LOG_D("session %u: message of %u B held (in packet %u, held %p, ring room %llu)", t->s->id, len, n, (void*)t->held, c ? (unsigned long long)ferry_ring_room(&c->evt) : 0ull);
-			m = malloc(sizeof(*m) + len);
-			if (m == NULL)
-				return -1;
-			m->next = NULL;
-			m->len = len;
-			m->have = 0;
-			m->flags = flags;
-			t->asm_msg = m;
-			held_add(t, len);
-		}
-		uint32_t take = m->len - m->have;
-		if (take > n)
-			take = n;
-		memcpy(m->data + m->have, p, take);
-		m->have += take;
-		p += take;
-		n -= take;
-		if (m->have < m->len)
-			break;
-		t->asm_msg = NULL;
-		if (t->held_tail)
-			t->held_tail->next = m;
-		else
-			t->held = m;
-		t->held_tail = m;
-		deliver_held(d, t);
-	}
-	if (t->held || t->asm_msg) {
-		t->watch = true;
-		arm(d, d->now_ns);
-	}
-	return 0;
-}
-
-static void free_rpkt(void *arg, uint32_t seq, void *pkt)
-{
-	(void)seq;
-	struct rtx *t = arg;
-	if (pkt != CUR) {
-		held_add(t, -(int64_t)((struct rpkt *)pkt)->len);
-		free(pkt);
-	}
-}
-
-static void fail_session(struct ferryd *d, struct rtx *t, int reason);
-
-/* A DATA packet of session @p t. */
-static void on_data(struct ferryd *d, struct rtx *t, const struct ferry_wire_hdr *h,
-		    const uint8_t *p, uint32_t len)
-{
-	uint32_t seq = ntohl(h->seq);
-	uint64_t off = ferry_wire_widen(t->r_off, ntohl(h->aux));
-	count(d, RC_RX_PACKETS);
-	t->echo_ts = ntohl(h->ts);
-	t->echo_at_ns = d->now_ns;
-	if (ntohs(h->flags) & FWF_PROBE)
-		t->ack_now = true;
-	/* the peer must keep to the edge we advertised */
-	if (off + len > t->adv_edge) {
-		count(d, RC_RX_BEYOND);
-		t->ack_now = true;
-		return;
-	}
-	/* out of order: keep a copy until the gap fills */
-	struct rpkt *k = NULL;
-	if (seq != ferry_rxwin_cum(t->rx)) {
-		k = malloc(sizeof(*k) + len);
-		if (k == NULL)
-			return; /* not acked: it comes again */
-		k->off = off;
-		k->len = len;
-		memcpy(k->data, p, len);
-	}
-	int r = ferry_rxwin_receive(t->rx, seq, k ? (void *)k : CUR);
-	if (r == FERRY_RXWIN_DUP || r == FERRY_RXWIN_BEYOND) {
-		free(k);
-		count(d, r == FERRY_RXWIN_DUP ? RC_RX_DUP : RC_RX_BEYOND);
-		t->ack_now = true;
-		return;
-	}
-	if (r == FERRY_RXWIN_HELD) {
-		held_add(t, len);
-		count(d, RC_RX_OOO);
-		t->ack_now = true;
-		return;
-	}
-	/* in order: this packet, then any held ones it joins up with */
-	uint32_t got;
-	void *pkt;
-	while ((pkt = ferry_rxwin_pop(t->rx, &got)) != NULL) {
-		const uint8_t *bp = p;
-		uint32_t bl = len;
-		uint64_t boff = off;
-		if (pkt != CUR) {
-			struct rpkt *hk = pkt;
-			bp = hk->data;
-			bl = hk->len;
-			boff = hk->off;
-		}
-		int bad = boff != t->r_off || stream_in(d, t, bp, bl) != 0;
-		if (pkt != CUR)
-			free_rpkt(t, got, pkt);
-		if (bad) {
-			count(d, RC_PROTOCOL);
-			fail_session(d, t, FERRY_REASON_PROTOCOL);
-			return;
-		}
-		t->unacked++;
-	}
-	if (t->unacked >= ACK_EVERY)
-		t->ack_now = true;
-	else if (t->ack_due_ns == 0) {
-		t->ack_due_ns = d->now_ns + (uint64_t)d->cfg->transport_ack_delay_us * 1000;
-		arm(d, t->ack_due_ns);
-	}
-}
-
-/* The ack fields of any packet from the peer. */
-static void on_ack(struct ferryd *d, struct rtx *t, const struct ferry_wire_hdr *h)
-{
-	uint64_t now = d->now_ns;
-	uint64_t sackbits;
-	memcpy(&sackbits, &h->sack, sizeof(sackbits));
-	struct ferry_sack_ack a;
-	if (ferry_sack_on_ack(t->sack, ntohl(h->ack), be64toh(sackbits), now, &a) != 0) {
-		count(d, RC_ACKS_INVALID);
-		return;
-	}
-	if (a.una != a.una_before) {
-		t->una_off = a.una == ferry_sack_next_seq(t->sack)
-				     ? t->nxt_off
-				     : t->slots[a.una & (WINDOW_PKTS - 1)].off;
-	}
-	uint32_t echo = ntohl(h->ts_echo);
-	uint64_t delay = 0;
-	if (echo) {
-		uint32_t raw = (uint32_t)now - echo;
-		uint32_t held = ntohl(h->ack_delay);
-		/* more than a second: a wrapped or bogus echo */
-		if (raw > held && raw < 1000000000u) {
-			delay = raw - held;
-			ferry_rtt_sample(&t->rtt, delay, false);
-		}
-	}
-	if (a.newly_acked) {
-		t->last_delay_ns = delay ? delay : a.rtt_ns;
-		ferry_cc_on_ack(&t->cc, t->last_delay_ns, a.newly_acked, now);
-	}
-	/* Delay is the congestion signal: a queue that overflows was above
-	 * the target first. A loss while the delay is below it is a bad link
-	 * or a corrupted frame, which a smaller window would not prevent. */
-	if (a.newly_lost && t->last_delay_ns >= ferry_cc_target_ns(&t->cc))
-		ferry_cc_on_loss(&t->cc, now);
-	if (a.newly_acked || a.newly_lost) {
-		fctr_set(t->s->c_srtt, ferry_rtt_srtt(&t->rtt));
-		fctr_set(t->s->c_cwnd, (uint64_t)(ferry_cc_cwnd(&t->cc) * 1000.0));
-	}
-	uint64_t edge = ferry_wire_widen(t->nxt_off, ntohl(h->window));
-	if (edge > t->peer_edge)
-		t->peer_edge = edge;
-	if (a.newly_acked || a.newly_lost || t->blocked || t->nxt_off < t->end_off)
-		mark_dirty(d, t);
 }
 
 /* ---- the session's life ------------------------------------------------ */
@@ -664,15 +120,15 @@ static void rtx_free(struct ferryd *d, struct rtx *t)
 		d->remotes = t->next;
 	if (t->next)
 		t->next->prev = t->prev;
-	ferry_rxwin_destroy(t->rx, free_rpkt, t);
+	ferry_rxwin_destroy(t->rx, rtx_free_rpkt, t);
 	while (t->held) {
 		struct rmsg *m = t->held;
 		t->held = m->next;
-		held_add(t, -(int64_t)m->len);
+		rtx_held_add(t, -(int64_t)m->len);
 		free(m);
 	}
 	if (t->asm_msg) {
-		held_add(t, -(int64_t)t->asm_msg->len);
+		rtx_held_add(t, -(int64_t)t->asm_msg->len);
 		free(t->asm_msg);
 	}
 	ferry_sack_destroy(t->sack);
@@ -751,7 +207,7 @@ static int make_remote(struct ferryd *d, struct fsession *s, uint32_t ip, uint16
 	t->scap_max = sm;
 	t->last_rx_ns = d->now_ns;
 	t->max_msg = (uint32_t)cfg->ipc_max_message_size;
-	arm(d, d->now_ns);
+	rtx_arm(d, d->now_ns);
 	if (t->slots == NULL || ferry_sack_create(&t->sack, &sp, t->isn) != 0 ||
 	    ferry_rtt_init(&t->rtt, &rp) != 0 || ferry_cc_init(&t->cc, &cp) != 0)
 		return -ENOMEM;
@@ -768,13 +224,13 @@ static void send_open(struct ferryd *d, struct rtx *t)
 {
 	struct ferry_wire_open o;
 	memcpy(o.service, t->s->service, sizeof(o.service));
-	send_simple(d, t, FW_OPEN, 0, (uint32_t)d->cfg->ipc_max_message_size, &o, sizeof(o));
+	rtx_send(d, t, FW_OPEN, 0, (uint32_t)d->cfg->ipc_max_message_size, &o, sizeof(o));
 	uint64_t rto = ferry_rtt_rto(&t->rtt) << (t->ctl_tries < 16 ? t->ctl_tries : 16);
 	if (rto > (uint64_t)d->cfg->transport_rto_max_us * 1000)
 		rto = (uint64_t)d->cfg->transport_rto_max_us * 1000;
 	t->ctl_tries++;
 	t->ctl_due_ns = d->now_ns + rto;
-	arm(d, t->ctl_due_ns);
+	rtx_arm(d, t->ctl_due_ns);
 }
 
 void remote_connect(struct ferryd *d, struct fclient *c, uint32_t cookie, uint32_t ip,
@@ -804,7 +260,7 @@ static void up_event(struct ferryd *d, struct fsession *s, int role)
 		.peer_ipv4 = htonl(s->peer_ip),
 		.max_message = s->t->max_msg,
 	};
-	clients_emit(d, local_end(s), FERRY_EVT_UP, s->id, role == 0 ? s->cookie : 0, &up,
+	clients_emit(d, rtx_local_end(s), FERRY_EVT_UP, s->id, role == 0 ? s->cookie : 0, &up,
 		     sizeof(up));
 }
 
@@ -812,16 +268,16 @@ void remote_accept(struct ferryd *d, struct fsession *s)
 {
 	timed_unlink(d, s);
 	s->state = FS_UP;
-	send_simple(d, s->t, FW_ACCEPT, 0, (uint32_t)d->cfg->ipc_max_message_size, NULL, 0);
+	rtx_send(d, s->t, FW_ACCEPT, 0, (uint32_t)d->cfg->ipc_max_message_size, NULL, 0);
 	up_event(d, s, 1);
 }
 
 static void send_close(struct ferryd *d, struct rtx *t)
 {
-	send_simple(d, t, FW_CLOSE, 0, (uint32_t)t->close_reason, NULL, 0);
+	rtx_send(d, t, FW_CLOSE, 0, (uint32_t)t->close_reason, NULL, 0);
 	t->ctl_tries++;
 	t->ctl_due_ns = d->now_ns + (ferry_rtt_rto(&t->rtt) << (t->ctl_tries < 10 ? t->ctl_tries : 10));
-	arm(d, t->ctl_due_ns);
+	rtx_arm(d, t->ctl_due_ns);
 }
 
 bool remote_linger(struct ferryd *d, struct fsession *s, int reason)
@@ -833,23 +289,23 @@ bool remote_linger(struct ferryd *d, struct fsession *s, int reason)
 	while (t->held) {
 		struct rmsg *m = t->held;
 		t->held = m->next;
-		held_add(t, -(int64_t)m->len);
+		rtx_held_add(t, -(int64_t)m->len);
 		free(m);
 	}
 	t->held_tail = NULL;
 	if (t->asm_msg) {
-		held_add(t, -(int64_t)t->asm_msg->len);
+		rtx_held_add(t, -(int64_t)t->asm_msg->len);
 		free(t->asm_msg);
 		t->asm_msg = NULL;
 	}
 	/* out-of-order packets stay, counted against nobody's ring now */
-	struct fclient *c = local_end(s);
+	struct fclient *c = rtx_local_end(s);
 	if (c)
 		c->rx_held -= t->held_bytes;
 	s->state = FS_CLOSING;
 	t->close_reason = reason;
 	t->ctl_tries = 0;
-	mark_dirty(d, t);
+	rtx_mark_dirty(d, t);
 	return true;
 }
 
@@ -864,11 +320,11 @@ void remote_tell_end(struct ferryd *d, struct fsession *s, int reason)
 		return;
 	}
 	s->t->close_reason = reason;
-	send_simple(d, s->t, FW_CLOSE, 0, (uint32_t)reason, NULL, 0);
+	rtx_send(d, s->t, FW_CLOSE, 0, (uint32_t)reason, NULL, 0);
 }
 
 /* End a session for a reason of ours, telling the peer. */
-static void fail_session(struct ferryd *d, struct rtx *t, int reason)
+void rtx_fail(struct ferryd *d, struct rtx *t, int reason)
 {
 	struct fsession *s = t->s;
 	if (s->state == FS_CLOSING || s->state == FS_CLOSE_SENT) {
@@ -887,7 +343,7 @@ static void peer_closed(struct ferryd *d, struct rtx *t, int reason)
 		session_free(d, s);
 		return;
 	}
-	deliver_held(d, t);
+	rtx_deliver_held(d, t);
 	if (t->held == NULL) {
 		session_end(d, s, NULL, reason);
 		return;
@@ -896,7 +352,7 @@ static void peer_closed(struct ferryd *d, struct rtx *t, int reason)
 	s->state = FS_PEER_CLOSED;
 	t->close_reason = reason;
 	t->watch = true;
-	arm(d, d->now_ns);
+	rtx_arm(d, d->now_ns);
 }
 
 /* An OPEN: find the listener and announce the session, or refuse. */
@@ -907,7 +363,7 @@ static void on_open(struct ferryd *d, uint32_t ip, uint16_t port, const struct f
 	uint32_t src = ntohl(h->src_session);
 	if (len < sizeof(struct ferry_wire_open) || src == 0 ||
 	    !service_ok(((const struct ferry_wire_open *)p)->service, service)) {
-		count(d, RC_RX_MALFORMED);
+		rtx_count(d, RC_RX_MALFORMED);
 		return;
 	}
 	/* the OPEN again (same first number): our ACCEPT was lost, or is
@@ -918,14 +374,14 @@ static void on_open(struct ferryd *d, uint32_t ip, uint16_t port, const struct f
 		if (t->s->peer_ip != ip || t->s->peer_session != src)
 			continue;
 		if (t->peer_isn == ntohl(h->seq)) {
-			count(d, RC_RX_DUP);
+			rtx_count(d, RC_RX_DUP);
 			if (t->s->state == FS_UP)
-				send_simple(d, t, FW_ACCEPT, 0,
+				rtx_send(d, t, FW_ACCEPT, 0,
 					    (uint32_t)d->cfg->ipc_max_message_size, NULL, 0);
 			return;
 		}
 		t->s->peer_done = true;
-		fail_session(d, t, FERRY_REASON_RESET);
+		rtx_fail(d, t, FERRY_REASON_RESET);
 	}
 	struct fservice *svc = service_find(d, service);
 	int reason = FERRY_REASON_NO_LISTENER;
@@ -957,7 +413,7 @@ static void on_open(struct ferryd *d, uint32_t ip, uint16_t port, const struct f
 /* A packet names a session we do not have. */
 static void on_unknown(struct ferryd *d, uint32_t ip, uint16_t port, const struct ferry_wire_hdr *h)
 {
-	count(d, RC_RX_UNKNOWN);
+	rtx_count(d, RC_RX_UNKNOWN);
 	uint32_t src = ntohl(h->src_session), dst = ntohl(h->dst_session);
 	if (src == 0)
 		return;
@@ -966,7 +422,7 @@ static void on_unknown(struct ferryd *d, uint32_t ip, uint16_t port, const struc
 		send_bare(d, ip, port, FW_CLOSE_ACK, src, dst, 0);
 	} else if (h->type == FW_DATA || h->type == FW_ACK) {
 		/* the peer thinks a session is up that we never had or lost */
-		count(d, RC_TX_RESETS);
+		rtx_count(d, RC_TX_RESETS);
 		send_bare(d, ip, port, FW_CLOSE, src, dst, FERRY_REASON_RESET);
 	}
 }
@@ -975,7 +431,7 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 {
 	struct ferry_wire_hdr h;
 	if (len < sizeof(h)) {
-		count(d, RC_RX_MALFORMED);
+		rtx_count(d, RC_RX_MALFORMED);
 		return;
 	}
 	memcpy(&h, p, sizeof(h));
@@ -986,7 +442,7 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 		return;
 	}
 	if (h.type == 0 || h.type >= FW_TYPE_MAX) {
-		count(d, RC_RX_MALFORMED);
+		rtx_count(d, RC_RX_MALFORMED);
 		return;
 	}
 	struct fsession *s = fmap_get(&d->sessions, ntohl(h.dst_session));
@@ -1005,9 +461,9 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 		if (s->state != FS_OPENING || src == 0) {
 			/* a second ACCEPT (our OPEN went twice): ack it */
 			if (s->state == FS_UP)
-				t->ack_now = true, mark_dirty(d, t);
+				t->ack_now = true, rtx_mark_dirty(d, t);
 			else
-				count(d, RC_RX_UNKNOWN);
+				rtx_count(d, RC_RX_UNKNOWN);
 			return;
 		}
 		if (start_rx(t, ntohl(h.seq)) != 0) {
@@ -1021,11 +477,11 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 		t->ctl_tries = 0;
 		if (ntohl(h.aux) && ntohl(h.aux) < t->max_msg)
 			t->max_msg = ntohl(h.aux);
-		on_ack(d, t, &h);
+		rtx_on_ack(d, t, &h);
 		t->ack_now = true; /* so the acceptor has an RTT sample */
 		t->echo_ts = ntohl(h.ts);
 		t->echo_at_ns = d->now_ns;
-		mark_dirty(d, t);
+		rtx_mark_dirty(d, t);
 		up_event(d, s, 0);
 		return;
 	case FW_REFUSE:
@@ -1057,14 +513,14 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 	case FW_DATA:
 	case FW_ACK:
 		if (s->state == FS_OPENING || s->state == FS_INCOMING || t->rx == NULL) {
-			count(d, RC_RX_UNKNOWN);
+			rtx_count(d, RC_RX_UNKNOWN);
 			return;
 		}
-		on_ack(d, t, &h);
+		rtx_on_ack(d, t, &h);
 		if (h.type == FW_DATA) {
-			on_data(d, t, &h, p, plen);
+			rtx_on_data(d, t, &h, p, plen);
 		} else {
-			count(d, RC_RX_PACKETS);
+			rtx_count(d, RC_RX_PACKETS);
 			if (ntohs(h.flags) & FWF_PROBE) {
 				t->echo_ts = ntohl(h.ts);
 				t->echo_at_ns = d->now_ns;
@@ -1072,7 +528,7 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 			}
 		}
 		if (t->ack_now)
-			mark_dirty(d, t);
+			rtx_mark_dirty(d, t);
 		return;
 	}
 }
@@ -1098,7 +554,7 @@ static bool service_one(struct ferryd *d, struct rtx *t, uint64_t *next)
 		return true;
 	if (s->state == FS_PEER_CLOSED) {
 		/* the peer is done: only what we hold for the client is left */
-		deliver_held(d, t);
+		rtx_deliver_held(d, t);
 		if (t->held == NULL) {
 			session_end(d, s, NULL, t->close_reason);
 			return false;
@@ -1107,12 +563,12 @@ static bool service_one(struct ferryd *d, struct rtx *t, uint64_t *next)
 		return true;
 	}
 	if (now - t->last_rx_ns >= peer_to) {
-		count(d, RC_PEER_TIMEOUTS);
+		rtx_count(d, RC_PEER_TIMEOUTS);
 		LOG_I("session %u (%s): no word from %u.%u.%u.%u for %lld ms", s->id, s->service,
 		      s->peer_ip >> 24, (s->peer_ip >> 16) & 255, (s->peer_ip >> 8) & 255,
 		      s->peer_ip & 255, (long long)cfg->transport_peer_timeout_ms);
 		s->peer_done = true;
-		fail_session(d, t, FERRY_REASON_TIMEOUT);
+		rtx_fail(d, t, FERRY_REASON_TIMEOUT);
 		return false;
 	}
 	NEXT(t->last_rx_ns + peer_to);
@@ -1131,28 +587,28 @@ static bool service_one(struct ferryd *d, struct rtx *t, uint64_t *next)
 	uint64_t rto = ferry_rtt_rto(&t->rtt);
 	uint64_t due = ferry_sack_deadline(t->sack, rto);
 	if (now >= due && ferry_sack_on_timeout(t->sack, now, rto)) {
-		count(d, RC_RTO);
+		rtx_count(d, RC_RTO);
 		LOG_D("session %u: retransmission timeout, rto %llu us, cwnd %.2f, srtt %llu us, "
 		      "in flight %u", s->id, (unsigned long long)rto / 1000, ferry_cc_cwnd(&t->cc),
 		      (unsigned long long)ferry_rtt_srtt(&t->rtt) / 1000,
 		      ferry_sack_in_flight(t->sack));
 		ferry_rtt_on_timeout(&t->rtt);
 		ferry_cc_on_timeout(&t->cc, now);
-		mark_dirty(d, t);
+		rtx_mark_dirty(d, t);
 	} else if (due != UINT64_MAX) {
 		NEXT(due);
 	}
 	/* paced, or waiting for room in the congestion window after a loss */
 	if ((t->nxt_off < t->end_off || ferry_sack_lost(t->sack)) && !t->blocked) {
 		if (now >= t->next_send_ns)
-			mark_dirty(d, t);
+			rtx_mark_dirty(d, t);
 		else
 			NEXT(t->next_send_ns);
 	}
 	if (t->dirty || (t->ack_due_ns && now >= t->ack_due_ns)) {
 		if (t->ack_due_ns)
 			t->ack_now = true;
-		mark_dirty(d, t);
+		rtx_mark_dirty(d, t);
 		NEXT(now);
 	} else if (t->ack_due_ns) {
 		NEXT(t->ack_due_ns);
@@ -1166,27 +622,27 @@ static bool service_one(struct ferryd *d, struct rtx *t, uint64_t *next)
 	}
 	uint64_t quiet = t->last_rx_ns > t->last_probe_ns ? t->last_rx_ns : t->last_probe_ns;
 	if ((t->blocked || now - t->last_rx_ns >= ka) && now - quiet >= probe_every) {
-		count(d, RC_TX_PROBES);
+		rtx_count(d, RC_TX_PROBES);
 		LOG_D("session %u: probe; in flight %u lost %u blocked %d nxt %llu end %llu edge %llu una %u next %u due %lld ms pace %lld ms", s->id,
 		      ferry_sack_in_flight(t->sack), ferry_sack_lost(t->sack), t->blocked,
 		      (unsigned long long)t->nxt_off, (unsigned long long)t->end_off,
 		      (unsigned long long)t->peer_edge, ferry_sack_una(t->sack), ferry_sack_next_seq(t->sack),
 		      due == UINT64_MAX ? -1ll : (long long)(due - now) / 1000000, (long long)(t->next_send_ns - now) / 1000000);
 		t->last_probe_ns = now;
-		send_simple(d, t, FW_ACK, FWF_PROBE, 0, NULL, 0);
+		rtx_send(d, t, FW_ACK, FWF_PROBE, 0, NULL, 0);
 		quiet = now;
 	}
 	NEXT(quiet + probe_every);
 	/* held data and a window to reopen as the client reads */
 	if (t->watch) {
-		deliver_held(d, t);
+		rtx_deliver_held(d, t);
 		uint64_t was = t->adv_edge;
-		uint64_t edge = rx_edge(t);
+		uint64_t edge = rtx_edge(t);
 		uint64_t win = was > t->r_off ? was - t->r_off : 0;
 		/* tell the peer when the window grew by a quarter or reopened */
 		if (edge > was && (edge - was >= (uint64_t)cfg->ipc_client_ring_size / 4 ||
-				   win < mss(d)))
-			t->ack_now = true, mark_dirty(d, t);
+				   win < rtx_mss(d)))
+			t->ack_now = true, rtx_mark_dirty(d, t);
 		t->watch = t->held || t->asm_msg ||
 			   edge - t->r_off < (uint64_t)cfg->ipc_client_ring_size / 2;
 		if (t->watch)
@@ -1205,9 +661,9 @@ static void flush_dirty(struct ferryd *d)
 		t->dirty = false;
 		struct fsession *s = t->s;
 		if (s->state == FS_UP || s->state == FS_CLOSING)
-			transmit(d, t);
+			rtx_transmit(d, t);
 		if (t->ack_now)
-			send_simple(d, t, FW_ACK, 0, 0, NULL, 0);
+			rtx_send(d, t, FW_ACK, 0, 0, NULL, 0);
 		if (s->state == FS_CLOSING && t->una_off == t->end_off) {
 			s->state = FS_CLOSE_SENT;
 			send_close(d, t);
@@ -1251,6 +707,6 @@ void remote_unreachable(struct ferryd *d, uint32_t ip)
 		      ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 		/* nothing to tell a peer we cannot reach */
 		s->peer_done = true;
-		fail_session(d, t, FERRY_REASON_UNREACHABLE);
+		rtx_fail(d, t, FERRY_REASON_UNREACHABLE);
 	}
 }

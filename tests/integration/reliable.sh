@@ -81,23 +81,39 @@ rss() {
 	awk '/^VmRSS:/ {print $2}' "/proc/$(cat "/run/ferry-lab/$1.pid")/status" 2>/dev/null || echo 0
 }
 
+# recv_bg NAME ARG...: ferry-xfer recv for service NAME on ferry-b, in the
+# background (its PID in RPID), output in $TMP/NAME.recv and .recv.err;
+# returns once it listens
+recv_bg() {
+	local name=$1
+	shift
+	"$LAB" exec b "$XFER" recv --service "$name" "$@" >"$TMP/$name.recv" 2>"$TMP/$name.recv.err" &
+	RPID=$!
+	for _ in $(seq 50); do
+		grep -q "listening" "$TMP/$name.recv.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+}
+
+# send NAME ARG...: ferry-xfer send from ferry-a to service NAME on ferry-b,
+# output in $TMP/NAME.send and .send.err
+send() {
+	local name=$1
+	shift
+	"$LAB" exec a "$XFER" send --host 10.77.0.2 --service "$name" "$@" >"$TMP/$name.send" \
+		2>"$TMP/$name.send.err"
+}
+
 # xfer NAME COUNT SEED RECV_EXTRA SEND_EXTRA: one transfer a -> b; 0 if
 # the receiver verified every message and the sender got its answer
 xfer() {
-	local name=$1 count=$2 seed=$3 rx=$4 tx=$5 rpid rrc src
+	local name=$1 count=$2 seed=$3 rx=$4 tx=$5 rrc src
 	# shellcheck disable=SC2086 # the extras are word lists
-	"$LAB" exec b "$XFER" recv --service "$name" --count "$count" --seed "$seed" \
-		--timeout-ms 120000 --json $rx >"$TMP/$name.recv" 2>"$TMP/$name.recv.err" &
-	rpid=$!
-	for _ in $(seq 50); do
-		grep -q "listening" "$TMP/$name.recv.err" 2>/dev/null && break
-		sleep 0.1
-	done
+	recv_bg "$name" --count "$count" --seed "$seed" --timeout-ms 120000 --json $rx
 	# shellcheck disable=SC2086
-	"$LAB" exec a "$XFER" send --host 10.77.0.2 --service "$name" --count "$count" \
-		--seed "$seed" --timeout-ms 120000 --json $tx >"$TMP/$name.send" 2>"$TMP/$name.send.err"
+	send "$name" --count "$count" --seed "$seed" --timeout-ms 120000 --json $tx
 	src=$?
-	wait "$rpid"
+	wait "$RPID"
 	rrc=$?
 	if ((src != 0 || rrc != 0)); then
 		echo "send exit $src, recv exit $rrc"
@@ -152,16 +168,10 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0
 lab_up "$BIG"
 rss_a0=$(rss a)
 rss_b0=$(rss b)
-"$LAB" exec b "$XFER" recv --service stall --count 400 --seed 7 --min-size 64K --max-size 1M \
-	--stall-after 20 --stall-ms 3000 --timeout-ms 60000 --json >"$TMP/stall.recv" \
-	2>"$TMP/stall.recv.err" &
-rpid=$!
-for _ in $(seq 50); do
-	grep -q "listening" "$TMP/stall.recv.err" 2>/dev/null && break
-	sleep 0.1
-done
-"$LAB" exec a "$XFER" send --host 10.77.0.2 --service stall --count 400 --seed 7 --min-size 64K \
-	--max-size 1M --timeout-ms 60000 --json >"$TMP/stall.send" 2>"$TMP/stall.send.err" &
+recv_bg stall --count 400 --seed 7 --min-size 64K --max-size 1M --stall-after 20 --stall-ms 3000 \
+	--timeout-ms 60000 --json
+rpid=$RPID
+send stall --count 400 --seed 7 --min-size 64K --max-size 1M --timeout-ms 60000 --json &
 spid=$!
 max_a=$rss_a0
 max_b=$rss_b0
@@ -197,15 +207,9 @@ lab_down
 
 # -- the peer's ferryd killed mid-transfer, then restarted --
 lab_up "$BIG --transport.peer_timeout_ms=2000 --transport.keepalive_ms=200"
-"$LAB" exec b "$XFER" recv --service doomed --count 100000 --seed 9 --max-size 64K \
-	--timeout-ms 60000 >/dev/null 2>"$TMP/doomed.recv.err" &
-rpid=$!
-for _ in $(seq 50); do
-	grep -q "listening" "$TMP/doomed.recv.err" 2>/dev/null && break
-	sleep 0.1
-done
-"$LAB" exec a "$XFER" send --host 10.77.0.2 --service doomed --count 100000 --seed 9 \
-	--max-size 64K --timeout-ms 60000 >/dev/null 2>"$TMP/doomed.send.err" &
+recv_bg doomed --count 100000 --seed 9 --max-size 64K --timeout-ms 60000
+rpid=$RPID
+send doomed --count 100000 --seed 9 --max-size 64K --timeout-ms 60000 &
 spid=$!
 sleep 1
 "$LAB" kill b >"$TMP/kill.log" 2>&1 || { cat "$TMP/kill.log"; fail "lab.sh kill b"; }
@@ -227,15 +231,9 @@ ok "the restarted ferryd on ferry-b accepts a new session: 200 messages verified
 
 # -- the opener's ferryd killed and restarted at once: its new session
 # reuses the dead one's id, and the receiver's old session must end --
-"$LAB" exec b "$XFER" recv --service orphan --count 100000 --seed 13 --max-size 64K \
-	--timeout-ms 60000 >/dev/null 2>"$TMP/orphan.recv.err" &
-rpid=$!
-for _ in $(seq 50); do
-	grep -q "listening" "$TMP/orphan.recv.err" 2>/dev/null && break
-	sleep 0.1
-done
-"$LAB" exec a "$XFER" send --host 10.77.0.2 --service orphan --count 100000 --seed 13 \
-	--max-size 64K --timeout-ms 60000 >/dev/null 2>"$TMP/orphan.send.err" &
+recv_bg orphan --count 100000 --seed 13 --max-size 64K --timeout-ms 60000
+rpid=$RPID
+send orphan --count 100000 --seed 13 --max-size 64K --timeout-ms 60000 &
 spid=$!
 sleep 1
 "$LAB" kill a >"$TMP/kill.log" 2>&1 || { cat "$TMP/kill.log"; fail "lab.sh kill a"; }
@@ -245,8 +243,10 @@ LAB_FERRYD_ARGS="$BIG --transport.peer_timeout_ms=2000 --transport.keepalive_ms=
 xfer fresh 200 15 "--max-size 1M" "--max-size 1M" || fail "a session from the restarted ferryd"
 wait "$rpid"
 rrc=$?
-((rrc == 1)) && grep -q "session ended" "$TMP/orphan.recv.err" ||
-	{ cat "$TMP/orphan.recv.err"; fail "the orphaned receiver (exit $rrc) was not told its session ended"; }
+if ((rrc != 1)) || ! grep -q "session ended" "$TMP/orphan.recv.err"; then
+	cat "$TMP/orphan.recv.err"
+	fail "the orphaned receiver (exit $rrc) was not told its session ended"
+fi
 ok "opener's ferryd killed and restarted: a new session verified 200 messages, and the orphaned receiver was told: $(sed -n 's/.*session ended (\(.*\)) after.*/\1/p' "$TMP/orphan.recv.err")"
 lab_down
 ok "lab down, nothing left"
