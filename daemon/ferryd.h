@@ -7,7 +7,8 @@
  *   clients.c   per-client rings: commands in, events out, reclaim
  *   sessions.c  services and local sessions: connect, accept, close, timers
  *   nic.c       the DPDK port and IPv4 host stack (daemon/net, daemon/port)
- *   remote.c    sessions with other hosts: handshake, messages, close
+ *   remote.c    sessions with other hosts: handshake, timers, close
+ *   remote_data.c  their data path: send buffer, packets, acks, delivery
  *   status.c    status file and counters
  *   privs.c     dropping root
  */
