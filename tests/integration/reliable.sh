@@ -6,8 +6,9 @@
 # seeded fault injection:
 #   - integrity: ferry-xfer sends messages of 1 B .. 8 MiB (log-uniform
 #     sizes, every byte a function of seed and index) from a to b at 0 %,
-#     1 %, 5 % and 20 % drop on every received packet, with 1 % duplicated
-#     and 2 % reordered: each message must arrive once, in order, intact,
+#     1 %, 5 % and 20 % drop on every received packet, with 1 % duplicated,
+#     2 % reordered and 0.5 % corrupted (one bit flipped; the checksum
+#     catches it, so it is one more loss): each message must arrive once, in order, intact,
 #     before a time bound;
 #     at 5 %, also a sender that closes its session and exits right after
 #     its last send: everything still arrives, then "closed by the peer";
@@ -130,7 +131,7 @@ for level in "0 200" "0.01 200" "0.05 120" "0.2 60"; do
 	[[ -n $only ]] && break
 	read -r drop count <<<"$level"
 	i=$((i + 1))
-	lab_up "$BIG --fault.seed=$((40 + i)) --fault.rx_drop=$drop --fault.rx_dup=0.01 --fault.rx_reorder=0.02"
+	lab_up "$BIG --fault.seed=$((40 + i)) --fault.rx_drop=$drop --fault.rx_dup=0.01 --fault.rx_reorder=0.02 --fault.rx_corrupt=0.005"
 	t0=$(date +%s.%N)
 	xfer "drop$i" "$count" "$((100 + i))" "" "" || fail "integrity at $drop drop"
 	t1=$(date +%s.%N)
@@ -143,12 +144,13 @@ PY
 )
 	faults="dropped $(( $(counter fault.rx_drop a) + $(counter fault.rx_drop b) )),"
 	faults+=" duplicated $(( $(counter fault.rx_dup a) + $(counter fault.rx_dup b) )),"
-	faults+=" reordered $(( $(counter fault.rx_reorder a) + $(counter fault.rx_reorder b) ));"
+	faults+=" reordered $(( $(counter fault.rx_reorder a) + $(counter fault.rx_reorder b) )),"
+	faults+=" corrupted $(( $(counter fault.rx_corrupt a) + $(counter fault.rx_corrupt b) ));"
 	faults+=" retransmitted $(( $(counter remote.tx_retransmits a) + $(counter remote.tx_retransmits b) ))"
 	if [[ $drop != 0 ]] && (($(counter remote.tx_retransmits a) == 0)); then
 		fail "at $drop drop, ferry-a never retransmitted: the faults did not bite"
 	fi
-	ok "$(printf '%g' "$(python3 -c "print($drop*100)")") % drop + dup + reorder: $summary, every message once, in order, intact; $faults"
+	ok "$(printf '%g' "$(python3 -c "print($drop*100)")") % drop + dup + reorder + corrupt: $summary, every message once, in order, intact; $faults"
 	if [[ $drop == 0.05 ]]; then
 		# the sender closes right after its last send and exits: its
 		# ferryd still delivers everything, then the receiver sees
