@@ -215,6 +215,18 @@ int nic_open(struct ferryd *d)
 	return 0;
 }
 
+/* A session's packet shows its peer is there: refresh the peer's ARP entry
+ * (when the peer is on our subnet and its MAC is the one we have), so a
+ * busy session never depends on ARP probes getting through a lossy link. */
+static void arp_confirm(struct fnic *n, uint32_t ip, const uint8_t *mac, uint64_t now)
+{
+	struct ferry_arp_info info;
+	if (ferry_arp_cache_get(n->arp, ip, &info) == 0 &&
+	    (info.state == FERRY_ARP_REACHABLE || info.state == FERRY_ARP_PROBE) &&
+	    memcmp(info.mac, mac, FERRY_ETH_ALEN) == 0)
+		ferry_arp_input(n->arp, ip, mac, now, false);
+}
+
 static void handle(struct fnic *n, struct rte_mbuf *m, unsigned flags, uint64_t now,
 		   struct rte_mbuf **tx, uint16_t *ntx)
 {
@@ -235,7 +247,9 @@ static void handle(struct fnic *n, struct rte_mbuf *m, unsigned flags, uint64_t 
 		ferry_arp_input(n->arp, rx.src_ip, rx.src_mac, now, false);
 		break;
 	case FERRY_NET_UDP:
-		remote_input(n->d, rx.src_ip, rx.src_port, frame_of(m) + rx.payload_off, rx.payload_len);
+		if (remote_input(n->d, rx.src_ip, rx.src_port, frame_of(m) + rx.payload_off,
+				 rx.payload_len))
+			arp_confirm(n, rx.src_ip, rx.src_mac, now);
 		break;
 	default:
 		break;

@@ -427,23 +427,23 @@ static void on_unknown(struct ferryd *d, uint32_t ip, uint16_t port, const struc
 	}
 }
 
-void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p, uint16_t len)
+bool remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p, uint16_t len)
 {
 	struct ferry_wire_hdr h;
 	if (len < sizeof(h)) {
 		rtx_count(d, RC_RX_MALFORMED);
-		return;
+		return false;
 	}
 	memcpy(&h, p, sizeof(h));
 	p += sizeof(h);
 	uint32_t plen = len - (uint32_t)sizeof(h);
 	if (h.type == FW_OPEN) {
 		on_open(d, ip, port, &h, p, plen);
-		return;
+		return false;
 	}
 	if (h.type == 0 || h.type >= FW_TYPE_MAX) {
 		rtx_count(d, RC_RX_MALFORMED);
-		return;
+		return false;
 	}
 	struct fsession *s = fmap_get(&d->sessions, ntohl(h.dst_session));
 	uint32_t src = ntohl(h.src_session);
@@ -452,10 +452,13 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 	if (s == NULL || !s->remote || s->peer_ip != ip ||
 	    (s->state != FS_OPENING && s->peer_session != src)) {
 		on_unknown(d, ip, port, &h);
-		return;
+		return false;
 	}
 	struct rtx *t = s->t;
 	t->last_rx_ns = d->now_ns;
+	bool confirm = d->now_ns - t->arp_confirm_ns >= 1000000000ull;
+	if (confirm)
+		t->arp_confirm_ns = d->now_ns;
 	switch (h.type) {
 	case FW_ACCEPT:
 		if (s->state != FS_OPENING || src == 0) {
@@ -464,11 +467,11 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 				t->ack_now = true, rtx_mark_dirty(d, t);
 			else
 				rtx_count(d, RC_RX_UNKNOWN);
-			return;
+			return false;
 		}
 		if (start_rx(t, ntohl(h.seq)) != 0) {
 			session_end(d, s, NULL, FERRY_REASON_LIMIT);
-			return;
+			return false;
 		}
 		timed_unlink(d, s);
 		s->state = FS_UP;
@@ -483,7 +486,7 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 		t->echo_at_ns = d->now_ns;
 		rtx_mark_dirty(d, t);
 		up_event(d, s, 0);
-		return;
+		return confirm;
 	case FW_REFUSE:
 	case FW_CLOSE: {
 		int reason = (int)ntohl(h.aux);
@@ -492,29 +495,29 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 		if (h.type == FW_CLOSE)
 			send_bare(d, ip, port, FW_CLOSE_ACK, src, s->id, 0);
 		else if (s->state != FS_OPENING)
-			return; /* a REFUSE is only an answer to OPEN */
+			return false; /* a REFUSE is only an answer to OPEN */
 		if (h.type == FW_CLOSE && s->state == FS_INCOMING) {
 			s->peer_done = true;
 			session_end(d, s, NULL, reason);
-			return;
+			return false;
 		}
 		if (h.type == FW_REFUSE) {
 			s->peer_done = true;
 			session_end(d, s, NULL, reason);
-			return;
+			return false;
 		}
 		peer_closed(d, t, reason);
-		return;
+		return false;
 	}
 	case FW_CLOSE_ACK:
 		if (s->state == FS_CLOSE_SENT)
 			session_free(d, s);
-		return;
+		return false;
 	case FW_DATA:
 	case FW_ACK:
 		if (s->state == FS_OPENING || s->state == FS_INCOMING || t->rx == NULL) {
 			rtx_count(d, RC_RX_UNKNOWN);
-			return;
+			return false;
 		}
 		rtx_on_ack(d, t, &h);
 		if (h.type == FW_DATA) {
@@ -529,8 +532,9 @@ void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p
 		}
 		if (t->ack_now)
 			rtx_mark_dirty(d, t);
-		return;
+		return confirm;
 	}
+	return false;
 }
 
 /* ---- the loop's part --------------------------------------------------- */
@@ -695,6 +699,11 @@ int64_t remote_next_timer(const struct ferryd *d)
 	return d->rt_next > d->now_ns ? (int64_t)(d->rt_next - d->now_ns) : 0;
 }
 
+bool remote_open_unreachable(const struct fsession *s)
+{
+	return s->t && s->t->arp_failed;
+}
+
 void remote_unreachable(struct ferryd *d, uint32_t ip)
 {
 	uint32_t gw = d->cfg->net_gateway.set ? d->cfg->net_gateway.addr : 0;
@@ -705,6 +714,13 @@ void remote_unreachable(struct ferryd *d, uint32_t ip)
 			continue;
 		LOG_I("session %u (%s): %u.%u.%u.%u does not answer ARP", s->id, s->service,
 		      ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+		if (s->state == FS_OPENING) {
+			/* lost requests or replies, maybe: OPEN tries again (a
+			 * new resolution after the cache's hold) until
+			 * transport.open_timeout_ms, then says unreachable */
+			t->arp_failed = true;
+			continue;
+		}
 		/* nothing to tell a peer we cannot reach */
 		s->peer_done = true;
 		rtx_fail(d, t, FERRY_REASON_UNREACHABLE);

@@ -3,9 +3,11 @@
 #ifndef FERRY_REMOTE_H
 #define FERRY_REMOTE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ferryd;
+struct fsession;
 
 /* remote-session counters, in struct ferryd_counters */
 enum {
@@ -31,8 +33,15 @@ enum {
 	RC_COUNT
 };
 
-/** A ferry packet (the UDP payload) from @p ip:@p port (host order). */
-void remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p, uint16_t len);
+/**
+ * A ferry packet (the UDP payload) from @p ip:@p port (host order).
+ * @return true when it belonged to a live session and that session has not
+ *         vouched for its peer's address for a second: the caller confirms
+ *         the peer's ARP entry (upper-layer confirmation, RFC 1122 2.3.2.1)
+ */
+bool remote_input(struct ferryd *d, uint32_t ip, uint16_t port, const uint8_t *p, uint16_t len);
+/** Whether an opening session's last ARP resolution failed. */
+bool remote_open_unreachable(const struct fsession *s);
 /** @p ip (a next hop) did not answer ARP: end the sessions behind it. */
 void remote_unreachable(struct ferryd *d, uint32_t ip);
 /** Allocate the remote-session counters in the status file. */

@@ -86,6 +86,8 @@ struct rtx {
 	int close_reason;
 	uint32_t max_msg; /* the smaller of both ends' ipc.max_message_size */
 	uint32_t peer_isn; /* the peer's first number (OPEN, ACCEPT) */
+	uint64_t arp_confirm_ns; /* when a packet last vouched for the peer's MAC */
+	bool arp_failed;   /* OPENING: the last ARP resolution failed */
 };
 
 static inline void rtx_count(struct ferryd *d, int what)

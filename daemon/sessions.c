@@ -415,7 +415,11 @@ int64_t sessions_timers(struct ferryd *d)
 		LOG_D("session %u (%s) not %s within %lld ms", s->id, s->service,
 		      s->state == FS_OPENING ? "answered" : "accepted",
 		      (long long)d->cfg->transport_open_timeout_ms);
-		session_end(d, s, NULL, FERRY_REASON_TIMEOUT);
+		/* an opener whose peer never answered ARP: unreachable */
+		session_end(d, s, NULL,
+			    s->remote && s->state == FS_OPENING && remote_open_unreachable(s)
+				    ? FERRY_REASON_UNREACHABLE
+				    : FERRY_REASON_TIMEOUT);
 	}
 	return d->timed ? (int64_t)(d->timed->deadline_ns - d->now_ns) : -1;
 }
