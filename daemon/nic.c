@@ -412,12 +412,6 @@ uint32_t nic_max_payload(const struct ferryd *d)
 	return d->nic ? (uint32_t)d->nic->host.mtu - FERRY_IPV4_HLEN - FERRY_UDP_HLEN : 0;
 }
 
-int nic_send(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
-	     const void *payload, uint32_t plen)
-{
-	return nic_sendv(d, ip, port, hdr, hlen, payload, plen, NULL, 0);
-}
-
 int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
 	      const void *p1, uint32_t l1, const void *p2, uint32_t l2)
 {

@@ -30,17 +30,16 @@ void nic_publish_counters(struct ferryd *d);
 const char *nic_describe(const struct ferryd *d);
 
 /**
- * Send one ferry packet (header and payload, copied) to @p ip: resolved
- * through the ARP cache, queued while resolving, batched until the next
+ * Send one ferry packet to @p ip: the header, then the payload in two
+ * pieces (a ring's wrap; either may be empty), copied; resolved through
+ * the ARP cache, queued while resolving, batched until the next
  * nic_flush(). @return 0, -EMSGSIZE (larger than the MTU allows),
- * -ENOBUFS (no mbuf), -EHOSTUNREACH (the address failed to resolve lately)
+ * -ENOBUFS (no mbuf), -EHOSTUNREACH (the address failed to resolve
+ * lately), -ENETDOWN (no NIC)
  */
-int nic_send(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
-	     const void *payload, uint32_t plen);
-/** nic_send() with the payload in two pieces (a ring's wrap). */
 int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
 	      const void *p1, uint32_t l1, const void *p2, uint32_t l2);
-/** Transmit what nic_send() batched. */
+/** Transmit what nic_sendv() batched. */
 void nic_flush(struct ferryd *d);
 /** Largest UDP payload (ferry header included) one packet carries. */
 uint32_t nic_max_payload(const struct ferryd *d);

@@ -104,6 +104,18 @@ static void send_bare(struct ferryd *d, uint32_t ip, uint16_t port, uint8_t type
 
 /* ---- the session's life ------------------------------------------------ */
 
+/* Drop the whole messages waiting for the client. */
+static void drop_held(struct rtx *t)
+{
+	while (t->held) {
+		struct rmsg *m = t->held;
+		t->held = m->next;
+		rtx_held_add(t, -(int64_t)m->len);
+		free(m);
+	}
+	t->held_tail = NULL;
+}
+
 static void rtx_free(struct ferryd *d, struct rtx *t)
 {
 	if (t->dirty) {
@@ -121,12 +133,7 @@ static void rtx_free(struct ferryd *d, struct rtx *t)
 	if (t->next)
 		t->next->prev = t->prev;
 	ferry_rxwin_destroy(t->rx, rtx_free_rpkt, t);
-	while (t->held) {
-		struct rmsg *m = t->held;
-		t->held = m->next;
-		rtx_held_add(t, -(int64_t)m->len);
-		free(m);
-	}
+	drop_held(t);
 	if (t->asm_msg) {
 		rtx_held_add(t, -(int64_t)t->asm_msg->len);
 		free(t->asm_msg);
@@ -285,20 +292,11 @@ bool remote_linger(struct ferryd *d, struct fsession *s, int reason)
 	struct rtx *t = s->t;
 	if (t == NULL || s->state != FS_UP || d->stopping)
 		return false;
-	/* the client is gone: what it held can go, what it sent cannot */
-	while (t->held) {
-		struct rmsg *m = t->held;
-		t->held = m->next;
-		rtx_held_add(t, -(int64_t)m->len);
-		free(m);
-	}
-	t->held_tail = NULL;
-	if (t->asm_msg) {
-		rtx_held_add(t, -(int64_t)t->asm_msg->len);
-		free(t->asm_msg);
-		t->asm_msg = NULL;
-	}
-	/* out-of-order packets stay, counted against nobody's ring now */
+	/* The client is gone: what we held for it can go, what it sent
+	 * cannot. A message half assembled stays, so the stream stays in
+	 * step; finished, it is dropped like the rest (nobody to take it).
+	 * It and out-of-order packets count against nobody's ring now. */
+	drop_held(t);
 	struct fclient *c = rtx_local_end(s);
 	if (c)
 		c->rx_held -= t->held_bytes;
@@ -609,11 +607,10 @@ static bool service_one(struct ferryd *d, struct rtx *t, uint64_t *next)
 		else
 			NEXT(t->next_send_ns);
 	}
-	if (t->dirty || (t->ack_due_ns && now >= t->ack_due_ns)) {
-		if (t->ack_due_ns)
-			t->ack_now = true;
+	/* an ack owed on the timer; flush_dirty() sends it in this pass */
+	if (t->ack_due_ns && now >= t->ack_due_ns) {
+		t->ack_now = true;
 		rtx_mark_dirty(d, t);
-		NEXT(now);
 	} else if (t->ack_due_ns) {
 		NEXT(t->ack_due_ns);
 	}
@@ -627,11 +624,8 @@ static bool service_one(struct ferryd *d, struct rtx *t, uint64_t *next)
 	uint64_t quiet = t->last_rx_ns > t->last_probe_ns ? t->last_rx_ns : t->last_probe_ns;
 	if ((t->blocked || now - t->last_rx_ns >= ka) && now - quiet >= probe_every) {
 		rtx_count(d, RC_TX_PROBES);
-		LOG_D("session %u: probe; in flight %u lost %u blocked %d nxt %llu end %llu edge %llu una %u next %u due %lld ms pace %lld ms", s->id,
-		      ferry_sack_in_flight(t->sack), ferry_sack_lost(t->sack), t->blocked,
-		      (unsigned long long)t->nxt_off, (unsigned long long)t->end_off,
-		      (unsigned long long)t->peer_edge, ferry_sack_una(t->sack), ferry_sack_next_seq(t->sack),
-		      due == UINT64_MAX ? -1ll : (long long)(due - now) / 1000000, (long long)(t->next_send_ns - now) / 1000000);
+		LOG_D("session %u: probe (%s), %u in flight", s->id,
+		      t->blocked ? "window shut" : "keepalive", ferry_sack_in_flight(t->sack));
 		t->last_probe_ns = now;
 		rtx_send(d, t, FW_ACK, FWF_PROBE, 0, NULL, 0);
 		quiet = now;

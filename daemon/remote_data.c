@@ -30,7 +30,7 @@ uint64_t rtx_edge(struct rtx *t)
 		/* nobody to deliver to: take and drop, so the peer finishes */
 		edge = t->r_off + AVAIL_MAX;
 	} else {
-		uint64_t free_b = ferry_ring_room(&c->evt);
+		uint64_t free_b = ferry_ring_free(&c->evt);
 		uint32_t n = c->n_sessions ? c->n_sessions : 1;
 		uint64_t avail = free_b > c->rx_held ? (free_b - c->rx_held) / n : 0;
 		if (avail > AVAIL_MAX)
@@ -89,8 +89,8 @@ static int tx(struct ferryd *d, struct rtx *t, const struct ferry_wire_hdr *h, c
 	return rc;
 }
 
-void rtx_send(struct ferryd *d, struct rtx *t, uint8_t type, uint16_t flags,
-			uint32_t aux, const void *p, uint32_t len)
+void rtx_send(struct ferryd *d, struct rtx *t, uint8_t type, uint16_t flags, uint32_t aux,
+	      const void *p, uint32_t len)
 {
 	struct ferry_wire_hdr h;
 	fill_hdr(d, t, &h, type, flags, t->sack ? ferry_sack_next_seq(t->sack) : t->isn, aux);
@@ -244,6 +244,13 @@ void rtx_held_add(struct rtx *t, int64_t bytes)
 		c->rx_held += (uint64_t)bytes;
 }
 
+/* A message went into the client's ring. */
+static void delivered(struct ferryd *d, struct rtx *t)
+{
+	fctr_add(t->s->c_rx, 1);
+	rtx_count(d, RC_RX_DATA);
+}
+
 /* Move held messages into the client's ring while they fit. */
 void rtx_deliver_held(struct ferryd *d, struct rtx *t)
 {
@@ -252,10 +259,8 @@ void rtx_deliver_held(struct ferryd *d, struct rtx *t)
 		struct rmsg *m = t->held;
 		if (c && clients_emit_data(d, c, t->s->id, m->flags, m->data, m->len) < 0)
 			return;
-		if (c) {
-			fctr_add(t->s->c_rx, 1);
-			rtx_count(d, RC_RX_DATA);
-		}
+		if (c)
+			delivered(d, t);
 		t->held = m->next;
 		if (t->held == NULL)
 			t->held_tail = NULL;
@@ -287,18 +292,16 @@ static int stream_in(struct ferryd *d, struct rtx *t, const uint8_t *p, uint32_t
 			memcpy(&f, t->fh, sizeof(f));
 			uint32_t len = ntohl(f.len);
 			uint16_t flags = ntohs(f.flags) & FERRY_RECF_RPC;
-			if (len > d->cfg->ipc_max_message_size)
+			if (len > t->max_msg)
 				return -1;
 			/* whole in this packet, nothing waiting: straight in */
 			if (len <= n && t->held == NULL && c &&
 			    clients_emit_data(d, c, t->s->id, flags, p, len) == 0) {
-				fctr_add(t->s->c_rx, 1);
-				rtx_count(d, RC_RX_DATA);
+				delivered(d, t);
 				p += len;
 				n -= len;
 				continue;
 			}
-			LOG_D("session %u: message of %u B held (in packet %u, held %p, ring room %llu)", t->s->id, len, n, (void*)t->held, c ? (unsigned long long)ferry_ring_room(&c->evt) : 0ull);
 			m = malloc(sizeof(*m) + len);
 			if (m == NULL)
 				return -1;
@@ -345,7 +348,7 @@ void rtx_free_rpkt(void *arg, uint32_t seq, void *pkt)
 
 /* A DATA packet of session @p t. */
 void rtx_on_data(struct ferryd *d, struct rtx *t, const struct ferry_wire_hdr *h,
-		    const uint8_t *p, uint32_t len)
+		 const uint8_t *p, uint32_t len)
 {
 	uint32_t seq = ntohl(h->seq);
 	uint64_t off = ferry_wire_widen(t->r_off, ntohl(h->aux));

@@ -338,15 +338,6 @@ static inline void ferry_ring_unread(struct ferry_ring *r, uint64_t pos)
 	r->pos = pos;
 }
 
-/** Producer: bytes free now (a record takes ferry_rec_size() of them). */
-static inline uint64_t ferry_ring_room(const struct ferry_ring *r)
-{
-	/* acquire: partner is the consumer's release of head */
-	uint64_t head = FA_LOAD_ACQ(&r->ctl->head);
-	uint64_t used = r->pos - head;
-	return used < r->cap ? r->cap - used : 0;
-}
-
 /** Whether a record is published at the consumer's position (a hint). */
 static inline bool ferry_ring_readable(const struct ferry_ring *r)
 {
