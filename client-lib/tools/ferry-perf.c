@@ -27,6 +27,7 @@
 
 #include "ferry.h"
 #include "hist.h"
+#include "sizearg.h"
 #include "tsc.h"
 
 enum { K_PING = 1, K_DATA = 2, K_END = 3, K_ENDACK = 4, K_QUIT = 5 };
@@ -83,7 +84,7 @@ static void usage(FILE *o)
 		"  -r, --role both|server|client  both (default) forks a local server\n"
 		"  -H, --host ADDR       server host for --role client (default: this host)\n"
 		"  -S, --service NAME    service to listen on / connect to (default perf)\n"
-		"  -s, --sizes LIST      message sizes, e.g. 32,1K,1M (default 32,1K; 16 B .. 1 GiB)\n"
+		"  -s, --sizes LIST      message sizes, e.g. 32,1K,1M (default 32,1K; 32 B .. 1 GiB)\n"
 		"  -n, --count N         ping-pong round trips per size (default 200000)\n"
 		"  -t, --tcount N        one-way messages per size (default 2000000)\n"
 		"  -w, --warmup N        round trips not recorded (default 20000)\n"
@@ -101,21 +102,6 @@ static void usage(FILE *o)
 		"  -j, --json            one JSON object per size (an array if several)\n"
 		"  -h, --help\n",
 		FERRY_DEFAULT_SOCKET);
-}
-
-static size_t parse_size(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (*end == 'k' || *end == 'K')
-		v *= 1024, end++;
-	else if (*end == 'm' || *end == 'M')
-		v *= 1024 * 1024, end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end != '\0' || v < 0)
-		return 0;
-	return (size_t)v;
 }
 
 static int die(const char *what, int rc)
@@ -644,9 +630,9 @@ int main(int argc, char **argv)
 	char tmp[256];
 	snprintf(tmp, sizeof(tmp), "%s", sizes);
 	for (char *t = strtok(tmp, ","); t && O.nsizes < 32; t = strtok(NULL, ",")) {
-		size_t v = parse_size(t);
-		if (v < sizeof(struct msg)) {
-			fprintf(stderr, "ferry-perf: bad size \"%s\" (at least %zu bytes)\n", t,
+		uint64_t v = 0;
+		if (!parse_bytes(t, &v) || v < sizeof(struct msg) || v > (1ull << 30)) {
+			fprintf(stderr, "ferry-perf: bad size \"%s\" (%zu B .. 1G, e.g. 32, 1K, 1M)\n", t,
 				sizeof(struct msg));
 			return 2;
 		}

@@ -7,13 +7,9 @@
  *   ferry-xfer recv --service NAME --count N --seed S [...]
  *   ferry-xfer send --service NAME --count N --seed S [--host IPV4] [...]
  *
- * Message k (0 <= k < N) is a function of (seed, k) alone: its length is
- * drawn log-uniformly between --min-size and --max-size (a power-of-two
- * bucket, then a size within it, all in integers so that every build and
- * every CPU draws the same), its bytes come from splitmix64 seeded with
- * (seed, k). A message of 16 bytes or more starts with {le64 k; le64 hash
- * of the rest}, which only serves to say what went wrong; the check itself
- * regenerates message k and compares its length and every byte.
+ * Message k (0 <= k < N) is a function of (seed, k) alone, its length
+ * drawn log-uniformly between --min-size and --max-size (xfer_msg.h); the
+ * receiver regenerates message k and compares its length and every byte.
  *
  * The sender sends 0..N-1 in order and never drops one: when ferry_send()
  * says -EAGAIN it polls until FERRY_EV_WRITABLE and sends the same message
@@ -49,10 +45,11 @@
 #include <unistd.h>
 
 #include "ferry.h"
+#include "sizearg.h"
+#include "xfer_msg.h"
 
 enum { XFER_OK = 0, XFER_FAIL = 1, XFER_TIMEOUT = 2, XFER_USAGE = 64 };
 
-#define HDR_LEN 16           /* {le64 k; le64 hash of the rest} */
 #define SIZE_LIMIT (1u << 30) /* ferry's own upper bound on a message */
 #define REPLY_MAX 64
 #define GRACE_MS 2000 /* receiver: how long to wait for the sender's close */
@@ -160,30 +157,6 @@ static bool parse_u64(const char *s, uint64_t *out)
 	if (errno || *end != '\0')
 		return false;
 	*out = v;
-	return true;
-}
-
-/* BYTES with an optional K, M or G (powers of 1024) and an optional B. */
-static bool parse_bytes(const char *s, uint64_t *out)
-{
-	char *end;
-	if (s == NULL || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
-		return false;
-	unsigned shift = 0;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	}
-	if (*end == 'b' || *end == 'B')
-		end++;
-	if (*end != '\0' || v > (UINT64_MAX >> shift))
-		return false;
-	*out = (uint64_t)v << shift;
 	return true;
 }
 
@@ -367,148 +340,6 @@ static int ms_left(uint64_t until)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-/* ---- messages: a function of (seed, k) ------------------------------------ */
-
-static inline uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-enum { STREAM_LEN = 0x4c454e, STREAM_DATA = 0x44415441 };
-
-/* The generator state of message k's length or bytes: seed and k through
- * two rounds of splitmix64, so neighbouring seeds and indexes give
- * unrelated streams. */
-static uint64_t stream(uint64_t seed, uint64_t k, uint64_t which)
-{
-	uint64_t x = seed ^ (which << 40);
-	x = splitmix64(&x) ^ (k * 0xd1b54a32d192ed03ull);
-	return splitmix64(&x);
-}
-
-static inline void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static unsigned ilog2(uint64_t v)
-{
-	return 63u - (unsigned)__builtin_clzll(v);
-}
-
-/* Log-uniform in [lo, hi]: a power-of-two bucket uniformly, then a length
- * uniformly within the bucket's part of [lo, hi]. Integers only. */
-static size_t msg_len(uint64_t seed, uint64_t k, uint64_t lo, uint64_t hi)
-{
-	uint64_t st = stream(seed, k, STREAM_LEN);
-	unsigned blo = ilog2(lo), bhi = ilog2(hi);
-	unsigned b = blo + (unsigned)(splitmix64(&st) % (bhi - blo + 1));
-	uint64_t a = 1ull << b, z = (a << 1) - 1;
-	if (a < lo)
-		a = lo;
-	if (z > hi)
-		z = hi;
-	return (size_t)(a + splitmix64(&st) % (z - a + 1));
-}
-
-static void fill(uint8_t *p, size_t n, uint64_t *st)
-{
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8)
-		put_le64(p + i, splitmix64(st));
-	if (i < n)
-		for (uint64_t w = splitmix64(st); i < n; i++, w >>= 8)
-			p[i] = (uint8_t)w;
-}
-
-/* Hash of a message's bytes after the header, for diagnosis only. */
-static uint64_t hash_rest(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull ^ n;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		h = (h ^ get_le64(p + i)) * 0x100000001b3ull;
-		h ^= h >> 29;
-	}
-	for (; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	h ^= h >> 32;
-	h *= 0xd6e8feb86659fd93ull;
-	return h ^ (h >> 32);
-}
-
-/* Write message k into @p buf (room for hi bytes); @return its length. */
-static size_t gen_msg(uint8_t *buf, uint64_t k, uint64_t hi)
-{
-	size_t len = msg_len(O.seed, k, O.min_size, hi);
-	uint64_t st = stream(O.seed, k, STREAM_DATA);
-	if (len < HDR_LEN) {
-		fill(buf, len, &st);
-		return len;
-	}
-	fill(buf + HDR_LEN, len - HDR_LEN, &st);
-	put_le64(buf, k);
-	put_le64(buf + 8, hash_rest(buf + HDR_LEN, len - HDR_LEN));
-	return len;
-}
-
-/*
- * Compare what arrived as message k with message k regenerated in @p exp.
- * @return 0 if equal, else -1 after printing what differs: a whole other
- * message (lost, duplicated or reordered), a length, or the first byte.
- */
-static int verify(const uint8_t *got, size_t len, uint64_t k, uint8_t *exp, uint64_t hi)
-{
-	size_t elen = gen_msg(exp, k, hi);
-	if (len == elen && memcmp(got, exp, len) == 0)
-		return 0;
-	if (len >= HDR_LEN) {
-		uint64_t hk = get_le64(got);
-		if (hk != k && hash_rest(got + HDR_LEN, len - HDR_LEN) == get_le64(got + 8)) {
-			/* intact by its own header: is it exactly message hk? */
-			size_t hlen = gen_msg(exp, hk, hi);
-			if (hlen == len && memcmp(got, exp, len) == 0) {
-				fprintf(stderr, "recv: expected message %" PRIu64 ", got %" PRIu64 " (%s)\n",
-					k, hk, hk > k ? "a loss or reorder" : "a duplicate or reorder");
-				return -1;
-			}
-			gen_msg(exp, k, hi);
-		}
-	}
-	/* a well-formed message k, but not the one expected: the other side
-	 * draws from other parameters */
-	bool other = len >= HDR_LEN && get_le64(got) == k &&
-		     hash_rest(got + HDR_LEN, len - HDR_LEN) == get_le64(got + 8);
-	const char *hint = other ? " (intact by its own header, so drawn differently: the same "
-				   "--seed, --min-size and --max-size, clamped alike, on both sides?)"
-				 : "";
-	if (len != elen) {
-		fprintf(stderr, "recv: message %" PRIu64 ": length %zu expected %zu%s\n", k, len, elen,
-			hint);
-		return -1;
-	}
-	size_t at = 0, ndiff = 0;
-	for (size_t i = 0; i < len; i++)
-		if (got[i] != exp[i] && ndiff++ == 0)
-			at = i;
-	fprintf(stderr, "recv: message %" PRIu64 ": content differs at byte %zu (got 0x%02x, expected "
-			"0x%02x; %zu of %zu bytes differ%s)%s\n",
-		k, at, got[at], exp[at], ndiff, len, at < HDR_LEN ? "; in the header" : "", hint);
-	return -1;
-}
-
 /* ---- both roles ------------------------------------------------------------ */
 
 static ferry_t *xopen(const char *name)
@@ -586,6 +417,7 @@ static int run_recv(void)
 	ferry_t *f = xopen("xfer-recv");
 	uint64_t hi = effective_max(f);
 	uint8_t *exp = xalloc(hi);
+	const struct xfer_msgs g = {.seed = O.seed, .min_size = O.min_size, .max_size = hi};
 	int rc = ferry_listen(f, O.service);
 	if (rc < 0)
 		fail(XFER_FAIL, "listen on %s: %s (%s)", O.service, strerror(-rc), ferry_errmsg());
@@ -643,7 +475,7 @@ static int run_recv(void)
 					fail(XFER_FAIL, "a message of %zu bytes arrived after the last one (%" PRIu64
 							"): the sender sent more than --count",
 					     e->len, O.count - 1);
-				if (verify(e->data, e->len, got, exp, hi) < 0)
+				if (xfer_msg_verify(&g, e->data, e->len, got, exp) < 0)
 					exit(XFER_FAIL);
 				bytes += e->len;
 				t_last = now_ns();
@@ -689,8 +521,8 @@ static int run_recv(void)
 			rc = ferry_send(s, reply, (size_t)len, 0);
 			if (rc == 0) {
 				replied = true;
-				uint64_t g = now_ns() + GRACE_MS * 1000000ull;
-				grace_end = g < t_deadline ? g : t_deadline;
+				uint64_t ge = now_ns() + GRACE_MS * 1000000ull;
+				grace_end = ge < t_deadline ? ge : t_deadline;
 			} else if (rc != -EAGAIN) {
 				fail(XFER_FAIL, "sending the reply: %s (%s)", strerror(-rc), ferry_errmsg());
 			}
@@ -795,13 +627,14 @@ static int run_send(void)
 	ferry_t *f = xopen("xfer-send");
 	uint64_t hi = effective_max(f);
 	uint8_t *buf = xalloc(hi);
+	const struct xfer_msgs g = {.seed = O.seed, .min_size = O.min_size, .max_size = hi};
 	ferry_event_t ev[EVS];
 	connect_up(f);
 
 	uint64_t bytes = 0, waits = 0, eagain = 0, longest = 0, blocked_total = 0;
 	uint64_t t0 = now_ns();
 	for (uint64_t k = 0; k < O.count; k++) {
-		size_t len = gen_msg(buf, k, hi);
+		size_t len = xfer_msg_gen(&g, buf, k);
 		if (k == O.drop) {
 			note("self-test: leaving out message %" PRIu64 " (%zu bytes)", k, len);
 			sent = k + 1;
