@@ -53,6 +53,9 @@ info "idle CPU and client reclaim"
 FERRYD=$BUILD/daemon/ferryd "$BUILD/tests/bench/bench_local" --idle-s 10 --json >"$TMP/local.json"
 
 LAB=$TOP/scripts/lab.sh
+# shellcheck source=../tests/integration/lab_common.sh
+source "$TOP/tests/integration/lab_common.sh"
+lab_take_turn
 "$LAB" status >/dev/null 2>&1 && die "a lab is up already: run scripts/lab.sh down first"
 info "two hosts: lab up"
 getent passwd ferry >/dev/null || systemd-sysusers "$TOP/systemd/ferry.sysusers"

@@ -398,9 +398,9 @@ daemon_start() {
 		return 0
 	fi
 	# setsid: the daemon outlives this script and a ^C in its terminal.
-	# `ip netns exec` execs the daemon, so $! is the daemon's PID. The lock
-	# (fd 9) is not the daemon's to keep.
-	setsid "${DCMD[@]}" </dev/null >"$log" 2>&1 9>&- &
+	# `ip netns exec` execs the daemon, so $! is the daemon's PID. The
+	# locks (fd 9, and a test's turn on fd 8) are not the daemon's to keep.
+	setsid "${DCMD[@]}" </dev/null >"$log" 2>&1 8>&- 9>&- &
 	pid=$!
 	printf '%s\n' "$pid" >"$(pidfile "$h")"
 	info "ferry-$h: started $(basename "$bin") (pid $pid), log $log"

@@ -8,6 +8,22 @@ skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok - $*"; }
 
+# lab_take_turn: one test at a time owns the lab. Two test runs on one
+# machine (two checkouts, say) wait for each other instead of one of them
+# skipping; the lock is held on fd 8 until this script exits, and lab.sh
+# closes that fd for the daemons it starts, so a daemon left behind cannot
+# keep it.
+LAB_TURN_LOCK=/run/ferry-lab.turn
+LAB_TURN_WAIT_S=${LAB_TURN_WAIT_S:-1800}
+lab_take_turn() {
+	command -v flock >/dev/null || return 0
+	exec 8>"$LAB_TURN_LOCK"
+	if ! flock -n 8; then
+		echo "# waiting (at most ${LAB_TURN_WAIT_S} s) for another test run to finish with the lab"
+		flock -w "$LAB_TURN_WAIT_S" 8 || skip "another test run held the lab for ${LAB_TURN_WAIT_S} s"
+	fi
+}
+
 # lab_preflight TOOL...: skip (77) where the lab cannot run, fail when a
 # tool the test needs was not built
 lab_preflight() {
@@ -18,6 +34,7 @@ lab_preflight() {
 	for t in "$@"; do
 		[[ -x $t ]] || fail "$(basename "$t") not built (looked for $t)"
 	done
+	lab_take_turn
 	"$LAB" status >/dev/null 2>&1
 	[[ $? -eq 3 ]] || skip "a lab is already (partly) up: run scripts/lab.sh down first"
 	getent passwd ferry >/dev/null || systemd-sysusers "$(dirname "$LAB")/../systemd/ferry.sysusers" \
