@@ -31,10 +31,10 @@
 #include "ferry_atomic.h"
 #include "ferry_shm.h"
 #include "ferry_shm_util.h"
+#include "status_map.h"
 
 #define NS_PER_S 1000000000ull
 #define STALE_NS (5 * NS_PER_S)
-#define LABEL_MAX sizeof(((struct ferry_counter *)0)->label)
 #define DEFAULT_DIR "/dev/shm/ferry"
 
 struct opts {
@@ -42,30 +42,6 @@ struct opts {
 	double interval;
 	bool once, json;
 	const char *filter;
-};
-
-/* One mapping of the status file, and what we remember between refreshes. */
-struct smap {
-	char path[PATH_MAX];
-	int fd;
-	void *base;
-	uint64_t len;
-	dev_t dev;
-	ino_t ino;
-	const struct ferry_status_daemon *d;
-	const struct ferry_counter *ctr;
-	uint32_t n;         /* counter slots that fit in the mapping */
-	struct row *rows;   /* [n] this refresh's active counters, sorted */
-	struct row *prev;   /* [n] by slot: the last refresh's, for rates */
-	uint64_t prev_mono; /* when prev was taken; 0 = no previous refresh */
-};
-
-/* A snapshot of one active counter, copied out of shared memory. */
-struct row {
-	uint64_t value;
-	uint32_t slot, type;
-	int group;
-	char label[LABEL_MAX];
 };
 
 static volatile sig_atomic_t g_stop;
@@ -150,208 +126,13 @@ static void json_str(FILE *f, const char *s)
 	putc('"', f);
 }
 
-/* ---- the status file --------------------------------------------------- */
-
-static void smap_close(struct smap *m)
-{
-	if (m->base)
-		munmap(m->base, m->len);
-	if (m->fd >= 0)
-		close(m->fd);
-	free(m->rows);
-	m->base = NULL;
-	m->rows = m->prev = NULL;
-	m->fd = -1;
-	m->prev_mono = 0;
-}
-
-/*
- * Open and validate the status file at m->path.
- * @return 0; -ENOENT (no file); -EAGAIN (the daemon is creating it: empty,
- *         or magic not yet published); another -errno, -EPROTO or
- *         -EPROTONOSUPPORT with @p why filled.
- */
-static int smap_open(struct smap *m, const char *dir, char *why, size_t whylen)
-{
-	struct stat st;
-	uint64_t magic = 0;
-	m->fd = open(m->path, O_RDONLY | O_CLOEXEC);
-	if (m->fd < 0) {
-		int e = errno;
-		if (e == ENOENT)
-			snprintf(why, whylen,
-				 "no ferryd status at %s (is ferryd running? is ipc.shm_dir %s?)",
-				 m->path, dir);
-		else
-			snprintf(why, whylen, "cannot open %s: %s", m->path, strerror(e));
-		return -e;
-	}
-	char reason[200];
-	int rc = ferry_shm_map_fd(m->fd, false, FERRY_SHM_MAGIC_STATUS, &m->base, &m->len, reason,
-				  sizeof(reason));
-	if (rc < 0) {
-		snprintf(why, whylen, "%s: %s", m->path, reason);
-		/* fstatus_create() truncates, fills, then publishes the magic:
-		 * an empty file or a zero magic is a daemon half-way there. */
-		if (rc == -EPROTO && fstat(m->fd, &st) == 0 &&
-		    (st.st_size == 0 ||
-		     (pread(m->fd, &magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) && magic == 0)))
-			rc = -EAGAIN;
-		smap_close(m);
-		return rc;
-	}
-	if (m->len < FERRY_STATUS_COUNTERS_OFF || fstat(m->fd, &st) < 0) {
-		snprintf(why, whylen, "%s: too small for a status file (%llu bytes)", m->path,
-			 (unsigned long long)m->len);
-		smap_close(m);
-		return -EPROTO;
-	}
-	m->dev = st.st_dev;
-	m->ino = st.st_ino;
-	m->d = (const struct ferry_status_daemon *)((const uint8_t *)m->base +
-						    sizeof(struct ferry_shm_hdr));
-	m->ctr = (const struct ferry_counter *)((const uint8_t *)m->base +
-						FERRY_STATUS_COUNTERS_OFF);
-	/* counter_max comes from the file: believe it only as far as the
-	 * mapping reaches. */
-	uint64_t fit = (m->len - FERRY_STATUS_COUNTERS_OFF) / sizeof(struct ferry_counter);
-	m->n = m->d->counter_max < fit ? m->d->counter_max : (uint32_t)fit;
-	m->rows = calloc(2 * (size_t)m->n + 1, sizeof(*m->rows));
-	m->prev = m->rows + m->n;
-	if (m->rows == NULL) {
-		snprintf(why, whylen, "out of memory for %u counters", m->n);
-		smap_close(m);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* True when the path now names another file (daemon restarted) or none
- * (daemon stopped and removed it). */
-static bool smap_replaced(const struct smap *m)
-{
-	struct stat st;
-	return stat(m->path, &st) < 0 || st.st_ino != m->ino || st.st_dev != m->dev;
-}
-
-/* ---- snapshot ---------------------------------------------------------- */
-
-static const char *const k_groups[] = {"daemon.", "port.", "drop.", "arp.",
-				       "icmp.", "client.", "session."};
-#define N_GROUPS ((int)(sizeof(k_groups) / sizeof(k_groups[0])))
-
-static int group_of(const char *label)
-{
-	for (int i = 0; i < N_GROUPS; i++)
-		if (strncmp(label, k_groups[i], strlen(k_groups[i])) == 0)
-			return i;
-	return N_GROUPS; /* anything else goes last */
-}
-
-/* Label order with digit runs compared as numbers (the daemon prints ids
- * with %u, no leading zeros): client.7 before client.12. */
-static int natcmp(const char *a, const char *b)
-{
-	while (*a && *b) {
-		if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
-			size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
-			if (la != lb)
-				return la < lb ? -1 : 1;
-			int c = memcmp(a, b, la);
-			if (c)
-				return c;
-			a += la;
-			b += lb;
-		} else if (*a != *b) {
-			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-		} else {
-			a++;
-			b++;
-		}
-	}
-	return *a ? 1 : *b ? -1 : 0;
-}
-
-static int row_cmp(const void *pa, const void *pb)
-{
-	const struct row *a = pa, *b = pb;
-	if (a->group != b->group)
-		return a->group < b->group ? -1 : 1;
-	int c = natcmp(a->label, b->label);
-	if (c)
-		return c;
-	return a->slot < b->slot ? -1 : a->slot > b->slot;
-}
-
-/*
- * Copy the active counters that match @p filter into m->rows, sorted.
- *
- * acquire on state: partner is the daemon's release-store of ACTIVE in
- * fstatus_counter(), so the label and type written before it are visible.
- * relaxed on value: the daemon is the only writer and stores it relaxed;
- * an aligned 64-bit load never tears, and any recent value will do.
- * A slot freed and claimed again between our state load and our label copy
- * can show the old label (or a mix) with the new value for one refresh;
- * the next refresh reads it consistently. That is acceptable for a monitor
- * and avoids any handshake the daemon would have to pay for.
- */
-static uint32_t snapshot(const struct smap *m, const char *filter)
-{
-	struct row *rows = m->rows;
-	uint32_t k = 0;
-	for (uint32_t i = 0; i < m->n; i++) {
-		const struct ferry_counter *c = &m->ctr[i];
-		if (FA_LOAD_ACQ(&c->state) != FERRY_COUNTER_ACTIVE)
-			continue;
-		struct row *r = &rows[k];
-		memcpy(r->label, c->label, LABEL_MAX);
-		r->label[LABEL_MAX - 1] = '\0';
-		r->type = c->type;
-		r->value = FA_LOAD_RLX(&c->value);
-		r->slot = i;
-		r->group = group_of(r->label);
-		if (filter && !strstr(r->label, filter))
-			continue;
-		k++;
-	}
-	qsort(rows, k, sizeof(*rows), row_cmp);
-	return k;
-}
-
 /* ---- output ------------------------------------------------------------ */
-
-struct daemon_view {
-	uint32_t pid;
-	bool running;
-	uint64_t uptime_ns, hb_age_ns;
-	char version[sizeof(((struct ferry_status_daemon *)0)->version)];
-};
-
-static void daemon_view(const struct smap *m, struct daemon_view *v)
-{
-	uint64_t now = clock_ns(CLOCK_REALTIME);
-	/* relaxed: the daemon stores the heartbeat relaxed and nothing else
-	 * is read through it; the other fields were published with magic. */
-	uint64_t hb = FA_LOAD_RLX(&m->d->heartbeat_unix_ns);
-	v->pid = m->d->pid;
-	v->uptime_ns = now > m->d->start_unix_ns ? now - m->d->start_unix_ns : 0;
-	v->hb_age_ns = now > hb ? now - hb : 0;
-	memcpy(v->version, m->d->version, sizeof(v->version));
-	v->version[sizeof(v->version) - 1] = '\0';
-	/* kill(pid, 0): EPERM still means the process exists (another user).
-	 * A reused pid looks alive; its stale heartbeat tells the truth. pid 0
-	 * or one past INT_MAX would signal a group: never alive. The pid is
-	 * the daemon's own namespace's; from another pid namespace the answer
-	 * is meaningless, and the heartbeat is the thing to trust. */
-	v->running = v->pid > 0 && v->pid <= INT_MAX &&
-		     (kill((pid_t)v->pid, 0) == 0 || errno == EPERM);
-}
 
 static void print_json(const struct smap *m, uint32_t n)
 {
 	const struct row *rows = m->rows;
-	struct daemon_view v;
-	daemon_view(m, &v);
+	struct smap_daemon v;
+	smap_daemon_view(m, &v);
 	printf("{\"daemon\":{\"pid\":%u,\"version\":", v.pid);
 	json_str(stdout, v.version);
 	printf(",\"uptime_s\":%llu,\"heartbeat_age_ms\":%llu,\"running\":%s},\"counters\":{",
@@ -386,9 +167,9 @@ static void fmt_duration(char *out, size_t len, uint64_t ns)
 static void print_table(struct smap *m, uint32_t n, const char *filter, bool rates)
 {
 	const struct row *rows = m->rows;
-	struct daemon_view v;
-	char ver[4 * sizeof(v.version)], up[32], label[4 * LABEL_MAX];
-	daemon_view(m, &v);
+	struct smap_daemon v;
+	char ver[4 * sizeof(v.version)], up[32], label[4 * SMAP_LABEL_MAX];
+	smap_daemon_view(m, &v);
 	text_clean(ver, sizeof(ver), v.version);
 	fmt_duration(up, sizeof(up), v.uptime_ns);
 	printf("ferryd %s  pid %u%s  up %s  heartbeat %.1f s ago%s\n", ver, v.pid,
@@ -529,7 +310,7 @@ static void live(struct smap *m, const struct opts *o, char *why, size_t whylen)
 			smap_open(m, o->dir, why, whylen);
 		fputs(tty ? "\033[H\033[2J" : "\n", stdout);
 		if (m->base)
-			print_table(m, snapshot(m, o->filter), o->filter, true);
+			print_table(m, smap_snapshot(m, o->filter), o->filter, true);
 		else
 			printf("ferry-stat: waiting: %s\n", why);
 		fflush(stdout);
@@ -570,9 +351,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (o.json)
-		print_json(&m, snapshot(&m, o.filter));
+		print_json(&m, smap_snapshot(&m, o.filter));
 	else if (o.once)
-		print_table(&m, snapshot(&m, o.filter), o.filter, false);
+		print_table(&m, smap_snapshot(&m, o.filter), o.filter, false);
 	else
 		live(&m, &o, why, sizeof(why));
 	smap_close(&m);
