@@ -257,13 +257,23 @@ static uint32_t detect_loss(struct ferry_sack *s)
 	return lost;
 }
 
+int ferry_sack_ack_check(const struct ferry_sack *s, uint32_t cum_ack, uint64_t sack)
+{
+	/* Never past what was sent; and a stale ack is late, not ancient: no
+	 * more than a window behind una. Random acks pass one time in about
+	 * 2^32 / window, not one in two. */
+	if (ferry_seq_gt(cum_ack, s->nxt) || ferry_seq_diff(s->una, cum_ack) > (int32_t)s->p.window ||
+	    (sack && !ferry_seq_lt(cum_ack + 1 + (63 - (uint32_t)__builtin_clzll(sack)), s->nxt)))
+		return -EINVAL;
+	return 0;
+}
+
 int ferry_sack_on_ack(struct ferry_sack *s, uint32_t cum_ack, uint64_t sack, uint64_t now,
 		      struct ferry_sack_ack *out)
 {
 	struct ack_ctx a = {.out = out, .now = now};
 
-	if (ferry_seq_gt(cum_ack, s->nxt) ||
-	    (sack && !ferry_seq_lt(cum_ack + 1 + (63 - (uint32_t)__builtin_clzll(sack)), s->nxt))) {
+	if (ferry_sack_ack_check(s, cum_ack, sack) != 0) {
 		s->st.acks_invalid++;
 		return -EINVAL;
 	}

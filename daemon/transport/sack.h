@@ -149,10 +149,19 @@ int ferry_sack_sent(struct ferry_sack *s, uint32_t seq, uint64_t now, bool is_re
  * @param now      the caller's clock, ns
  * @param out      what changed (filled on success)
  * @return 0, or -EINVAL (nothing changed, counted) when the ack covers a
- *         number not yet sent
+ *         number not yet sent, or is more than a window behind una
+ *         (ferry_sack_ack_check())
  */
 int ferry_sack_on_ack(struct ferry_sack *s, uint32_t cum_ack, uint64_t sack, uint64_t now,
 		      struct ferry_sack_ack *out);
+
+/**
+ * Whether an ack could be the peer's, without applying it: its cumulative
+ * number is not past what was sent nor more than a window behind una, and
+ * its selective bits name only numbers sent.
+ * @return 0, or -EINVAL
+ */
+int ferry_sack_ack_check(const struct ferry_sack *s, uint32_t cum_ack, uint64_t sack);
 
 /**
  * @param rto_ns  the current retransmission timeout (ferry_rtt_rto())

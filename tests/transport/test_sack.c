@@ -341,6 +341,11 @@ static void test_invalid_acks(void **state)
 	assert_int_equal(a.newly_acked, 1);
 	a = ack(s, isn + 5, 0, 10 * US); /* so is acking everything */
 	assert_int_equal(a.newly_acked, 4);
+	/* late acks up to a window behind una are stale, older ones forged */
+	assert_int_equal(ferry_sack_ack_check(s, isn + 5 - 1024, 0), 0);
+	assert_int_equal(ferry_sack_ack_check(s, isn + 5 - 1025, 0), -EINVAL);
+	assert_int_equal(ferry_sack_on_ack(s, isn - 0x40000000u, 0, 10 * US, &a), -EINVAL);
+	assert_int_equal(ferry_sack_stats(s)->acks_invalid, 6);
 	ferry_sack_destroy(s);
 }
 
