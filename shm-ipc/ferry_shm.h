@@ -67,7 +67,7 @@
 /* A reader rejects another major version; minor versions only add fields
  * in reserved space and feature bits. */
 #define FERRY_SHM_VERSION_MAJOR 1
-#define FERRY_SHM_VERSION_MINOR 0
+#define FERRY_SHM_VERSION_MINOR 1
 
 /** Descriptor of one ring inside a file: all offsets from the file start. */
 struct ferry_ring_desc {
@@ -320,6 +320,9 @@ enum ferry_ctl_type {
 	FERRY_CTL_ATTACHED = 2, /* daemon -> client; fds: ring file, own bell,
 				 * daemon eventfd, status file (read-only) */
 	FERRY_CTL_FDS = 3,      /* daemon -> client; fds: session file, peer bell */
+	FERRY_CTL_BYE = 4,      /* daemon -> client, last: why it is disconnected
+				 * (since 1.1; older libraries just see the
+				 * hang-up) */
 };
 
 struct ferry_ctl_attach {
@@ -331,6 +334,7 @@ struct ferry_ctl_attach {
 	uint32_t flags;
 	char name[32]; /* for counters and logs; need not be terminated */
 };
+static_assert(sizeof(struct ferry_ctl_attach) == 48, "ctl ABI");
 
 struct ferry_ctl_attached {
 	uint32_t magic;
@@ -341,6 +345,7 @@ struct ferry_ctl_attached {
 	uint64_t max_message_size;
 	char reason[96];          /* when refused: why, for ferry_errmsg() */
 };
+static_assert(sizeof(struct ferry_ctl_attached) == 120, "ctl ABI");
 
 struct ferry_ctl_fds {
 	uint32_t magic;
@@ -349,5 +354,17 @@ struct ferry_ctl_fds {
 	uint32_t session;
 	uint32_t reserved2;
 };
+static_assert(sizeof(struct ferry_ctl_fds) == 16, "ctl ABI");
+
+struct ferry_ctl_bye {
+	uint32_t magic;
+	uint16_t type;
+	uint16_t reserved;
+	int32_t status;    /* what the library reports from then on (-EPROTO:
+			    * the client broke the protocol) */
+	uint32_t reserved2;
+	char reason[112];  /* for ferry_errmsg(); NUL-terminated */
+};
+static_assert(sizeof(struct ferry_ctl_bye) == 128, "ctl ABI");
 
 #endif

@@ -215,7 +215,10 @@ int ferry_commit(ferry_session_t *s, void *buf, size_t len, unsigned flags);
  * @return number of events (0 on timeout), -EINVAL, -ECONNRESET (the
  *         daemon is gone: every session has been reported down with
  *         FERRY_REASON_DAEMON_GONE first), -EPROTO (the daemon broke the
- *         protocol), -EINTR (a signal arrived)
+ *         protocol, or disconnected this client for breaking it: a
+ *         corrupted ring, a malformed command; ferry_errmsg() says which),
+ *         -EINTR (a signal arrived). Once the daemon is gone every call
+ *         that needs it returns the same error.
  */
 int ferry_poll(ferry_t *f, ferry_event_t *evs, int max, int timeout_ms);
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -273,7 +274,7 @@ int ferry_cmd(ferry_t *f, uint16_t type, uint32_t session, uint32_t aux, const v
 	      uint32_t len)
 {
 	if (f->dead)
-		return ferry_err(-ECONNRESET, "ferryd is gone");
+		return ferry_gone_err(f);
 	int rc = ferry_ring_write(&f->cmd, type, session, aux, p, len);
 	if (rc == -EAGAIN) {
 		f->cmd_blocked = true;
@@ -313,7 +314,38 @@ void ferry_daemon_gone(ferry_t *f)
 	/* Sessions are ended in ferry_gather() once the event ring is
 	 * drained: the daemon's last words (say, "shutting down") were
 	 * written before it hung up and give the better reason. */
+	if (f->dead)
+		return;
 	f->dead = true;
+	f->gone_err = -ECONNRESET;
+	snprintf(f->gone_msg, sizeof(f->gone_msg), "ferryd is gone");
+	/* A daemon that disconnects us on purpose says why, last, on the
+	 * socket; what comes before it (descriptors of sessions that are
+	 * ending anyway) is closed. */
+	for (int i = 0; i < 64; i++) {
+		union {
+			struct ferry_ctl_bye bye;
+			char raw[256];
+		} m;
+		int fds[8], nfds = 0;
+		ssize_t n = recv_ctl(f->sock, &m, sizeof(m), fds, 8, &nfds, MSG_DONTWAIT);
+		close_fds(fds, nfds);
+		if (n <= 0)
+			break;
+		if ((size_t)n >= sizeof(m.bye) && m.bye.magic == FERRY_CTL_MAGIC &&
+		    m.bye.type == FERRY_CTL_BYE) {
+			m.bye.reason[sizeof(m.bye.reason) - 1] = '\0';
+			f->gone_err = m.bye.status < 0 && m.bye.status > -4096 ? m.bye.status : -EPROTO;
+			snprintf(f->gone_msg, sizeof(f->gone_msg), "%s", m.bye.reason);
+			break;
+		}
+	}
+}
+
+int ferry_gone_err(ferry_t *f)
+{
+	return ferry_err(f->gone_err ? f->gone_err : -ECONNRESET, "%s",
+			 f->gone_msg[0] ? f->gone_msg : "ferryd is gone");
 }
 
 int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[2])

@@ -69,6 +69,9 @@ struct ferry {
 	uint32_t client_id;
 	uint64_t max_msg;
 	bool dead; /* the daemon is gone; every session is ending */
+	int gone_err;      /* what calls report from then on: -ECONNRESET, or
+			    * the status of the daemon's FERRY_CTL_BYE */
+	char gone_msg[128]; /* and why */
 
 	void *map; /* our ring file */
 	uint64_t map_len;
@@ -121,8 +124,11 @@ void ferry_wake_daemon(ferry_t *f);
 /** Write a command and wake the daemon if it sleeps. */
 int ferry_cmd(ferry_t *f, uint16_t type, uint32_t session, uint32_t aux, const void *p,
 	      uint32_t len);
-/** The daemon hung up: end every session, mark dead. */
+/** The daemon hung up: end every session, mark dead, and read why if it
+ *  said (FERRY_CTL_BYE). */
 void ferry_daemon_gone(ferry_t *f);
+/** ferry_err() with what a call reports once the daemon is gone. */
+int ferry_gone_err(ferry_t *f);
 /** Non-blocking check of the control socket. @return true if alive */
 bool ferry_check_daemon(ferry_t *f);
 int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[2]);

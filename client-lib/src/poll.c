@@ -310,7 +310,7 @@ static int finish(ferry_t *f, int n)
 		for (ferry_session_t *s = f->sessions; s; s = s->next)
 			if (s->state != S_DOWN)
 				return 0; /* a DOWN is still to come */
-		return ferry_err(-ECONNRESET, "ferryd is gone");
+		return ferry_gone_err(f);
 	}
 	return n;
 }
