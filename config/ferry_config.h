@@ -110,6 +110,8 @@
           "UDP port ferry listens on and sends to") \
   FS_INT (net_arp_timeout_ms, "net.arp_timeout_ms", 60000, 1000, 3600000, \
           "how long a resolved ARP entry stays valid") \
+  FS_LIST(net_allowed_peers, "net.allowed_peers", "", \
+          "subnets (a.b.c.d/len) whose ferryds may talk to this one; empty = any. Their packets are counted and dropped before any session lookup") \
   /* privileges */ \
   FS_STR (priv_user,       "privileges.user",  "ferry", \
           "user to run as once the port and IPC are set up") \
@@ -140,6 +142,8 @@
           "sessions one client may have open") \
   FS_INT (limits_max_listens_per_client,  "limits.max_listens_per_client",  16, 1, 1024, \
           "services one client may listen on") \
+  FS_INT (limits_max_half_open_per_peer,  "limits.max_half_open_per_peer",  128, 1, 65536, \
+          "sessions from one peer address announced but not yet accepted; OPENs beyond are refused") \
   /* main loop */ \
   FS_ENUM(idle_strategy,   "idle.strategy",   "backoff", "spin|yield|backoff", \
           "what the loop does with no work: spin, sched_yield, or spin then yield then sleep") \
@@ -153,7 +157,7 @@
   FS_INT (transport_open_timeout_ms,  "transport.open_timeout_ms",  3000, 10, 600000, \
           "how long a session open may take before it fails") \
   FS_INT (transport_keepalive_ms,     "transport.keepalive_ms",     1000, 10, 600000, \
-          "keepalive interval on an idle session") \
+          "a peer silent this long is sent a PING, and again each interval (one per peer, however many sessions)") \
   FS_INT (transport_peer_timeout_ms,  "transport.peer_timeout_ms",  5000, 50, 3600000, \
           "silence after which a peer is declared dead") \
   FS_INT (transport_rto_min_us,       "transport.rto_min_us",       200, 10, 10000000, \
@@ -282,6 +286,9 @@ void ferry_config_print(const struct ferry_config *c, FILE *out);
 /** Print the --help text: usage, the non-setting flags, then every setting
  *  with its flag, env var, default and description. */
 void ferry_config_usage(FILE *out, const char *argv0);
+
+/** Parse "a.b.c.d/len" strictly (as net.address is). @return 0 or -1 */
+int ferry_config_parse_cidr(const char *text, uint32_t *addr, uint8_t *prefix_len);
 
 /** "default", "file", "env" or "flag". */
 const char *ferry_config_source_name(enum ferry_cfg_source s);

@@ -30,6 +30,7 @@ const char *const fcfg_rule_docs[] = {
 	"is not the address itself",
 	"`ipc.shm_dir` and `ipc.socket` are absolute paths; `ipc.socket` is at most 107 "
 	"bytes, the limit of a Unix socket address",
+	"`net.allowed_peers` lists subnets as a.b.c.d/len",
 	"`fault.rx_drop + fault.rx_dup + fault.rx_reorder + fault.rx_corrupt` is at most 1, "
 	"and likewise for `fault.tx_*`: each packet gets at most one of the four",
 	NULL,
@@ -163,6 +164,18 @@ static void net_rules(struct check *k)
 		       other(k, FERRY_CFG_net_address, buf, sizeof(buf)));
 }
 
+static void peer_rules(struct check *k)
+{
+	const struct ferry_strlist *l = &k->c->net_allowed_peers;
+	uint32_t a;
+	uint8_t len;
+
+	for (int i = 0; i < l->n; i++)
+		if (ferry_config_parse_cidr(l->v[i], &a, &len) != 0)
+			broken(k, FERRY_CFG_net_allowed_peers,
+			       "\"%s\" is not a subnet a.b.c.d/len", l->v[i]);
+}
+
 static void path_rules(struct check *k)
 {
 	const struct ferry_config *c = k->c;
@@ -200,6 +213,7 @@ int fcfg_check_rules(const struct ferry_config *c, fcfg_report_fn *report, void 
 	ring_rule(&k);
 	order_rules(&k);
 	net_rules(&k);
+	peer_rules(&k);
 	path_rules(&k);
 	fault_rules(&k);
 	return k.broken;

@@ -191,6 +191,17 @@ static bool scan_ipv4(const char *text, bool prefix_ok, struct ferry_ipv4 *out)
 	return true;
 }
 
+int ferry_config_parse_cidr(const char *text, uint32_t *addr, uint8_t *prefix_len)
+{
+	struct ferry_ipv4 v;
+
+	if (!scan_ipv4(text, true, &v) || !v.set)
+		return -1;
+	*addr = v.addr;
+	*prefix_len = v.prefix_len;
+	return 0;
+}
+
 /* ---- lists -------------------------------------------------------------- */
 
 static void list_free(struct ferry_strlist *l)

@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * ferryd: start-up, the main loop, shutdown.
+ * ferryd: start-up, wiring the edges to the core, the main loop, shutdown.
+ *
+ *   core/      the protocol engine: no I/O (core.h)
+ *   clients/   the client edge: control socket, rings, privileges
+ *   nic/       the NIC edge: EAL, the port, the IPv4 host, telemetry
+ *   obs/       the status file, the log, sd-notify
  *
  * One thread runs everything. Each pass of the loop drains client command
- * rings, looks at the control socket, runs timers and rings the bells of
- * clients that got events. When a pass finds no work the idle strategy
- * decides what happens next: keep polling, yield the CPU, or (backoff)
- * spin, then yield, then sleep in epoll until a client writes our eventfd,
- * a socket needs attention or a timer is due. An idle daemon with no NIC
- * wakes only for its tick (heartbeat, STATUS=, watchdog: once a second, or
- * every half watchdog period); with a NIC it also wakes every
- * idle.sleep_us to poll the port, which has no doorbell.
+ * rings, polls the NIC, lets the core send and run its due timers, looks
+ * at the control sockets, and at its end reaches the safe point where
+ * clients marked for reclaim are reclaimed and freed. When a pass finds no
+ * work the idle strategy decides what happens next: keep polling, yield
+ * the CPU, or (backoff) spin, then yield, then sleep in epoll until a
+ * client writes our eventfd, a socket needs attention or a timer is due.
+ * An idle daemon with no NIC wakes only for its tick (heartbeat, STATUS=,
+ * watchdog: once a second, or every half watchdog period); with a NIC it
+ * also wakes every idle.sleep_us to poll the port, which has no doorbell.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,19 +28,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clients.h"
+#include "core.h"
 #include "ferry.h"
-#include "ferryd.h"
-#include "guard.h"
-#include "ipc.h"
 #include "ferry_build.h"
+#include "guard.h"
 #include "log.h"
 #include "nic.h"
 #include "notify.h"
-#include "remote.h"
+#include "status.h"
+#include "telemetry.h"
 
 extern char **environ;
 
@@ -45,6 +53,21 @@ extern char **environ;
 #define IO_CHECK_NS 50000ull
 /* How often the heartbeat and STATUS= are refreshed. */
 #define TICK_NS 1000000000ull
+
+/* The process: configuration, the edges, the core, and the loop's own. */
+struct ferryd {
+	const struct ferry_config *cfg;
+	int epfd;
+	struct fstatus st;
+	struct fprivs privs;
+	struct fclients *clients;
+	struct fnic *nic;     /* NULL in local mode (no net.address) */
+	struct fcore *core;
+	struct fcore_cidr *allowed; /* net.allowed_peers, parsed */
+	uint32_t rnd[64];     /* getrandom() output not yet used */
+	unsigned n_rnd;
+	struct ferry_counter *loop_sleeps;
+};
 
 static volatile sig_atomic_t g_stop;
 
@@ -119,46 +142,122 @@ static unsigned handle_io(struct ferryd *d, int64_t timeout_ns)
 	int n = epoll_pwait2(d->epfd, evs, 64, tsp, &g_waitmask);
 	if (n <= 0)
 		return 0;
-	for (int i = 0; i < n; i++) {
-		uint64_t u = evs[i].data.u64;
-		if (u == IPC_TAG_LISTEN) {
-			ipc_accept(d);
-			continue;
-		}
-		if ((u & IPC_TAG_MASK) == IPC_TAG_REFUSED) {
-			ipc_refused_event(d, (struct ipc_refused *)(uintptr_t)(u & ~(uint64_t)IPC_TAG_MASK));
-			continue;
-		}
-		struct fclient *c = (struct fclient *)(uintptr_t)(u & ~(uint64_t)IPC_TAG_MASK);
-		if (c->dead)
-			continue;
-		if ((u & IPC_TAG_MASK) == IPC_TAG_EVFD) {
-			uint64_t v;
-			ssize_t r = read(c->evfd, &v, sizeof(v));
-			(void)r;
-			clients_drain_pending(d, c);
-		} else {
-			ipc_client_event(d, c, evs[i].events);
-		}
-	}
+	for (int i = 0; i < n; i++)
+		if ((evs[i].data.u64 & CLIENTS_TAG_MASK) < CLIENTS_TAG_OTHER)
+			clients_event(d->clients, evs[i].data.u64, evs[i].events);
 	return (unsigned)n;
 }
 
-static void alloc_counters(struct ferryd *d)
+/* ---- the core's wiring ------------------------------------------------- */
+
+static uint32_t random32(void *arg)
 {
-	struct fstatus *s = &d->st;
-	d->c.clients = fstatus_counter(s, FERRY_CTR_GAUGE, 0, "daemon.clients");
-	d->c.clients_total = fstatus_counter(s, FERRY_CTR_COUNT, 0, "daemon.clients_attached_total");
-	d->c.clients_refused = fstatus_counter(s, FERRY_CTR_COUNT, 0, "daemon.clients_refused");
-	d->c.clients_reclaimed = fstatus_counter(s, FERRY_CTR_COUNT, 0, "daemon.clients_reclaimed");
-	d->c.clients_malformed = fstatus_counter(s, FERRY_CTR_COUNT, 0, "daemon.clients_malformed");
-	d->c.sessions = fstatus_counter(s, FERRY_CTR_GAUGE, 0, "daemon.sessions");
-	d->c.sessions_total = fstatus_counter(s, FERRY_CTR_COUNT, 0, "daemon.sessions_opened_total");
-	d->c.sessions_refused = fstatus_counter(s, FERRY_CTR_COUNT, 0, "daemon.sessions_refused");
-	d->c.commands = fstatus_counter(s, FERRY_CTR_COUNT, 0, "daemon.commands");
-	d->c.events_queued = fstatus_counter(s, FERRY_CTR_COUNT, 0, "daemon.events_queued");
-	d->c.loop_sleeps = fstatus_counter(s, FERRY_CTR_COUNT, 0, "daemon.loop_sleeps");
+	struct ferryd *d = arg;
+	if (d->n_rnd == 0) {
+		/* blocks only until the kernel's pool is first initialised */
+		ssize_t got = getrandom(d->rnd, sizeof(d->rnd), 0);
+		if (got != (ssize_t)sizeof(d->rnd)) {
+			LOG_E("getrandom: %s", got < 0 ? strerror(errno) : "short read");
+			abort(); /* ids would be predictable: never run on */
+		}
+		d->n_rnd = sizeof(d->rnd) / sizeof(d->rnd[0]);
+	}
+	return d->rnd[--d->n_rnd];
 }
+
+static struct ferry_counter *stats_alloc(void *arg, uint32_t type, uint32_t owner,
+					 const char *label)
+{
+	return fstatus_counter(arg, type, owner, "%s", label);
+}
+
+static void stats_free(void *arg, struct ferry_counter *c)
+{
+	fstatus_counter_free(arg, c);
+}
+
+/* Local mode: no link; the core sends nothing without net.address. */
+static int no_send(void *arg, uint32_t ip, uint16_t sport, uint16_t dport, const void *hdr,
+		   uint16_t hlen, const void *p1, uint32_t l1, const void *p2, uint32_t l2)
+{
+	(void)arg, (void)ip, (void)sport, (void)dport, (void)hdr, (void)hlen;
+	(void)p1, (void)l1, (void)p2, (void)l2;
+	return -ENETDOWN;
+}
+
+static uint32_t no_payload(void *arg, uint32_t ip)
+{
+	(void)arg, (void)ip;
+	return 0;
+}
+
+/* net.allowed_peers: the settings rules checked every entry already. */
+static int parse_allowed(struct ferryd *d, struct fcore_params *p)
+{
+	const struct ferry_strlist *l = &d->cfg->net_allowed_peers;
+	if (l->n == 0)
+		return 0;
+	d->allowed = calloc((size_t)l->n, sizeof(*d->allowed));
+	if (d->allowed == NULL)
+		return -1;
+	for (int i = 0; i < l->n; i++) {
+		if (ferry_config_parse_cidr(l->v[i], &d->allowed[i].addr,
+					    &d->allowed[i].prefix_len) != 0) {
+			LOG_E("net.allowed_peers: \"%s\" is not a.b.c.d/len", l->v[i]);
+			return -1;
+		}
+	}
+	p->allowed_peers = d->allowed;
+	p->n_allowed_peers = (uint32_t)l->n;
+	return 0;
+}
+
+static int make_core(struct ferryd *d)
+{
+	const struct ferry_config *cfg = d->cfg;
+	struct fcore_params p = {
+		.local_ip = cfg->net_address.set ? cfg->net_address.addr : 0,
+		.local_prefix_len = cfg->net_address.prefix_len,
+		.udp_port = (uint16_t)cfg->net_udp_port,
+		.flow_port_first = (uint16_t)cfg->net_udp_port,
+		.flow_port_count = 1,
+		.max_sessions = (uint32_t)cfg->limits_max_sessions,
+		.max_sessions_per_client = (uint32_t)cfg->limits_max_sessions_per_client,
+		.max_listens_per_client = (uint32_t)cfg->limits_max_listens_per_client,
+		.max_half_open_per_peer = (uint32_t)cfg->limits_max_half_open_per_peer,
+		.max_message = (uint32_t)cfg->ipc_max_message_size,
+		.client_ring_size = (uint64_t)cfg->ipc_client_ring_size,
+		.open_timeout_ns = (uint64_t)cfg->transport_open_timeout_ms * 1000000ull,
+		.keepalive_ns = (uint64_t)cfg->transport_keepalive_ms * 1000000ull,
+		.peer_timeout_ns = (uint64_t)cfg->transport_peer_timeout_ms * 1000000ull,
+		.ack_delay_ns = (uint64_t)cfg->transport_ack_delay_us * 1000ull,
+		.rto_min_ns = (uint64_t)cfg->transport_rto_min_us * 1000ull,
+		.rto_max_ns = (uint64_t)cfg->transport_rto_max_us * 1000ull,
+		.cc_target_ns = (uint64_t)cfg->transport_cc_target_delay_us * 1000ull,
+		.cc_min_cwnd = cfg->transport_cc_min_cwnd,
+		.random32 = random32,
+		.random_arg = d,
+	};
+	if (parse_allowed(d, &p) < 0)
+		return -1;
+	struct fcore_client_ops cops;
+	struct fcore_link_ops lops = {.send = no_send, .max_payload = no_payload};
+	struct fcore_stats_ops sops = {.arg = &d->st, .alloc = stats_alloc, .free = stats_free};
+	clients_core_ops(d->clients, &cops);
+	if (d->nic)
+		nic_link_ops(d->nic, &lops);
+	int rc = fcore_create(&d->core, &p, &cops, &lops, &sops, mono_ns());
+	if (rc < 0) {
+		LOG_E("cannot create the protocol engine: %s", strerror(-rc));
+		return -1;
+	}
+	clients_set_core(d->clients, d->core);
+	if (d->nic)
+		nic_set_core(d->nic, d->core);
+	return 0;
+}
+
+/* ---- start-up and shutdown --------------------------------------------- */
 
 static int setup(struct ferryd *d)
 {
@@ -170,100 +269,89 @@ static int setup(struct ferryd *d)
 		LOG_E("cannot set up epoll or signals: %s", strerror(errno));
 		return -1;
 	}
-	if (privs_resolve(d) < 0)
+	if (privs_resolve(&d->privs, cfg) < 0)
 		return -1;
 	fnotify_status("creating %s", cfg->ipc_shm_dir);
-	rc = ipc_prepare_dir(cfg->ipc_shm_dir, 0755, d->file_uid, d->file_gid);
+	rc = ipc_prepare_dir(cfg->ipc_shm_dir, 0755, d->privs.file_uid, d->privs.file_gid);
 	if (rc < 0) {
 		LOG_E("ipc.shm_dir: cannot create %s: %s", cfg->ipc_shm_dir, strerror(-rc));
 		return -1;
 	}
 	clean_stale(cfg->ipc_shm_dir);
-	/* counters: daemon-wide and NIC ones, three per client, five per
+	/* counters: daemon-wide and NIC ones, four per client, five per
 	 * remote session; a full file hands out a dummy, never fails */
-	uint32_t nctr = 128 + 4 * (uint32_t)cfg->limits_max_clients +
+	uint32_t nctr = 160 + 4 * (uint32_t)cfg->limits_max_clients +
 			5 * (uint32_t)cfg->limits_max_sessions;
-	if (fstatus_create(&d->st, cfg->ipc_shm_dir, nctr, d->file_uid, d->file_gid) < 0)
+	if (fstatus_create(&d->st, cfg->ipc_shm_dir, nctr, d->privs.file_uid, d->privs.file_gid) < 0)
 		return -1;
-	d->status_ro_fd = open(d->st.path, O_RDONLY | O_CLOEXEC);
-	if (d->status_ro_fd < 0) {
-		LOG_E("cannot reopen %s read-only: %s", d->st.path, strerror(errno));
-		return -1;
-	}
-	alloc_counters(d);
-	remote_init(d);
+	d->loop_sleeps = fstatus_counter(&d->st, FERRY_CTR_COUNT, 0, "daemon.loop_sleeps");
 	if (cfg->net_address.set) {
 		fnotify_status("starting EAL and the port");
-		if (nic_open(d) < 0)
+		if (nic_open(&d->nic, cfg, &d->st) < 0)
 			return -1;
+		telemetry_init(cfg, &d->st, nic_describe(d->nic));
 	}
-	d->clients = calloc((size_t)cfg->limits_max_clients, sizeof(*d->clients));
-	if (d->clients == NULL)
+	if (clients_create(&d->clients, cfg, d->epfd, &d->st, &d->privs) < 0)
 		return -1;
-	sessions_init(d);
+	if (make_core(d) < 0)
+		return -1;
 	fnotify_status("opening %s", cfg->ipc_socket);
-	if (ipc_open(d) < 0)
+	if (clients_listen(d->clients) < 0)
 		return -1;
-	if (privs_drop(d) < 0)
+	if (privs_drop(&d->privs, cfg) < 0)
 		return -1;
 	return 0;
 }
 
 static void teardown(struct ferryd *d)
 {
-	d->stopping = true;
-	if (d->clients) {
-		clients_reclaim_all(d, FERRY_REASON_SHUTDOWN);
-		sessions_fini(d);
-	}
-	nic_close(d);
-	ipc_close(d);
-	if (d->status_ro_fd >= 0)
-		close(d->status_ro_fd);
+	clients_destroy(d->clients, FERRY_REASON_SHUTDOWN);
+	fcore_destroy(d->core);
+	nic_close(d->nic);
 	fstatus_destroy(&d->st);
 	if (d->epfd >= 0)
 		close(d->epfd);
-	free(d->clients);
-	free(d->allowed_uids);
-	free(d->allowed_gids);
+	privs_fini(&d->privs);
+	free(d->allowed);
+}
+
+static void set_now(struct ferryd *d, uint64_t now)
+{
+	fcore_set_now(d->core, now);
+	clients_set_now(d->clients, now);
+	if (d->nic)
+		nic_set_now(d->nic, now);
 }
 
 /* Tell every client its sessions are over, then give them up to
- * shutdown.drain_ms to read those events before the socket closes. A
- * client has read everything when its event ring's head reaches our
- * position and nothing is queued behind it. */
+ * shutdown.drain_ms to read those events before the socket closes. */
 static void drain(struct ferryd *d)
 {
-	d->stopping = true;
-	sessions_shutdown(d);
-	clients_flush(d);
+	set_now(d, mono_ns());
+	fcore_shutdown(d->core);
+	clients_flush(d->clients);
+	if (d->nic)
+		nic_flush(d->nic);
 	uint64_t end = mono_ns() + (uint64_t)d->cfg->shutdown_drain_ms * 1000000ull;
 	for (;;) {
-		bool pending = false;
-		for (uint32_t i = 0; i < d->n_clients; i++) {
-			struct fclient *c = d->clients[i];
-			if (c->state != FCLIENT_ATTACHED)
-				continue;
-			/* acquire: partner is the client's release of head */
-			pending |= c->pend_head != NULL ||
-				   FA_LOAD_ACQ(&c->evt.ctl->head) != c->evt.pos;
-		}
 		uint64_t now = mono_ns();
-		if (!pending || now >= end)
+		if (clients_drained(d->clients) || now >= end)
 			break;
+		set_now(d, now);
 		handle_io(d, (int64_t)(end - now < 10000000 ? end - now : 10000000));
-		clients_flush(d);
-		clients_bury(d);
+		clients_flush(d->clients);
+		clients_reap(d->clients);
 	}
 }
 
 static void update_status(struct ferryd *d, uint32_t *last_c, uint32_t *last_s)
 {
 	FA_STORE_RLX(&d->st.d->heartbeat_unix_ns, real_ns());
-	if (*last_c != d->n_clients || *last_s != d->n_sessions) {
-		*last_c = d->n_clients;
-		*last_s = d->n_sessions;
-		fnotify_status("serving: %u clients, %u sessions", d->n_clients, d->n_sessions);
+	uint32_t nc = clients_count(d->clients), ns = fcore_sessions(d->core);
+	if (*last_c != nc || *last_s != ns) {
+		*last_c = nc;
+		*last_s = ns;
+		fnotify_status("serving: %u clients, %u sessions", nc, ns);
 	}
 }
 
@@ -279,31 +367,28 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 	uint32_t last_c = 0, last_s = 0;
 
 	while (!g_stop) {
-		d->now_ns = now = mono_ns();
-		unsigned work = clients_poll(d);
-		if (d->nic) {
-			work += nic_poll(d);
-			work += remote_poll(d);
-		}
+		now = mono_ns();
+		set_now(d, now);
+		unsigned work = clients_poll(d->clients);
+		if (d->nic)
+			work += nic_poll(d->nic);
+		work += fcore_poll(d->core);
 		if (now >= next_io) {
 			work += handle_io(d, 0);
 			next_io = now + IO_CHECK_NS;
 		}
-		int64_t timer_ns = sessions_timers(d);
-		int64_t rt_ns = remote_next_timer(d);
-		if (rt_ns >= 0 && (timer_ns < 0 || rt_ns < timer_ns))
-			timer_ns = rt_ns;
 		if (now >= next_tick) {
-			ipc_refused_timers(d);
+			clients_tick(d->clients);
 			if (wd_ns)
 				fnotify_watchdog();
 			update_status(d, &last_c, &last_s);
 			next_tick = now + tick_ns;
 		}
 		if (d->nic)
-			nic_flush(d);
-		clients_flush(d);
-		clients_bury(d);
+			nic_flush(d->nic);
+		clients_flush(d->clients);
+		/* the safe point: nothing up the stack holds a client */
+		clients_reap(d->clients);
 		if (work) {
 			last_work = now;
 			continue;
@@ -322,6 +407,7 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 		 * timer or tick is due. Dekker with the clients: our flag,
 		 * fence, their rings; their record, fence, our flag. */
 		int64_t wait = (int64_t)(next_tick - now);
+		int64_t timer_ns = fcore_next_timer(d->core);
 		if (timer_ns >= 0 && timer_ns < wait)
 			wait = timer_ns;
 		/* a NIC has no doorbell: come back to poll it */
@@ -330,8 +416,8 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 		FA_STORE_RLX(&d->st.d->daemon_sleeping, 1);
 		atomic_thread_fence(memory_order_seq_cst);
 		unsigned woke = 1;
-		if (!clients_pending(d)) {
-			fctr_add(d->c.loop_sleeps, 1);
+		if (!clients_pending(d->clients)) {
+			fctr_add(d->loop_sleeps, 1);
 			woke = handle_io(d, wait);
 			next_io = mono_ns() + IO_CHECK_NS;
 		}
@@ -380,7 +466,7 @@ int main(int argc, char **argv)
 	struct ferryd d;
 	memset(&d, 0, sizeof(d));
 	d.cfg = &cfg;
-	d.epfd = d.lsock = d.status_ro_fd = -1;
+	d.epfd = -1;
 	d.st.fd = -1;
 
 	int rc = 0;
@@ -390,7 +476,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	LOG_N("ferryd %s ready in %.1f ms: %s, socket %s, shm %s", FERRY_VERSION_STRING,
-	      (double)(mono_ns() - t0) / 1e6, nic_describe(&d), cfg.ipc_socket, cfg.ipc_shm_dir);
+	      (double)(mono_ns() - t0) / 1e6, nic_describe(d.nic), cfg.ipc_socket, cfg.ipc_shm_dir);
 	fnotify_ready("serving: 0 clients, 0 sessions");
 	loop(&d, wd_ns);
 	LOG_N("stopping on signal %d: draining for up to %lld ms", (int)g_stop,

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Attached clients: their ring file, doorbell and eventfd, the commands
- * they write and the events ferryd writes back, and reclaiming all of it
- * the moment a client goes away or misbehaves.
+ * they write (handed to the core) and the events the core writes back
+ * (through the ops below), and reclaiming all of it when a client goes
+ * away or misbehaves: marked at once, reclaimed at the safe point (see
+ * clients.h).
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,12 +17,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "clients_pvt.h"
 #include "ferry.h"
 #include "ferry_bell.h"
 #include "ferry_shm_util.h"
-#include "ferryd.h"
 #include "guard.h"
-#include "ipc.h"
 #include "log.h"
 
 /* Events a client may leave unread in ferryd's memory before it is
@@ -29,13 +31,18 @@
  * starve the others. */
 #define CMD_BUDGET 256
 
-struct fclient *clients_new(struct ferryd *d, int sock, pid_t pid, uid_t uid, gid_t gid)
+static struct fclient *of(struct fcore_client *cc)
+{
+	return (struct fclient *)(void *)((char *)cc - offsetof(struct fclient, core));
+}
+
+struct fclient *client_new(struct fclients *e, int sock, pid_t pid, uid_t uid, gid_t gid)
 {
 	struct fclient *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
 	do {
-		c->id = ++d->next_client_id;
+		c->id = ++e->next_id;
 	} while (c->id == 0);
 	c->state = FCLIENT_CONNECTED;
 	c->sock = sock;
@@ -44,8 +51,8 @@ struct fclient *clients_new(struct ferryd *d, int sock, pid_t pid, uid_t uid, gi
 	c->pid = pid;
 	c->uid = uid;
 	c->gid = gid;
-	d->clients[d->n_clients++] = c;
-	fctr_set(d->c.clients, d->n_clients);
+	e->v[e->n++] = c;
+	fctr_set(e->c_clients, e->n);
 	return c;
 }
 
@@ -66,9 +73,9 @@ static int make_bell(struct fclient *c)
 	return 0;
 }
 
-static int make_rings(struct ferryd *d, struct fclient *c, int *fd_out)
+static int make_rings(struct fclients *e, struct fclient *c, int *fd_out)
 {
-	const struct ferry_config *cfg = d->cfg;
+	const struct ferry_config *cfg = e->cfg;
 	struct ferry_shm_hdr h;
 	memset(&h, 0, sizeof(h));
 	uint64_t size = ferry_shm_layout(&h, c->id, (uint64_t)cfg->ipc_client_ring_size,
@@ -102,9 +109,9 @@ static int make_rings(struct ferryd *d, struct fclient *c, int *fd_out)
 	*fd_out = fd;
 	return 0;
 err:;
-	int e = errno;
+	int er = errno;
 	close(fd);
-	return -e;
+	return -er;
 }
 
 static void sanitize(char *s)
@@ -114,15 +121,15 @@ static void sanitize(char *s)
 			*s = '_';
 }
 
-int clients_attach(struct ferryd *d, struct fclient *c, const char *name)
+int client_attach(struct fclients *e, struct fclient *c, const char *name)
 {
 	int ring_fd = -1, rc;
 	snprintf(c->name, sizeof(c->name), "%s", name[0] ? name : "client");
 	sanitize(c->name);
 
-	if ((rc = make_bell(c)) < 0 || (rc = make_rings(d, c, &ring_fd)) < 0) {
+	if ((rc = make_bell(c)) < 0 || (rc = make_rings(e, c, &ring_fd)) < 0) {
 		LOG_E("client %u (pid %d): cannot create rings in %s: %s", c->id, (int)c->pid,
-		      d->cfg->ipc_shm_dir, strerror(-rc));
+		      e->cfg->ipc_shm_dir, strerror(-rc));
 		goto err;
 	}
 	c->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -130,8 +137,8 @@ int clients_attach(struct ferryd *d, struct fclient *c, const char *name)
 		rc = -errno;
 		goto err;
 	}
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uintptr_t)c | IPC_TAG_EVFD};
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, c->evfd, &ev) < 0) {
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uintptr_t)c | TAG_EVFD};
+	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, c->evfd, &ev) < 0) {
 		rc = -errno;
 		goto err;
 	}
@@ -140,20 +147,22 @@ int clients_attach(struct ferryd *d, struct fclient *c, const char *name)
 					 .type = FERRY_CTL_ATTACHED,
 					 .status = 0,
 					 .client_id = c->id,
-					 .max_message_size = (uint64_t)d->cfg->ipc_max_message_size};
-	int fds[4] = {ring_fd, c->bell_fd, c->evfd, d->status_ro_fd};
+					 .max_message_size = (uint64_t)e->cfg->ipc_max_message_size};
+	int fds[4] = {ring_fd, c->bell_fd, c->evfd, e->status_ro_fd};
 	if ((rc = ipc_send_attached(c, &rep, fds, 4)) < 0)
 		goto err;
 	close(ring_fd);
 
 	c->state = FCLIENT_ATTACHED;
-	c->c_cmds = fstatus_counter(&d->st, FERRY_CTR_COUNT, c->id, "client.%u.%s.commands", c->id,
+	c->c_cmds = fstatus_counter(e->st, FERRY_CTR_COUNT, c->id, "client.%u.%s.commands", c->id,
 				    c->name);
-	c->c_evts = fstatus_counter(&d->st, FERRY_CTR_COUNT, c->id, "client.%u.%s.events", c->id,
+	c->c_evts = fstatus_counter(e->st, FERRY_CTR_COUNT, c->id, "client.%u.%s.events", c->id,
 				    c->name);
-	c->c_sessions = fstatus_counter(&d->st, FERRY_CTR_GAUGE, c->id, "client.%u.%s.sessions",
+	c->c_sessions = fstatus_counter(e->st, FERRY_CTR_GAUGE, c->id, "client.%u.%s.sessions",
 					c->id, c->name);
-	fctr_add(d->c.clients_total, 1);
+	fcore_client_init(e->core, &c->core, c->id, (uint32_t)c->pid, (uint32_t)c->uid,
+			  c->c_sessions);
+	fctr_add(e->c_total, 1);
 	LOG_I("client %u attached: \"%s\" pid %d uid %u", c->id, c->name, (int)c->pid,
 	      (unsigned)c->uid);
 	return 0;
@@ -163,43 +172,57 @@ err:
 	return rc;
 }
 
-static unsigned poll_one(struct ferryd *d, struct fclient *c);
-
-void clients_reclaim(struct ferryd *d, struct fclient *c, int reason, const char *why)
+void client_reclaim_later(struct fclients *e, struct fclient *c, int reason, const char *why)
 {
-	if (c->dead)
+	if (c->dying)
 		return;
-	/* A client that hung up may have written commands (its last sends and
-	 * closes) just before: honour them all, so its peers get every message
-	 * ferry_send() took and see "closed", not "gone". Send buffers take
-	 * them beyond their size (c->draining): the ring held them anyway. The
-	 * ring is finite, but a process that hung up could keep writing to
-	 * it: one ring's worth of records at most. */
-	if (reason == FERRY_REASON_PEER_GONE && c->state == FCLIENT_ATTACHED && !c->poisoned) {
-		c->draining = true;
-		for (uint64_t n = c->cmd.cap / FERRY_REC_ALIGN;
-		     n > 0 && !c->dead && ferry_ring_readable(&c->cmd);) {
-			unsigned k = poll_one(d, c);
-			if (k == 0)
-				break; /* out of memory for a send buffer */
-			n = k < n ? n - k : 0;
-		}
-		if (c->dead)
-			return;
+	c->dying = true;
+	c->why_reason = reason;
+	snprintf(c->why, sizeof(c->why), "%s", why);
+	TAILQ_INSERT_TAIL(&e->dying, c, dying_link);
+}
+
+static unsigned poll_one(struct fclients *e, struct fclient *c);
+
+/* A client that hung up may have written commands (its last sends and
+ * closes) just before: honour them, so its peers get every message
+ * ferry_send() took and see "closed", not "gone". Send buffers take them
+ * past their size (core.draining). A process that hung up could still
+ * write to the ring from another process holding it: one ring's worth of
+ * bytes at most is read. */
+static void drain_commands(struct fclients *e, struct fclient *c)
+{
+	c->core.draining = true;
+	uint64_t start = c->cmd.pos;
+	while (!c->poisoned && ferry_ring_readable(&c->cmd) && c->cmd.pos - start < c->cmd.cap) {
+		if (poll_one(e, c) == 0)
+			break; /* out of memory for a send buffer, or a bad record */
 	}
-	c->dead = true;
+}
+
+static void reclaim_now(struct fclients *e, struct fclient *c)
+{
+	/* the re-entrancy rule (core.h): never from inside the core */
+	assert(e->core == NULL || fcore_busy(e->core) == 0);
+	int reason = c->why_reason;
 	if (c->state == FCLIENT_ATTACHED) {
-		LOG_I("client %u (\"%s\" pid %d) reclaimed: %s", c->id, c->name, (int)c->pid, why);
-		sessions_client_gone(d, c, reason);
-		fctr_add(d->c.clients_reclaimed, 1);
+		if (reason == FERRY_REASON_PEER_GONE && !c->poisoned)
+			drain_commands(e, c);
+		LOG_I("client %u (\"%s\" pid %d) reclaimed: %s", c->id, c->name, (int)c->pid, c->why);
+		fcore_client_gone(e->core, &c->core, reason);
+		fctr_add(e->c_reclaimed, 1);
+		if (reason == FERRY_REASON_PROTOCOL && c->sock >= 0)
+			ipc_send_bye(c, -EPROTO, c->why);
 	}
+	c->reclaimed = true;
+	c->core.gone = true;
 	if (c->sock >= 0) {
-		epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->sock, NULL);
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->sock, NULL);
 		close(c->sock);
 		c->sock = -1;
 	}
 	if (c->evfd >= 0) {
-		epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->evfd, NULL);
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->evfd, NULL);
 		close(c->evfd);
 		c->evfd = -1;
 	}
@@ -222,46 +245,46 @@ void clients_reclaim(struct ferryd *d, struct fclient *c, int reason, const char
 		free(p);
 	}
 	c->pend_n = 0;
-	fstatus_counter_free(&d->st, c->c_cmds);
-	fstatus_counter_free(&d->st, c->c_evts);
-	fstatus_counter_free(&d->st, c->c_sessions);
-	for (uint32_t i = 0; i < d->n_clients; i++) {
-		if (d->clients[i] == c) {
-			d->clients[i] = d->clients[--d->n_clients];
+	fstatus_counter_free(e->st, c->c_cmds);
+	fstatus_counter_free(e->st, c->c_evts);
+	fstatus_counter_free(e->st, c->c_sessions);
+	for (uint32_t i = 0; i < e->n; i++) {
+		if (e->v[i] == c) {
+			e->v[i] = e->v[--e->n];
 			break;
 		}
 	}
-	fctr_set(d->c.clients, d->n_clients);
-	c->next_grave = d->grave;
-	d->grave = c;
+	fctr_set(e->c_clients, e->n);
 }
 
-void clients_bury(struct ferryd *d)
+void clients_reap(struct fclients *e)
 {
-	while (d->grave) {
-		struct fclient *c = d->grave;
-		d->grave = c->next_grave;
+	struct fclient *c;
+	/* reclaiming one client can mark others (their sessions' peers): the
+	 * list is taken until it is empty */
+	while ((c = TAILQ_FIRST(&e->dying)) != NULL) {
+		TAILQ_REMOVE(&e->dying, c, dying_link);
+		reclaim_now(e, c);
+		TAILQ_INSERT_TAIL(&e->graves, c, dying_link);
+	}
+	while ((c = TAILQ_FIRST(&e->graves)) != NULL) {
+		TAILQ_REMOVE(&e->graves, c, dying_link);
 		free(c);
 	}
 }
 
-void clients_reclaim_all(struct ferryd *d, int reason)
-{
-	while (d->n_clients)
-		clients_reclaim(d, d->clients[d->n_clients - 1], reason, "ferryd stopping");
-	clients_bury(d);
-}
+/* ---- events out (the core's ops) --------------------------------------- */
 
-static int queue_event(struct ferryd *d, struct fclient *c, uint16_t type, uint32_t session,
+static int queue_event(struct fclients *e, struct fclient *c, uint16_t type, uint32_t session,
 		       uint32_t aux, const void *payload, uint32_t len)
 {
 	if (c->pend_n >= PENDING_MAX) {
-		clients_reclaim(d, c, FERRY_REASON_PEER_GONE, "does not read its events");
+		client_reclaim_later(e, c, FERRY_REASON_PEER_GONE, "does not read its events");
 		return -1;
 	}
 	struct fpending *p = malloc(sizeof(*p) + len);
 	if (p == NULL) {
-		clients_reclaim(d, c, FERRY_REASON_LIMIT, "out of memory for its events");
+		client_reclaim_later(e, c, FERRY_REASON_LIMIT, "out of memory for its events");
 		return -1;
 	}
 	p->next = NULL;
@@ -277,13 +300,13 @@ static int queue_event(struct ferryd *d, struct fclient *c, uint16_t type, uint3
 		c->pend_head = p;
 	c->pend_tail = p;
 	c->pend_n++;
-	fctr_add(d->c.events_queued, 1);
+	fctr_add(e->c_events_queued, 1);
 	return 0;
 }
 
-void clients_drain_pending(struct ferryd *d, struct fclient *c)
+void client_drain_pending(struct fclients *e, struct fclient *c)
 {
-	while (c->pend_head && !c->dead) {
+	while (c->pend_head && !c->dying) {
 		struct fpending *p = c->pend_head;
 		int rc = ferry_ring_write(&c->evt, p->type, p->session, p->aux, p->payload, p->len);
 		if (rc == -EAGAIN) {
@@ -293,7 +316,7 @@ void clients_drain_pending(struct ferryd *d, struct fclient *c)
 			continue;
 		}
 		if (rc < 0) {
-			clients_reclaim(d, c, FERRY_REASON_PROTOCOL, "corrupted its event ring");
+			client_reclaim_later(e, c, FERRY_REASON_PROTOCOL, "corrupted its event ring");
 			return;
 		}
 		c->pend_head = p->next;
@@ -306,10 +329,17 @@ void clients_drain_pending(struct ferryd *d, struct fclient *c)
 	}
 }
 
-int clients_emit(struct ferryd *d, struct fclient *c, uint16_t type, uint32_t session,
-		 uint32_t aux, const void *payload, uint32_t len)
+static bool can_take(const struct fclient *c)
 {
-	if (c->dead || c->state != FCLIENT_ATTACHED)
+	return !c->dying && c->state == FCLIENT_ATTACHED;
+}
+
+static int op_emit(void *arg, struct fcore_client *cc, uint16_t type, uint32_t session,
+		   uint32_t aux, const void *payload, uint32_t len)
+{
+	struct fclients *e = arg;
+	struct fclient *c = of(cc);
+	if (!can_take(c))
 		return -1;
 	if (c->pend_head == NULL) {
 		int rc = ferry_ring_write(&c->evt, type, session, aux, payload, len);
@@ -319,42 +349,131 @@ int clients_emit(struct ferryd *d, struct fclient *c, uint16_t type, uint32_t se
 			return 0;
 		}
 		if (rc != -EAGAIN) {
-			clients_reclaim(d, c, FERRY_REASON_PROTOCOL, "corrupted its event ring");
+			client_reclaim_later(e, c, FERRY_REASON_PROTOCOL, "corrupted its event ring");
 			return -1;
 		}
 	}
-	if (queue_event(d, c, type, session, aux, payload, len) < 0)
+	if (queue_event(e, c, type, session, aux, payload, len) < 0)
 		return -1;
-	clients_drain_pending(d, c);
-	return c->dead ? -1 : 0;
+	client_drain_pending(e, c);
+	return c->dying ? -1 : 0;
 }
 
-int clients_emit_data(struct ferryd *d, struct fclient *c, uint32_t session, uint16_t flags,
-		      const void *p, uint32_t len)
+static int op_emit_data(void *arg, struct fcore_client *cc, uint32_t session, uint16_t flags,
+			const void *p, uint32_t len)
 {
-	(void)d;
+	struct fclients *e = arg;
+	struct fclient *c = of(cc);
+	if (!can_take(c))
+		return -1;
 	/* Messages wait behind queued events, never jump them; and they are
 	 * never queued themselves: that would let a peer fill our memory. */
-	if (c->dead || c->state != FCLIENT_ATTACHED || c->pend_head)
+	if (c->pend_head)
+		return -EAGAIN;
+	int rc = ferry_ring_write_flags(&c->evt, FERRY_REC_DATA, flags, session, 0, p, len);
+	if (rc == -EAGAIN)
+		return -EAGAIN;
+	if (rc < 0) {
+		client_reclaim_later(e, c, FERRY_REASON_PROTOCOL, "corrupted its event ring");
 		return -1;
-	if (ferry_ring_write_flags(&c->evt, FERRY_REC_DATA, flags, session, 0, p, len) != 0)
-		return -1;
+	}
 	c->evt_dirty = true;
 	return 0;
 }
 
-void clients_flush(struct ferryd *d)
+static uint64_t op_room(void *arg, struct fcore_client *cc)
 {
-	for (uint32_t i = 0; i < d->n_clients; i++) {
-		struct fclient *c = d->clients[i];
-		if (c->evt_dirty) {
-			c->evt_dirty = false;
-			ferry_bell_notify(c->bell);
-		}
-	}
+	(void)arg;
+	struct fclient *c = of(cc);
+	return can_take(c) ? ferry_ring_free(&c->evt) : 0;
 }
 
-static unsigned poll_one(struct ferryd *d, struct fclient *c)
+static bool op_want_room(void *arg, struct fcore_client *cc, uint32_t len)
+{
+	(void)arg;
+	struct fclient *c = of(cc);
+	if (!can_take(c))
+		return false;
+	if (len == 0 || c->pend_head) {
+		/* a record as large as the whole ring never fits: asking for
+		 * one sets the flag, and the client's next read wakes us */
+		ferry_ring_wait_space(&c->evt, (uint32_t)c->evt.cap);
+		return false;
+	}
+	return ferry_ring_wait_space(&c->evt, len);
+}
+
+static int make_session_memfd(struct fclients *e, uint32_t session)
+{
+	struct ferry_shm_hdr h;
+	memset(&h, 0, sizeof(h));
+	uint64_t cap = (uint64_t)e->cfg->ipc_session_ring_size;
+	uint64_t size = ferry_shm_layout(&h, session, cap, cap);
+	int fd = memfd_create("ferry-session", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	/* Both ends get this fd: sealing its size means neither can shrink
+	 * it under the other's mapping. */
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto err;
+	/* Only the header page is written here; the rings start zeroed. */
+	void *p = mmap(NULL, sizeof(h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto err;
+	memcpy(p, &h, sizeof(h));
+	ferry_shm_publish(p, FERRY_SHM_MAGIC_SESSION);
+	munmap(p, sizeof(h));
+	return fd;
+err:;
+	int er = errno;
+	close(fd);
+	return -er;
+}
+
+static int op_local_up(void *arg, struct fcore_client *opener, struct fcore_client *acceptor,
+		       uint32_t session)
+{
+	struct fclients *e = arg;
+	struct fclient *o = of(opener), *a = of(acceptor);
+	if (!can_take(o) || !can_take(a))
+		return -EPIPE;
+	int fd = make_session_memfd(e, session);
+	if (fd < 0)
+		return fd;
+	/* fds first, event second: a client acts on EVT_UP by receiving the
+	 * fds, which are then already queued on its socket. */
+	int rc = 0;
+	if (ipc_send_fds(o, session, fd, a->bell_fd) < 0) {
+		client_reclaim_later(e, o, FERRY_REASON_PEER_GONE, "control socket full or closed");
+		rc = -EPIPE;
+	} else if (ipc_send_fds(a, session, fd, o->bell_fd) < 0) {
+		client_reclaim_later(e, a, FERRY_REASON_PEER_GONE, "control socket full or closed");
+		rc = -EPIPE;
+	}
+	close(fd);
+	return rc;
+}
+
+static void op_reclaim(void *arg, struct fcore_client *cc, int reason, const char *why)
+{
+	client_reclaim_later(arg, of(cc), reason, why);
+}
+
+void clients_core_ops(struct fclients *e, struct fcore_client_ops *ops)
+{
+	*ops = (struct fcore_client_ops){.arg = e,
+					 .emit = op_emit,
+					 .emit_data = op_emit_data,
+					 .room = op_room,
+					 .want_room = op_want_room,
+					 .local_up = op_local_up,
+					 .reclaim = op_reclaim};
+}
+
+/* ---- commands in ------------------------------------------------------- */
+
+static unsigned poll_one(struct fclients *e, struct fclient *c)
 {
 	unsigned n = 0;
 	struct ferry_rec_view v;
@@ -362,7 +481,7 @@ static unsigned poll_one(struct ferryd *d, struct fclient *c)
 	uint64_t at = c->cmd.pos;
 	c->cmd_stalled = false;
 	while (n < CMD_BUDGET && (rc = ferry_ring_peek(&c->cmd, &v)) > 0) {
-		int r = sessions_command(d, c, &v);
+		int r = fcore_command(e->core, &c->core, &v);
 		if (r == -EAGAIN) {
 			/* a full send buffer: read this record again later */
 			ferry_ring_unread(&c->cmd, at);
@@ -372,21 +491,20 @@ static unsigned poll_one(struct ferryd *d, struct fclient *c)
 		}
 		at = c->cmd.pos;
 		n++;
-		if (r < 0 || c->dead) {
-			if (!c->dead)
-				clients_reclaim(d, c, FERRY_REASON_PROTOCOL, "sent a malformed command");
-			fctr_add(d->c.clients_malformed, 1);
-			return n;
+		if (r < 0) {
+			fctr_add(e->c_malformed, 1);
+			client_reclaim_later(e, c, FERRY_REASON_PROTOCOL, "sent a malformed command");
+			return 0;
 		}
 	}
 	if (rc < 0) {
-		fctr_add(d->c.clients_malformed, 1);
-		clients_reclaim(d, c, FERRY_REASON_PROTOCOL, "corrupted its command ring");
-		return n;
+		fctr_add(e->c_malformed, 1);
+		client_reclaim_later(e, c, FERRY_REASON_PROTOCOL, "corrupted its command ring");
+		return 0;
 	}
 	if (n) {
 		fctr_add(c->c_cmds, n);
-		fctr_add(d->c.commands, n);
+		fctr_add(e->c_commands, n);
 		/* A client blocked on a full command ring sleeps on its own
 		 * bell: the consumer that frees space rings it. */
 		if (ferry_ring_release(&c->cmd))
@@ -395,36 +513,168 @@ static unsigned poll_one(struct ferryd *d, struct fclient *c)
 	return n;
 }
 
-unsigned clients_poll(struct ferryd *d)
+static bool check_poisoned(struct fclients *e, struct fclient *c)
+{
+	if (!c->poisoned)
+		return false;
+	fctr_add(e->c_malformed, 1);
+	client_reclaim_later(e, c, FERRY_REASON_PROTOCOL, "shrank its ring file");
+	return true;
+}
+
+unsigned clients_poll(struct fclients *e)
 {
 	unsigned n = 0;
-	/* Backwards: reclaiming swaps the last client into slot i, and that
-	 * one has been polled already. */
-	for (uint32_t i = d->n_clients; i-- > 0;) {
-		struct fclient *c = d->clients[i];
-		if (c->state != FCLIENT_ATTACHED)
+	/* Nothing leaves the array here: reclaim waits for clients_reap(). */
+	for (uint32_t i = 0; i < e->n; i++) {
+		struct fclient *c = e->v[i];
+		if (!can_take(c) || check_poisoned(e, c))
 			continue;
-		if (c->poisoned) {
-			fctr_add(d->c.clients_malformed, 1);
-			clients_reclaim(d, c, FERRY_REASON_PROTOCOL, "shrank its ring file");
-			continue;
-		}
-		n += poll_one(d, c);
-		if (!c->dead && c->poisoned) {
-			fctr_add(d->c.clients_malformed, 1);
-			clients_reclaim(d, c, FERRY_REASON_PROTOCOL, "shrank its ring file");
-		}
+		n += poll_one(e, c);
+		check_poisoned(e, c);
 	}
 	return n;
 }
 
-bool clients_pending(struct ferryd *d)
+bool clients_pending(struct fclients *e)
 {
-	for (uint32_t i = 0; i < d->n_clients; i++) {
-		struct fclient *c = d->clients[i];
-		if (c->state == FCLIENT_ATTACHED && !c->poisoned && !c->cmd_stalled &&
-		    ferry_ring_readable(&c->cmd))
+	for (uint32_t i = 0; i < e->n; i++) {
+		struct fclient *c = e->v[i];
+		if (can_take(c) && !c->poisoned && !c->cmd_stalled && ferry_ring_readable(&c->cmd))
 			return true;
 	}
-	return false;
+	return !TAILQ_EMPTY(&e->dying);
+}
+
+void clients_flush(struct fclients *e)
+{
+	for (uint32_t i = 0; i < e->n; i++) {
+		struct fclient *c = e->v[i];
+		if (c->evt_dirty && c->bell) {
+			c->evt_dirty = false;
+			ferry_bell_notify(c->bell);
+		}
+	}
+}
+
+/* ---- the loop's side --------------------------------------------------- */
+
+void clients_event(struct fclients *e, uint64_t u, uint32_t events)
+{
+	if (u == TAG_LISTEN) {
+		ipc_accept(e);
+		return;
+	}
+	if ((u & CLIENTS_TAG_MASK) == TAG_REFUSED) {
+		ipc_refused_event(e, (struct ipc_refused *)(uintptr_t)(u & ~(uint64_t)CLIENTS_TAG_MASK));
+		return;
+	}
+	struct fclient *c = (struct fclient *)(uintptr_t)(u & ~(uint64_t)CLIENTS_TAG_MASK);
+	if (c->dying)
+		return;
+	if ((u & CLIENTS_TAG_MASK) == TAG_EVFD) {
+		uint64_t v;
+		ssize_t r = read(c->evfd, &v, sizeof(v));
+		(void)r;
+		/* it read from its event ring: what waited for room moves */
+		client_drain_pending(e, c);
+		if (c->pend_head == NULL && can_take(c))
+			fcore_client_room(e->core, &c->core);
+	} else {
+		ipc_client_event(e, c, events);
+	}
+}
+
+bool clients_drained(struct fclients *e)
+{
+	for (uint32_t i = 0; i < e->n; i++) {
+		struct fclient *c = e->v[i];
+		if (!can_take(c))
+			continue;
+		/* acquire: partner is the client's release of head */
+		if (c->pend_head != NULL || FA_LOAD_ACQ(&c->evt.ctl->head) != c->evt.pos)
+			return false;
+	}
+	return true;
+}
+
+void clients_set_now(struct fclients *e, uint64_t now_ns)
+{
+	e->now_ns = now_ns;
+}
+
+void clients_tick(struct fclients *e)
+{
+	ipc_refused_timers(e);
+}
+
+uint32_t clients_count(const struct fclients *e)
+{
+	return e->n;
+}
+
+const struct ferry_counter *clients_counter(const struct fclients *e)
+{
+	return e->c_clients;
+}
+
+int clients_create(struct fclients **out, const struct ferry_config *cfg, int epfd,
+		   struct fstatus *st, const struct fprivs *privs)
+{
+	struct fclients *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	e->v = calloc((size_t)cfg->limits_max_clients, sizeof(*e->v));
+	if (e->v == NULL) {
+		free(e);
+		return -ENOMEM;
+	}
+	e->cfg = cfg;
+	e->privs = privs;
+	e->epfd = epfd;
+	e->st = st;
+	e->lsock = -1;
+	TAILQ_INIT(&e->dying);
+	TAILQ_INIT(&e->graves);
+	e->status_ro_fd = open(st->path, O_RDONLY | O_CLOEXEC);
+	if (e->status_ro_fd < 0) {
+		int er = errno;
+		LOG_E("cannot reopen %s read-only: %s", st->path, strerror(er));
+		free(e->v);
+		free(e);
+		return -er;
+	}
+	e->c_clients = fstatus_counter(st, FERRY_CTR_GAUGE, 0, "daemon.clients");
+	e->c_total = fstatus_counter(st, FERRY_CTR_COUNT, 0, "daemon.clients_attached_total");
+	e->c_refused = fstatus_counter(st, FERRY_CTR_COUNT, 0, "daemon.clients_refused");
+	e->c_reclaimed = fstatus_counter(st, FERRY_CTR_COUNT, 0, "daemon.clients_reclaimed");
+	e->c_malformed = fstatus_counter(st, FERRY_CTR_COUNT, 0, "daemon.clients_malformed");
+	e->c_commands = fstatus_counter(st, FERRY_CTR_COUNT, 0, "daemon.commands");
+	e->c_events_queued = fstatus_counter(st, FERRY_CTR_COUNT, 0, "daemon.events_queued");
+	*out = e;
+	return 0;
+}
+
+void clients_set_core(struct fclients *e, struct fcore *core)
+{
+	e->core = core;
+}
+
+int clients_listen(struct fclients *e)
+{
+	return ipc_open(e);
+}
+
+void clients_destroy(struct fclients *e, int reason)
+{
+	if (e == NULL)
+		return;
+	for (uint32_t i = 0; i < e->n; i++)
+		client_reclaim_later(e, e->v[i], reason, "ferryd stopping");
+	clients_reap(e);
+	ipc_close(e);
+	if (e->status_ro_fd >= 0)
+		close(e->status_ro_fd);
+	free(e->v);
+	free(e);
 }

@@ -18,11 +18,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ferryd.h"
-#include "ipc.h"
+#include "clients_pvt.h"
+#include "ferry.h"
+
 #include "log.h"
 
-static void refused_drop(struct ferryd *d, struct ipc_refused *r);
+static void refused_drop(struct fclients *e, struct ipc_refused *r);
 
 static int mkdir_owned(const char *dir, mode_t mode, uid_t uid, gid_t gid)
 {
@@ -49,9 +50,9 @@ int ipc_prepare_dir(const char *dir, mode_t mode, uid_t uid, gid_t gid)
 	return mkdir_owned(dir, mode, uid, gid);
 }
 
-int ipc_open(struct ferryd *d)
+int ipc_open(struct fclients *e)
 {
-	const char *path = d->cfg->ipc_socket;
+	const char *path = e->cfg->ipc_socket;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		LOG_E("ipc.socket: path \"%s\" is longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
@@ -61,14 +62,14 @@ int ipc_open(struct ferryd *d)
 
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s", path);
-	int rc = ipc_prepare_dir(dirname(tmp), 0755, d->file_uid, d->file_gid);
+	int rc = ipc_prepare_dir(dirname(tmp), 0755, e->privs->file_uid, e->privs->file_gid);
 	if (rc < 0) {
 		LOG_E("ipc.socket: cannot create the directory of %s: %s", path, strerror(-rc));
 		return rc;
 	}
 
-	d->lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (d->lsock < 0)
+	e->lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (e->lsock < 0)
 		return -errno;
 	/* A socket file that nobody answers on is left from a daemon that
 	 * died; one that answers belongs to a running daemon. */
@@ -82,34 +83,34 @@ int ipc_open(struct ferryd *d)
 	if (probe >= 0)
 		close(probe);
 	unlink(path);
-	if (bind(d->lsock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (bind(e->lsock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		rc = -errno;
 		LOG_E("ipc.socket: cannot bind %s: %s", path, strerror(errno));
 		return rc;
 	}
 	/* Owner and group may connect: the group is how operators admit
 	 * client users (clients.allowed_* is checked again on attach). */
-	if (chmod(path, 0660) < 0 || chown(path, d->file_uid, d->file_gid) < 0) {
+	if (chmod(path, 0660) < 0 || chown(path, e->privs->file_uid, e->privs->file_gid) < 0) {
 		rc = -errno;
 		LOG_E("ipc.socket: cannot set owner and mode of %s: %s", path, strerror(errno));
 		return rc;
 	}
-	if (listen(d->lsock, 128) < 0)
+	if (listen(e->lsock, 128) < 0)
 		return -errno;
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IPC_TAG_LISTEN};
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lsock, &ev) < 0)
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
+	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->lsock, &ev) < 0)
 		return -errno;
 	return 0;
 }
 
-void ipc_close(struct ferryd *d)
+void ipc_close(struct fclients *e)
 {
-	while (d->refused)
-		refused_drop(d, d->refused);
-	if (d->lsock >= 0) {
-		close(d->lsock);
-		d->lsock = -1;
-		unlink(d->cfg->ipc_socket);
+	while (e->refused)
+		refused_drop(e, e->refused);
+	if (e->lsock >= 0) {
+		close(e->lsock);
+		e->lsock = -1;
+		unlink(e->cfg->ipc_socket);
 	}
 }
 
@@ -128,10 +129,10 @@ static void refuse(int sock, int status, const char *reason)
 }
 
 /* Answer once the ATTACH is read; until then, park the connection. */
-static void refuse_later(struct ferryd *d, int sock, int status, const char *reason)
+static void refuse_later(struct fclients *e, int sock, int status, const char *reason)
 {
 	char buf[512];
-	if (recv(sock, buf, sizeof(buf), MSG_DONTWAIT) > 0 || d->n_refused >= REFUSED_MAX) {
+	if (recv(sock, buf, sizeof(buf), MSG_DONTWAIT) > 0 || e->n_refused >= REFUSED_MAX) {
 		refuse(sock, status, reason);
 		close(sock);
 		return;
@@ -143,56 +144,56 @@ static void refuse_later(struct ferryd *d, int sock, int status, const char *rea
 	}
 	r->sock = sock;
 	r->status = status;
-	r->deadline_ns = d->now_ns + REFUSED_WAIT_NS;
+	r->deadline_ns = e->now_ns + REFUSED_WAIT_NS;
 	snprintf(r->reason, sizeof(r->reason), "%s", reason);
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
-				 .data.u64 = (uintptr_t)r | IPC_TAG_REFUSED};
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, sock, &ev) < 0) {
+				 .data.u64 = (uintptr_t)r | TAG_REFUSED};
+	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, sock, &ev) < 0) {
 		close(sock);
 		free(r);
 		return;
 	}
-	r->next = d->refused;
-	d->refused = r;
-	d->n_refused++;
+	r->next = e->refused;
+	e->refused = r;
+	e->n_refused++;
 }
 
-static void refused_drop(struct ferryd *d, struct ipc_refused *r)
+static void refused_drop(struct fclients *e, struct ipc_refused *r)
 {
-	struct ipc_refused **pp = &d->refused;
+	struct ipc_refused **pp = &e->refused;
 	while (*pp && *pp != r)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = r->next;
-	epoll_ctl(d->epfd, EPOLL_CTL_DEL, r->sock, NULL);
+	epoll_ctl(e->epfd, EPOLL_CTL_DEL, r->sock, NULL);
 	close(r->sock);
-	d->n_refused--;
+	e->n_refused--;
 	free(r);
 }
 
-void ipc_refused_event(struct ferryd *d, struct ipc_refused *r)
+void ipc_refused_event(struct fclients *e, struct ipc_refused *r)
 {
 	char buf[512];
 	if (recv(r->sock, buf, sizeof(buf), MSG_DONTWAIT) > 0)
 		refuse(r->sock, r->status, r->reason);
-	refused_drop(d, r);
+	refused_drop(e, r);
 }
 
-void ipc_refused_timers(struct ferryd *d)
+void ipc_refused_timers(struct fclients *e)
 {
-	struct ipc_refused *r = d->refused;
+	struct ipc_refused *r = e->refused;
 	while (r) {
 		struct ipc_refused *next = r->next;
-		if (r->deadline_ns <= d->now_ns)
-			refused_drop(d, r);
+		if (r->deadline_ns <= e->now_ns)
+			refused_drop(e, r);
 		r = next;
 	}
 }
 
-void ipc_accept(struct ferryd *d)
+void ipc_accept(struct fclients *e)
 {
 	for (;;) {
-		int s = accept4(d->lsock, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int s = accept4(e->lsock, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (s < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				LOG_W("accept on control socket: %s", strerror(errno));
@@ -206,40 +207,40 @@ void ipc_accept(struct ferryd *d)
 			close(s);
 			continue;
 		}
-		if (!privs_client_allowed(d, s, cr.uid, cr.gid)) {
+		if (!privs_client_allowed(e->privs, s, cr.uid, cr.gid)) {
 			LOG_N("refused client pid %d uid %u gid %u: not in clients.allowed_users or "
 			      "clients.allowed_groups",
 			      (int)cr.pid, (unsigned)cr.uid, (unsigned)cr.gid);
-			refuse_later(d, s, -EACCES,
+			refuse_later(e, s, -EACCES,
 				     "this user is not allowed to attach (clients.allowed_users / "
 				     "clients.allowed_groups)");
-			fctr_add(d->c.clients_refused, 1);
+			fctr_add(e->c_refused, 1);
 			continue;
 		}
-		if (d->n_clients >= (uint32_t)d->cfg->limits_max_clients) {
+		if (e->n >= (uint32_t)e->cfg->limits_max_clients) {
 			LOG_N("refused client pid %d: limits.max_clients (%lld) reached", (int)cr.pid,
-			      (long long)d->cfg->limits_max_clients);
-			refuse_later(d, s, -EUSERS, "ferryd has reached limits.max_clients");
-			fctr_add(d->c.clients_refused, 1);
+			      (long long)e->cfg->limits_max_clients);
+			refuse_later(e, s, -EUSERS, "ferryd has reached limits.max_clients");
+			fctr_add(e->c_refused, 1);
 			continue;
 		}
-		struct fclient *c = clients_new(d, s, cr.pid, cr.uid, cr.gid);
+		struct fclient *c = client_new(e, s, cr.pid, cr.uid, cr.gid);
 		if (c == NULL) {
-			refuse_later(d, s, -ENOMEM, "ferryd is out of memory");
+			refuse_later(e, s, -ENOMEM, "ferryd is out of memory");
 			continue;
 		}
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
-					 .data.u64 = (uintptr_t)c | IPC_TAG_SOCK};
-		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, s, &ev) < 0)
-			clients_reclaim(d, c, FERRY_REASON_PEER_GONE, "epoll");
+					 .data.u64 = (uintptr_t)c | TAG_SOCK};
+		if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev) < 0)
+			client_reclaim_later(e, c, FERRY_REASON_PEER_GONE, "epoll");
 	}
 }
 
-static void on_attach(struct ferryd *d, struct fclient *c, const void *buf, ssize_t n)
+static void on_attach(struct fclients *e, struct fclient *c, const void *buf, ssize_t n)
 {
 	const struct ferry_ctl_attach *a = buf;
 	if ((size_t)n < sizeof(*a) || a->magic != FERRY_CTL_MAGIC || a->type != FERRY_CTL_ATTACH) {
-		clients_reclaim(d, c, FERRY_REASON_PROTOCOL, "malformed attach message");
+		client_reclaim_later(e, c, FERRY_REASON_PROTOCOL, "malformed attach message");
 		return;
 	}
 	if (a->version_major != FERRY_SHM_VERSION_MAJOR) {
@@ -247,7 +248,7 @@ static void on_attach(struct ferryd *d, struct fclient *c, const void *buf, ssiz
 		snprintf(why, sizeof(why), "library speaks shm layout %u.x, ferryd speaks %u.x",
 			 a->version_major, FERRY_SHM_VERSION_MAJOR);
 		refuse(c->sock, -EPROTONOSUPPORT, why);
-		clients_reclaim(d, c, FERRY_REASON_PROTOCOL, why);
+		client_reclaim_later(e, c, FERRY_REASON_PROTOCOL, why);
 		return;
 	}
 	char name[sizeof(a->name) + 1];
@@ -256,11 +257,11 @@ static void on_attach(struct ferryd *d, struct fclient *c, const void *buf, ssiz
 	for (char *p = name; *p; p++)
 		if (*p < 0x20 || *p > 0x7e)
 			*p = '?';
-	if (clients_attach(d, c, name) < 0)
-		clients_reclaim(d, c, FERRY_REASON_LIMIT, "cannot set up rings");
+	if (client_attach(e, c, name) < 0)
+		client_reclaim_later(e, c, FERRY_REASON_LIMIT, "cannot set up rings");
 }
 
-void ipc_client_event(struct ferryd *d, struct fclient *c, uint32_t events)
+void ipc_client_event(struct fclients *e, struct fclient *c, uint32_t events)
 {
 	if (events & EPOLLIN) {
 		union {
@@ -270,20 +271,20 @@ void ipc_client_event(struct ferryd *d, struct fclient *c, uint32_t events)
 		ssize_t n = recv(c->sock, &buf, sizeof(buf), MSG_DONTWAIT);
 		if (n > 0) {
 			if (c->state == FCLIENT_CONNECTED)
-				on_attach(d, c, &buf, n);
+				on_attach(e, c, &buf, n);
 			else
-				clients_reclaim(d, c, FERRY_REASON_PROTOCOL,
+				client_reclaim_later(e, c, FERRY_REASON_PROTOCOL,
 						"unexpected message on the control socket");
 			return;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		/* n == 0: orderly hang-up; n < 0: reset */
-		clients_reclaim(d, c, FERRY_REASON_PEER_GONE, "hung up");
+		client_reclaim_later(e, c, FERRY_REASON_PEER_GONE, "hung up");
 		return;
 	}
 	if (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))
-		clients_reclaim(d, c, FERRY_REASON_PEER_GONE, "hung up");
+		client_reclaim_later(e, c, FERRY_REASON_PEER_GONE, "hung up");
 }
 
 static int send_with_fds(int sock, const void *msg, size_t len, const int *fds, int nfds)
@@ -322,4 +323,14 @@ int ipc_send_fds(struct fclient *c, uint32_t session, int fd_a, int fd_b)
 	struct ferry_ctl_fds m = {.magic = FERRY_CTL_MAGIC, .type = FERRY_CTL_FDS, .session = session};
 	int fds[2] = {fd_a, fd_b};
 	return send_with_fds(c->sock, &m, sizeof(m), fds, 2);
+}
+
+void ipc_send_bye(struct fclient *c, int status, const char *why)
+{
+	struct ferry_ctl_bye m = {.magic = FERRY_CTL_MAGIC, .type = FERRY_CTL_BYE, .status = status};
+	snprintf(m.reason, sizeof(m.reason), "ferryd disconnected this client: it %s", why);
+	/* best effort: a client that does not read its socket learns only of
+	 * the hang-up */
+	if (send_with_fds(c->sock, &m, sizeof(m), NULL, 0) < 0)
+		LOG_D("client %u: could not say why it is disconnected", c->id);
 }

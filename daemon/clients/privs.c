@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ferryd.h"
+#include "clients_pvt.h"
 #include "log.h"
 
 static int lookup_user(const char *name, uid_t *uid, gid_t *gid)
@@ -52,28 +52,27 @@ static int lookup_group(const char *name, gid_t *gid)
 	return 0;
 }
 
-int privs_resolve(struct ferryd *d)
+int privs_resolve(struct fprivs *p, const struct ferry_config *cfg)
 {
-	const struct ferry_config *cfg = d->cfg;
-	d->file_uid = geteuid();
-	d->file_gid = getegid();
+	p->file_uid = geteuid();
+	p->file_gid = getegid();
 
 	if (geteuid() == 0 && !cfg->priv_allow_root) {
 		gid_t ugid;
-		if (lookup_user(cfg->priv_user, &d->file_uid, &ugid) < 0) {
+		if (lookup_user(cfg->priv_user, &p->file_uid, &ugid) < 0) {
 			LOG_E("privileges.user: no user \"%s\" on this host; create it (systemd-sysusers "
 			      "ferry.conf, or: useradd --system --no-create-home %s) or set "
 			      "privileges.user",
 			      cfg->priv_user, cfg->priv_user);
 			return -1;
 		}
-		if (lookup_group(cfg->priv_group, &d->file_gid) < 0) {
+		if (lookup_group(cfg->priv_group, &p->file_gid) < 0) {
 			LOG_E("privileges.group: no group \"%s\" on this host; create it (groupadd "
 			      "--system %s) or set privileges.group",
 			      cfg->priv_group, cfg->priv_group);
 			return -1;
 		}
-		if (d->file_uid == 0) {
+		if (p->file_uid == 0) {
 			LOG_E("privileges.user: \"%s\" is root; name an unprivileged user or set "
 			      "privileges.allow_root = true",
 			      cfg->priv_user);
@@ -82,47 +81,47 @@ int privs_resolve(struct ferryd *d)
 	}
 
 	const struct ferry_strlist *u = &cfg->clients_allowed_users;
-	d->allowed_uids = calloc((size_t)u->n + 1, sizeof(uid_t));
+	p->allowed_uids = calloc((size_t)u->n + 1, sizeof(uid_t));
 	for (int i = 0; i < u->n; i++) {
 		gid_t g;
-		if (lookup_user(u->v[i], &d->allowed_uids[i], &g) < 0) {
+		if (lookup_user(u->v[i], &p->allowed_uids[i], &g) < 0) {
 			LOG_E("clients.allowed_users: no user \"%s\" on this host", u->v[i]);
 			return -1;
 		}
 	}
-	d->n_allowed_uids = u->n;
+	p->n_allowed_uids = u->n;
 	const struct ferry_strlist *g = &cfg->clients_allowed_groups;
-	d->allowed_gids = calloc((size_t)g->n + 1, sizeof(gid_t));
+	p->allowed_gids = calloc((size_t)g->n + 1, sizeof(gid_t));
 	int ng = 0;
 	for (int i = 0; i < g->n; i++) {
 		/* A missing group in the allow-list admits nobody; that is not
 		 * worth refusing to start over, but it is worth saying. */
-		if (lookup_group(g->v[i], &d->allowed_gids[ng]) < 0)
+		if (lookup_group(g->v[i], &p->allowed_gids[ng]) < 0)
 			LOG_W("clients.allowed_groups: no group \"%s\" on this host; ignored", g->v[i]);
 		else
 			ng++;
 	}
-	d->n_allowed_gids = ng;
+	p->n_allowed_gids = ng;
 	return 0;
 }
 
-int privs_drop(struct ferryd *d)
+int privs_drop(const struct fprivs *p, const struct ferry_config *cfg)
 {
 	if (geteuid() != 0) {
 		LOG_I("running as uid %u gid %u (not root: nothing to drop)", (unsigned)geteuid(),
 		      (unsigned)getegid());
 		return 0;
 	}
-	if (d->cfg->priv_allow_root) {
+	if (cfg->priv_allow_root) {
 		LOG_W("privileges.allow_root is set: serving clients and the network as root");
 		return 0;
 	}
-	uid_t uid = d->file_uid;
-	gid_t gid = d->file_gid;
+	uid_t uid = p->file_uid;
+	gid_t gid = p->file_gid;
 	/* Order matters: supplementary groups and gid need root, so they go
 	 * before uid. */
 	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
-		LOG_E("cannot drop privileges to %s:%s: %s", d->cfg->priv_user, d->cfg->priv_group,
+		LOG_E("cannot drop privileges to %s:%s: %s", cfg->priv_user, cfg->priv_group,
 		      strerror(errno));
 		return -1;
 	}
@@ -130,29 +129,37 @@ int privs_drop(struct ferryd *d)
 		LOG_E("dropped to uid %u but could get root back; refusing to run", (unsigned)uid);
 		return -1;
 	}
-	LOG_I("dropped privileges to %s:%s (uid %u gid %u)", d->cfg->priv_user, d->cfg->priv_group,
+	LOG_I("dropped privileges to %s:%s (uid %u gid %u)", cfg->priv_user, cfg->priv_group,
 	      (unsigned)uid, (unsigned)gid);
 	return 0;
 }
 
-bool privs_client_allowed(const struct ferryd *d, int sock, uid_t uid, gid_t gid)
+bool privs_client_allowed(const struct fprivs *p, int sock, uid_t uid, gid_t gid)
 {
 	if (uid == 0 || uid == geteuid())
 		return true;
-	for (int i = 0; i < d->n_allowed_uids; i++)
-		if (d->allowed_uids[i] == uid)
+	for (int i = 0; i < p->n_allowed_uids; i++)
+		if (p->allowed_uids[i] == uid)
 			return true;
-	for (int i = 0; i < d->n_allowed_gids; i++)
-		if (d->allowed_gids[i] == gid)
+	for (int i = 0; i < p->n_allowed_gids; i++)
+		if (p->allowed_gids[i] == gid)
 			return true;
 	/* SO_PEERGROUPS: the peer's supplementary groups as of connect(). */
 	gid_t groups[256];
 	socklen_t len = sizeof(groups);
-	if (d->n_allowed_gids && getsockopt(sock, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+	if (p->n_allowed_gids && getsockopt(sock, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
 		for (size_t k = 0; k < len / sizeof(gid_t); k++)
-			for (int i = 0; i < d->n_allowed_gids; i++)
-				if (groups[k] == d->allowed_gids[i])
+			for (int i = 0; i < p->n_allowed_gids; i++)
+				if (groups[k] == p->allowed_gids[i])
 					return true;
 	}
 	return false;
+}
+
+void privs_fini(struct fprivs *p)
+{
+	free(p->allowed_uids);
+	free(p->allowed_gids);
+	p->allowed_uids = NULL;
+	p->allowed_gids = NULL;
 }

@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The ferry header, carried in UDP to net.udp_port between ferryd daemons.
- * All fields are in network byte order. 48 bytes.
+ * The ferry header, carried in UDP between ferryd daemons (to net.udp_port,
+ * from a port of that host's flow range). All fields are in network byte
+ * order. 48 bytes. Version 3.
  *
  *    0       1       2       3
  *   +-------+-------+-------+-------+
  *   |version| type  |     flags     |  FWF_*
  *   +-------+-------+-------+-------+
- *   |  dst_session (receiver's id)  |  0 in OPEN
+ *   |  dst_session (receiver's id)  |  0 in OPEN, PING, PONG
  *   +-------------------------------+
- *   |  src_session (sender's id)    |
+ *   |  src_session (sender's id)    |  0 in REFUSE, PING, PONG
  *   +-------------------------------+
- *   |  aux                          |  REFUSE, CLOSE: reason; DATA: offset
- *   +-------------------------------+  in the stream; OPEN, ACCEPT: max msg
+ *   |  aux                          |  see the types below
+ *   +-------------------------------+
  *   |  seq                          |  DATA: packet number; OPEN, ACCEPT:
- *   +-------------------------------+  the sender's first number
+ *   +-------------------------------+  the sender's first; PING: a nonce
  *   |  ack                          |  next packet number expected
  *   +-------------------------------+
  *   |  sack (64 bits)               |  bit i: ack + 1 + i has arrived
@@ -28,11 +29,12 @@
  *   +-------------------------------+
  *   |  ack_delay                    |  ns from that packet's arrival to now
  *   +-------------------------------+
- *   |  payload ...                  |  OPEN: service; DATA: stream bytes
+ *   |  payload ...                  |  OPEN, ACCEPT: struct below; DATA:
+ *                                      stream bytes
  *
- * A session is the pair of ids, one chosen by each daemon; a packet names
- * the receiver's id, so the receiver finds the session with one lookup and
- * checks that the sender's address and id match it.
+ * A session is the pair of ids, one chosen by each daemon at random; a
+ * packet names the receiver's id, so the receiver finds the session with
+ * one lookup and checks that the sender's address and id match it.
  *
  * Each direction of a session is a stream of frames, one per message:
  * struct ferry_wire_frame (8 bytes) then the message. DATA packets carry
@@ -41,10 +43,18 @@
  * and cuts it into messages again. Offsets are of that stream, in bytes;
  * 32-bit fields carry the low bits and are widened next to a known value.
  *
- * Every packet after the handshake carries the ack fields, so acks ride on
- * data going the other way; ACK is a packet with only those. OPEN and
- * ACCEPT carry the sender's ipc.max_message_size; the session takes the
- * smaller, so neither end is sent a message it would refuse.
+ * Every packet of a session after the handshake carries the ack fields, so
+ * acks ride on data going the other way; ACK is a packet with only those.
+ *
+ * What a blind attacker (one who cannot see the traffic) must guess to
+ * touch a session: both 32-bit ids, which each ferryd draws at random, and
+ * for anything that changes the session's state a sequence field that
+ * fits it (a packet number inside the receive window, an ack of a number
+ * actually sent, the echo of a first packet number or of a nonce). Each
+ * ferryd also draws an incarnation when it starts and sends it in OPEN,
+ * ACCEPT, RESET, PING and PONG, so that a restarted peer is recognised by
+ * what it says, not by ids it happens to reuse. None of this stops a host
+ * that can see the traffic; that takes cryptography.
  */
 #ifndef FERRY_WIRE_H
 #define FERRY_WIRE_H
@@ -54,22 +64,39 @@
 
 #include "ferry_shm.h"
 
+/* The first byte of every ferry header. net/net_host.h, which checks it on
+ * input, defines it with this very line: nic.c includes both headers, so
+ * the two cannot drift apart without a redefinition error. */
+#define FERRY_WIRE_VERSION 3
+
 enum ferry_wire_type {
-	FW_OPEN = 1,      /* open a session to a service; payload: service */
-	FW_ACCEPT = 2,    /* the service accepted: src_session is its id */
-	FW_REFUSE = 3,    /* no such service, refused, or a limit; aux: reason */
-	FW_DATA = 4,      /* a slice of the message stream */
-	FW_CLOSE = 5,     /* the session ended; aux: reason; all data was acked */
+	FW_OPEN = 1,      /* open a session to a service; payload: ferry_wire_open;
+			   * aux: the sender's largest message */
+	FW_ACCEPT = 2,    /* the service accepted: src_session is its id; ack
+			   * echoes the OPEN's seq; payload: ferry_wire_accept;
+			   * aux: the sender's largest message */
+	FW_REFUSE = 3,    /* no such service, refused, or a limit; aux: reason;
+			   * ack echoes the OPEN's seq */
+	FW_DATA = 4,      /* a slice of the message stream; aux: its offset */
+	FW_CLOSE = 5,     /* the session ended; aux: reason; seq: the sender's
+			   * next packet number */
 	FW_ACK = 6,       /* ack fields only (FWF_PROBE: answer with an ACK) */
-	FW_CLOSE_ACK = 7, /* the CLOSE arrived (also for a session long gone) */
+	FW_CLOSE_ACK = 7, /* the CLOSE arrived (also for a session long gone);
+			   * ack echoes the CLOSE's seq */
+	FW_RESET = 8,     /* "I have no such session": answers a packet for an
+			   * unknown session; ack echoes that packet's seq, aux:
+			   * the sender's incarnation */
+	FW_PING = 9,      /* is the peer's ferryd there, and which incarnation?
+			   * seq: a nonce; aux: the sender's incarnation */
+	FW_PONG = 10,     /* answers PING: ack echoes its nonce; aux: incarnation */
 	FW_TYPE_MAX
 };
 
 /* ferry_wire_hdr.flags */
-#define FWF_PROBE 0x1u /* the receiver acks at once (keepalive, window probe) */
+#define FWF_PROBE 0x1u /* the receiver acks at once (window probe) */
 
 struct ferry_wire_hdr {
-	uint8_t version; /* FERRY_WIRE_VERSION */
+	uint8_t version; /* FERRY_WIRE_VERSION (net_host.h) */
 	uint8_t type;
 	uint16_t flags;
 	uint32_t dst_session;
@@ -85,9 +112,23 @@ struct ferry_wire_hdr {
 };
 static_assert(sizeof(struct ferry_wire_hdr) == 48, "wire ABI");
 
+/* OPEN's payload. */
 struct ferry_wire_open {
 	char service[FERRY_SERVICE_MAX];
+	uint32_t incarnation; /* the sender's, chosen at its start */
+	uint32_t max_window;  /* the most stream bytes the sender will ever
+			       * advertise beyond what it has received */
+	uint32_t reserved[2];
 };
+static_assert(sizeof(struct ferry_wire_open) == 48, "wire ABI");
+
+/* ACCEPT's payload. */
+struct ferry_wire_accept {
+	uint32_t incarnation;
+	uint32_t max_window;
+	uint32_t reserved[2];
+};
+static_assert(sizeof(struct ferry_wire_accept) == 16, "wire ABI");
 
 /* One message in the stream: this, then len bytes. */
 struct ferry_wire_frame {

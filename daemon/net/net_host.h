@@ -14,7 +14,7 @@
 
 /* The first byte of every ferry header is its version; the transport owns
  * the rest of the header and tells the net layer its minimum length. */
-#define FERRY_WIRE_VERSION 2
+#define FERRY_WIRE_VERSION 3
 #define FERRY_WIRE_HDR_MIN_DEFAULT 1
 
 struct ferry_net_host {

@@ -27,15 +27,15 @@
 #include <time.h>
 
 #include "ferry_net.h"
-#include "ferryd.h"
 #include "net_fault.h"
 #include "log.h"
 #include "nic.h"
 #include "port.h"
 #include "port_eal.h"
 #include "port_eal_args.h"
-#include "remote.h"
+#include "core.h"
 #include "telemetry.h"
+#include "status.h"
 #include "wire.h"
 
 #define BURST 32
@@ -43,7 +43,10 @@
 #define PUBLISH_NS 100000000ull
 
 struct fnic {
-	struct ferryd *d;
+	const struct ferry_config *cfg;
+	struct fstatus *st;
+	struct fcore *core;
+	uint64_t now_ns;
 	struct ferry_port *port;
 	struct ferry_net_host host;
 	struct ferry_net_stats stats;
@@ -99,12 +102,12 @@ static void arp_unreachable(void *arg, uint32_t ip, void **pkts, unsigned cnt)
 	struct fnic *n = arg;
 	rte_pktmbuf_free_bulk((struct rte_mbuf **)pkts, cnt);
 	n->tx_unreachable += cnt;
-	remote_unreachable(n->d, ip);
+	fcore_unreachable(n->core, ip, n->cfg->net_gateway.set && ip == n->cfg->net_gateway.addr);
 }
 
-static void alloc_counters(struct ferryd *d, struct fnic *n)
+static void alloc_counters(struct fnic *n)
 {
-	struct fstatus *s = &d->st;
+	struct fstatus *s = n->st;
 	for (int v = 0; v < FERRY_NET_VERDICT_COUNT; v++)
 		n->c_verdict[v] = fstatus_counter(s, FERRY_CTR_COUNT, 0, "net.%s",
 						  ferry_net_verdict_name((enum ferry_net_verdict)v));
@@ -135,15 +138,15 @@ static int send_garp(struct fnic *n)
 	return ferry_port_tx(n->port, &m, 1) == 1 ? 0 : -EAGAIN;
 }
 
-int nic_open(struct ferryd *d)
+int nic_open(struct fnic **out, const struct ferry_config *cfg, struct fstatus *st)
 {
-	const struct ferry_config *cfg = d->cfg;
 	char err[512];
 	struct fnic *n = calloc(1, sizeof(*n));
 	if (n == NULL)
 		return -1;
-	n->d = d;
-	d->nic = n;
+	n->cfg = cfg;
+	n->st = st;
+	*out = n;
 
 	struct ferry_eal_env env;
 	ferry_eal_read_env(&env);
@@ -198,8 +201,7 @@ int nic_open(struct ferryd *d)
 		      (long long)cfg->fault_seed, cfg->fault_rx_drop, cfg->fault_rx_dup,
 		      cfg->fault_rx_reorder, cfg->fault_rx_corrupt, cfg->fault_tx_drop,
 		      cfg->fault_tx_dup, cfg->fault_tx_reorder, cfg->fault_tx_corrupt);
-	alloc_counters(d, n);
-	telemetry_init(d);
+	alloc_counters(n);
 	if (send_garp(n) != 0)
 		LOG_W("could not send the gratuitous ARP");
 
@@ -247,8 +249,8 @@ static void handle(struct fnic *n, struct rte_mbuf *m, unsigned flags, uint64_t 
 		ferry_arp_input(n->arp, rx.src_ip, rx.src_mac, now, false);
 		break;
 	case FERRY_NET_UDP:
-		if (remote_input(n->d, rx.src_ip, rx.src_port, frame_of(m) + rx.payload_off,
-				 rx.payload_len))
+		if (fcore_input(n->core, rx.src_ip, rx.src_port, n->host.udp_port,
+				frame_of(m) + rx.payload_off, rx.payload_len))
 			arp_confirm(n, rx.src_ip, rx.src_mac, now);
 		break;
 	default:
@@ -289,9 +291,8 @@ static void rx_faulty(struct fnic *n, struct rte_mbuf *m, uint64_t now, struct r
 	handle(n, m, ferry_port_rx_flags(n->port, m), now, tx, ntx);
 }
 
-unsigned nic_poll(struct ferryd *d)
+unsigned nic_poll(struct fnic *n)
 {
-	struct fnic *n = d->nic;
 	/* answers: two per frame at most (a duplicate), plus one per late
 	 * frame the rx injector releases (BURST / 2 at most) */
 	struct rte_mbuf *rx[BURST], *tx[2 * BURST + BURST / 2];
@@ -303,36 +304,35 @@ unsigned nic_poll(struct ferryd *d)
 	uint16_t got = ferry_port_rx_queue(n->port, q, rx, BURST), ntx = 0;
 	if (FERRY_UNLIKELY(n->faulty[FERRY_FAULT_RX])) {
 		for (uint16_t i = 0; i < got; i++)
-			rx_faulty(n, rx[i], d->now_ns, tx, &ntx);
+			rx_faulty(n, rx[i], n->now_ns, tx, &ntx);
 		void *late[BURST / 2];
-		unsigned k = ferry_fault_release(&n->fault[FERRY_FAULT_RX], d->now_ns, late,
+		unsigned k = ferry_fault_release(&n->fault[FERRY_FAULT_RX], n->now_ns, late,
 						 BURST / 2, false);
 		for (unsigned i = 0; i < k; i++) {
 			struct rte_mbuf *m = late[i];
-			handle(n, m, ferry_port_rx_flags(n->port, m), d->now_ns, tx, &ntx);
+			handle(n, m, ferry_port_rx_flags(n->port, m), n->now_ns, tx, &ntx);
 		}
 	} else {
 		for (uint16_t i = 0; i < got; i++)
-			handle(n, rx[i], ferry_port_rx_flags(n->port, rx[i]), d->now_ns, tx, &ntx);
+			handle(n, rx[i], ferry_port_rx_flags(n->port, rx[i]), n->now_ns, tx, &ntx);
 	}
 	if (ntx)
 		ferry_port_tx(n->port, tx, ntx);
-	nic_flush(d);
-	ferry_arp_tick(n->arp, d->now_ns);
-	if (d->now_ns >= n->next_housekeeping) {
+	nic_flush(n);
+	ferry_arp_tick(n->arp, n->now_ns);
+	if (n->now_ns >= n->next_housekeeping) {
 		ferry_port_housekeeping(n->port);
-		n->next_housekeeping = d->now_ns + HOUSEKEEPING_NS;
+		n->next_housekeeping = n->now_ns + HOUSEKEEPING_NS;
 	}
-	if (d->now_ns >= n->next_publish) {
-		nic_publish_counters(d);
-		n->next_publish = d->now_ns + PUBLISH_NS;
+	if (n->now_ns >= n->next_publish) {
+		nic_publish_counters(n);
+		n->next_publish = n->now_ns + PUBLISH_NS;
 	}
 	return got;
 }
 
-void nic_publish_counters(struct ferryd *d)
+void nic_publish_counters(struct fnic *n)
 {
-	struct fnic *n = d->nic;
 	if (n == NULL || n->port == NULL || n->arp == NULL)
 		return;
 	for (int v = 0; v < FERRY_NET_VERDICT_COUNT; v++)
@@ -388,14 +388,13 @@ static uint16_t tx_faulty(struct fnic *n, uint64_t now, struct rte_mbuf **out, b
 	return k;
 }
 
-void nic_flush(struct ferryd *d)
+void nic_flush(struct fnic *n)
 {
-	struct fnic *n = d->nic;
 	if (n == NULL)
 		return;
 	if (FERRY_UNLIKELY(n->faulty[FERRY_FAULT_TX])) {
 		struct rte_mbuf *out[2 * BURST + FERRY_FAULT_HOLD_CAP];
-		uint16_t k = tx_faulty(n, d->now_ns, out, false);
+		uint16_t k = tx_faulty(n, n->now_ns, out, false);
 		n->ntx = 0;
 		if (k)
 			ferry_port_tx(n->port, out, k);
@@ -407,21 +406,18 @@ void nic_flush(struct ferryd *d)
 	}
 }
 
-uint32_t nic_max_payload(const struct ferryd *d)
+uint32_t nic_max_payload(const struct fnic *n)
 {
-	return d->nic ? (uint32_t)d->nic->host.mtu - FERRY_IPV4_HLEN - FERRY_UDP_HLEN : 0;
+	return (uint32_t)n->host.mtu - FERRY_IPV4_HLEN - FERRY_UDP_HLEN;
 }
 
-int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
+int nic_sendv(struct fnic *n, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
 	      const void *p1, uint32_t l1, const void *p2, uint32_t l2)
 {
-	struct fnic *n = d->nic;
 	uint32_t nh;
 	uint8_t mac[FERRY_ETH_ALEN];
 	uint32_t plen = l1 + l2;
-	if (n == NULL)
-		return -ENETDOWN;
-	if (hlen + plen > nic_max_payload(d))
+	if (hlen + plen > nic_max_payload(n))
 		return -EMSGSIZE;
 	if (ferry_net_next_hop(&n->host, ip, &nh) != 0)
 		return -EHOSTUNREACH;
@@ -445,7 +441,7 @@ int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uin
 	}
 	rte_pktmbuf_append(m, (uint16_t)len);
 	ferry_port_tx_udp_offload(n->port, m);
-	int rc = ferry_arp_resolve(n->arp, nh, m, d->now_ns, mac);
+	int rc = ferry_arp_resolve(n->arp, nh, m, n->now_ns, mac);
 	if (rc == FERRY_ARP_QUEUED)
 		return 0; /* the cache owns it until the reply */
 	if (rc != FERRY_ARP_RESOLVED) {
@@ -456,35 +452,34 @@ int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uin
 	ferry_mac_copy(f + FERRY_ETH_OFF_DST, mac);
 	n->tx[n->ntx++] = m;
 	if (n->ntx == BURST)
-		nic_flush(d);
+		nic_flush(n);
 	return 0;
 }
 
-const char *nic_describe(const struct ferryd *d)
+const char *nic_describe(const struct fnic *n)
 {
-	return d->nic ? d->nic->desc : "local mode";
+	return n ? n->desc : "local mode";
 }
 
-void nic_close(struct ferryd *d)
+void nic_close(struct fnic *n)
 {
-	struct fnic *n = d->nic;
 	if (n == NULL)
 		return;
-	nic_flush(d);
+	nic_flush(n);
 	if (n->port) {
 		/* what the injectors still hold: sent, or freed if received */
 		struct rte_mbuf *out[2 * BURST + FERRY_FAULT_HOLD_CAP];
 		uint16_t k;
 		n->ntx = 0;
-		while (n->faulty[FERRY_FAULT_TX] && (k = tx_faulty(n, d->now_ns, out, true)) > 0)
+		while (n->faulty[FERRY_FAULT_TX] && (k = tx_faulty(n, n->now_ns, out, true)) > 0)
 			ferry_port_tx(n->port, out, k);
 		void *late[FERRY_FAULT_HOLD_CAP];
 		unsigned r;
-		while ((r = ferry_fault_release(&n->fault[FERRY_FAULT_RX], d->now_ns, late,
+		while ((r = ferry_fault_release(&n->fault[FERRY_FAULT_RX], n->now_ns, late,
 						FERRY_FAULT_HOLD_CAP, true)) > 0)
 			rte_pktmbuf_free_bulk((struct rte_mbuf **)late, r);
 	}
-	nic_publish_counters(d);
+	nic_publish_counters(n);
 	if (n->arp)
 		ferry_arp_cache_destroy(n->arp);
 	if (n->port)
@@ -493,5 +488,32 @@ void nic_close(struct ferryd *d)
 		ferry_eal_cleanup();
 	ferry_eal_args_free(&n->eal);
 	free(n);
-	d->nic = NULL;
+}
+
+void nic_set_core(struct fnic *n, struct fcore *core)
+{
+	n->core = core;
+}
+
+void nic_set_now(struct fnic *n, uint64_t now_ns)
+{
+	n->now_ns = now_ns;
+}
+
+static int link_send(void *arg, uint32_t ip, uint16_t sport, uint16_t dport, const void *hdr,
+		     uint16_t hlen, const void *p1, uint32_t l1, const void *p2, uint32_t l2)
+{
+	(void)sport; /* every packet leaves from net.udp_port */
+	return nic_sendv(arg, ip, dport, hdr, hlen, p1, l1, p2, l2);
+}
+
+static uint32_t link_max_payload(void *arg, uint32_t ip)
+{
+	(void)ip;
+	return nic_max_payload(arg);
+}
+
+void nic_link_ops(struct fnic *n, struct fcore_link_ops *ops)
+{
+	*ops = (struct fcore_link_ops){.arg = n, .send = link_send, .max_payload = link_max_payload};
 }

@@ -1,50 +1,60 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * ferryd's NIC: EAL, the DPDK port, the IPv4 host stack and the ARP cache,
- * driven from the main loop. Private to ferryd.
+ * The NIC edge: EAL, the DPDK port, the IPv4 host stack and the ARP cache,
+ * driven from the main loop. Ferry packets it receives go to the core
+ * (fcore_input()); the core sends through the link ops it is given here.
  */
 #ifndef FERRY_NIC_H
 #define FERRY_NIC_H
 
 #include <stdint.h>
 
-struct ferryd;
+#include "core.h"
+#include "ferry_config.h"
+#include "status.h"
+
 struct fnic;
 
 /**
  * Start EAL and the port named by the settings, set up the host stack and
  * announce our address (gratuitous ARP). Runs as root, before privileges
- * are dropped. Logs one line with the cause and what to do on failure.
+ * are dropped. Logs one line with the cause and what to do on failure;
+ * on failure *out may be set and must be closed with nic_close().
  * @return 0 or -1
  */
-int nic_open(struct ferryd *d);
+int nic_open(struct fnic **out, const struct ferry_config *cfg, struct fstatus *st);
+/** The ops the core sends through. */
+void nic_link_ops(struct fnic *n, struct fcore_link_ops *ops);
+void nic_set_core(struct fnic *n, struct fcore *core);
+void nic_set_now(struct fnic *n, uint64_t now_ns);
 
-/** Receive, answer ARP and ICMP, transmit, run ARP timers.
- *  @return packets handled (the loop's work count) */
-unsigned nic_poll(struct ferryd *d);
+/** Receive, answer ARP and ICMP, hand ferry packets to the core, transmit,
+ *  run ARP timers. @return packets handled (the loop's work count) */
+unsigned nic_poll(struct fnic *n);
 
 /** Copy the NIC's counters into the status file (not per packet). */
-void nic_publish_counters(struct ferryd *d);
+void nic_publish_counters(struct fnic *n);
 
-/** One line for logs and STATUS=: "port 0 (net_af_packet0) 10.0.0.1/24 mtu 1500 link up". */
-const char *nic_describe(const struct ferryd *d);
+/** One line for logs and STATUS=: "port 0 (net_af_packet0) 10.0.0.1/24
+ *  mtu 1500 link up"; "local mode" for NULL. */
+const char *nic_describe(const struct fnic *n);
 
 /**
  * Send one ferry packet to @p ip: the header, then the payload in two
  * pieces (a ring's wrap; either may be empty), copied; resolved through
  * the ARP cache, queued while resolving, batched until the next
  * nic_flush(). @return 0, -EMSGSIZE (larger than the MTU allows),
- * -ENOBUFS (no mbuf), -EHOSTUNREACH (the address failed to resolve
- * lately), -ENETDOWN (no NIC)
+ * -ENOBUFS (no mbuf), -EHOSTUNREACH (the address failed to resolve lately)
  */
-int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
+int nic_sendv(struct fnic *n, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
 	      const void *p1, uint32_t l1, const void *p2, uint32_t l2);
 /** Transmit what nic_sendv() batched. */
-void nic_flush(struct ferryd *d);
+void nic_flush(struct fnic *n);
 /** Largest UDP payload (ferry header included) one packet carries. */
-uint32_t nic_max_payload(const struct ferryd *d);
+uint32_t nic_max_payload(const struct fnic *n);
 
-/** Stop the port and EAL. Safe when nic_open() failed part way. */
-void nic_close(struct ferryd *d);
+/** Stop the port and EAL. Safe when nic_open() failed part way; NULL is a
+ *  no-op. */
+void nic_close(struct fnic *n);
 
 #endif

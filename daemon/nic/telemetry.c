@@ -24,34 +24,48 @@
 #include <rte_telemetry.h>
 
 #include "ferry_build.h"
-#include "ferryd.h"
 #include "log.h"
-#include "nic.h"
+#include "status.h"
 #include "telemetry.h"
 
-static struct ferryd *g_d;
+/* DPDK's callbacks take no argument: what they read, set once at start. */
+static const struct ferry_config *g_cfg;
+static const struct fstatus *g_st;
+static const char *g_desc;
+
+/* A daemon-wide counter's value by label (0 when there is none). */
+static uint64_t value_of(const char *label)
+{
+	for (uint32_t i = 0; i < g_st->max; i++) {
+		const struct ferry_counter *c = &g_st->ctr[i];
+		/* acquire: partner is the release of state in fstatus_counter() */
+		if (FA_LOAD_ACQ((_Atomic uint32_t *)&c->state) == FERRY_COUNTER_ACTIVE &&
+		    strcmp(c->label, label) == 0)
+			return FA_LOAD_RLX((_Atomic uint64_t *)&c->value);
+	}
+	return 0;
+}
 
 static int cmd_info(const char *cmd, const char *params, struct rte_tel_data *out)
 {
 	(void)cmd;
 	(void)params;
-	struct ferryd *d = g_d;
 	rte_tel_data_start_dict(out);
 	rte_tel_data_add_dict_string(out, "version", FERRY_VERSION_STRING);
-	rte_tel_data_add_dict_int(out, "pid", (int)d->st.d->pid);
-	rte_tel_data_add_dict_string(out, "nic", nic_describe(d));
-	rte_tel_data_add_dict_string(out, "socket", d->cfg->ipc_socket);
-	rte_tel_data_add_dict_string(out, "shm_dir", d->cfg->ipc_shm_dir);
-	/* relaxed: gauges the main loop keeps; a stale value is fine here */
-	rte_tel_data_add_dict_u64(out, "clients", FA_LOAD_RLX(&d->c.clients->value));
-	rte_tel_data_add_dict_u64(out, "sessions", FA_LOAD_RLX(&d->c.sessions->value));
+	rte_tel_data_add_dict_int(out, "pid", (int)g_st->d->pid);
+	rte_tel_data_add_dict_string(out, "nic", g_desc);
+	rte_tel_data_add_dict_string(out, "socket", g_cfg->ipc_socket);
+	rte_tel_data_add_dict_string(out, "shm_dir", g_cfg->ipc_shm_dir);
+	/* gauges the main loop keeps; a stale value is fine here */
+	rte_tel_data_add_dict_u64(out, "clients", value_of("daemon.clients"));
+	rte_tel_data_add_dict_u64(out, "sessions", value_of("daemon.sessions"));
 	return 0;
 }
 
 static int cmd_counters(const char *cmd, const char *params, struct rte_tel_data *out)
 {
 	(void)cmd;
-	const struct fstatus *s = &g_d->st;
+	const struct fstatus *s = g_st;
 	size_t plen = params ? strlen(params) : 0;
 	int n = 0;
 	rte_tel_data_start_dict(out);
@@ -75,9 +89,11 @@ static int cmd_counters(const char *cmd, const char *params, struct rte_tel_data
 	return 0;
 }
 
-int telemetry_init(struct ferryd *d)
+int telemetry_init(const struct ferry_config *cfg, const struct fstatus *st, const char *nic_desc)
 {
-	g_d = d;
+	g_cfg = cfg;
+	g_st = st;
+	g_desc = nic_desc;
 	int rc = rte_telemetry_register_cmd("/ferry/info", cmd_info,
 					    "ferryd: version, pid, NIC, clients, sessions. No parameters");
 	if (rc == 0)

@@ -454,13 +454,20 @@ static void raw_wake(struct raw *r)
 	(void)w;
 }
 
-/* The daemon must hang up on us within 3 s, stay up, and serve others. */
+/* The daemon must say why (FERRY_CTL_BYE, -EPROTO) and hang up on us
+ * within 3 s, stay up, and serve others. */
 static void expect_disconnect_and_service(struct daemon *d, struct raw *r)
 {
-	char b[64];
+	struct ferry_ctl_bye bye;
 	struct timeval tv = {3, 0};
 	setsockopt(r->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	assert_int_equal(recv(r->sock, b, sizeof(b), 0), 0);
+	assert_int_equal(recv(r->sock, &bye, sizeof(bye), 0), sizeof(bye));
+	assert_int_equal(bye.magic, FERRY_CTL_MAGIC);
+	assert_int_equal(bye.type, FERRY_CTL_BYE);
+	assert_int_equal(bye.status, -EPROTO);
+	assert_non_null(memchr(bye.reason, '\0', sizeof(bye.reason)));
+	assert_non_null(strstr(bye.reason, "disconnected"));
+	assert_int_equal(recv(r->sock, &bye, sizeof(bye), 0), 0);
 	assert_int_equal(kill(d->pid, 0), 0);
 	for (uint64_t end = h_now_ms() + 2000; h_count_files(d->shm, "client-") && h_now_ms() < end;)
 		h_sleep_ms(10);

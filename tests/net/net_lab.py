@@ -20,6 +20,9 @@ import struct
 import sys
 import time
 
+# The first byte of a ferry header (daemon/core/wire.h: FERRY_WIRE_VERSION).
+WIRE_VERSION = 3
+
 
 def csum(data):
     if len(data) % 2:
@@ -77,7 +80,7 @@ def bad_frames(iface, dst_mac, src_ip, dst_ip, port):
     other = ip4(dst_ip.rsplit(".", 1)[0] + ".99")
     # at least one ferry header (48 bytes) long, so that a frame built to
     # fail one check is not caught by the length check first
-    ferry = b"\x02" + b"ferry-test-frame-".ljust(47, b"-")
+    ferry = bytes([WIRE_VERSION]) + b"ferry-test-frame-".ljust(47, b"-")
 
     def eth(payload, dstm=dmac, etype=0x0800):
         return dstm + me + struct.pack("!H", etype) + payload
@@ -130,7 +133,7 @@ def udp_echo(src_ip, dst_ip, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((src_ip, 0))
     s.settimeout(3.0)
-    payload = b"\x02echo from %s" % src_ip.encode()
+    payload = bytes([WIRE_VERSION]) + b"echo from %s" % src_ip.encode()
     s.sendto(payload, (dst_ip, port))
     try:
         data, peer = s.recvfrom(2048)

@@ -1,0 +1,716 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The data path of remote sessions (remote.c has the handshake and the
+ * checks): the send buffer, DATA and ACK packets and what they carry, the
+ * reorder window, cutting the stream into messages and handing them to
+ * the client.
+ *
+ * Sending. A DATA record from the client is appended, framed, to the
+ * session's send buffer (a byte ring, grown on demand up to twice the
+ * largest message) and the record is released: the client's ring is free
+ * again at once. Packets take slices of that buffer; a packet's bytes stay
+ * until the peer's cumulative ack passes them, and a lost packet is sent
+ * again from them under the same number. When the buffer is full, the
+ * client's command ring stops being read (remote_send() says -EAGAIN), so
+ * the client sees back-pressure in ferry_send().
+ *
+ * What may be in flight is the least of: the scoreboard's window (packets,
+ * transport/sack.h), the congestion window (packets, transport/cc.h: Swift,
+ * fed the delay each ack's echoed timestamp measures) and the peer's flow
+ * control edge (bytes of stream). The edge moves with the newest ack that
+ * carries it and never past what the peer promised at the handshake, so a
+ * forged ack cannot open the window wider than the peer's ring.
+ *
+ * Receiving. Packets go through the reorder window (transport/rxwin.h):
+ * in order, their bytes are cut into messages at once; out of order, they
+ * are copied and held until the gap fills, and all that is held out of
+ * order fits inside the window we advertised, in bytes. A whole message
+ * goes straight into the client's event ring when it fits; otherwise it
+ * waits here, in order, and the ring gets it as the client reads (the
+ * client edge wakes us: want_room). The edge we advertise is what the
+ * client's ring has free, less what we already hold for that client,
+ * shared between its sessions; a message already begun may always finish.
+ * So a stopped reader closes the window, the sender stops, and our memory
+ * for a client stays below its ring size plus one message per session.
+ * Nothing is acked that is not held, and nothing held is dropped while the
+ * client lives.
+ *
+ * Acks: an ACK goes out in the loop pass a gap, a duplicate or a probe is
+ * seen, when two packets are unacked, or ack_delay_ns after the first
+ * unacked packet; any packet we send carries the ack fields anyway, so an
+ * answer within the delay carries the ack for free. ack_delay in the
+ * header lets the peer take the wait out of its RTT sample.
+ *
+ * Memory. The scoreboard, its slots and the reorder window (about 48 KiB)
+ * and the send buffer exist while a session has traffic; keepalive_ns
+ * after its last packet with nothing in flight or held, a session gives
+ * them back (rtx_doze()) and keeps only its next packet numbers, so an
+ * idle session costs about a kilobyte.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_pvt.h"
+#include "ferry.h"
+#include "log.h"
+#include "seq.h"
+
+#define ACK_EVERY 2u        /* unacked packets that send an ACK in this pass */
+#define AVAIL_MAX (1ull << 30)
+#define CUR ((void *)1)     /* the packet in hand, in the reorder window */
+
+/* ---- waking and dozing ------------------------------------------------- */
+
+uint32_t rtx_snd_next(const struct rtx *t)
+{
+	return t->sack ? ferry_sack_next_seq(t->sack) : t->snd_next;
+}
+
+uint32_t rtx_rcv_next(const struct rtx *t)
+{
+	return t->rx ? ferry_rxwin_cum(t->rx) : t->rcv_next;
+}
+
+static void free_rpkt(void *arg, uint32_t seq, void *pkt);
+
+static void drop_windows(struct fsession *s)
+{
+	struct rtx *t = s->t;
+	if (t->rx) {
+		t->rcv_next = ferry_rxwin_cum(t->rx);
+		ferry_rxwin_destroy(t->rx, free_rpkt, s);
+		t->rx = NULL;
+	}
+	if (t->sack) {
+		t->snd_next = ferry_sack_next_seq(t->sack);
+		ferry_sack_destroy(t->sack);
+		t->sack = NULL;
+	}
+	free(t->slots);
+	t->slots = NULL;
+}
+
+int rtx_wake(struct fcore *c, struct fsession *s)
+{
+	struct rtx *t = s->t;
+	(void)c;
+	if (t->sack)
+		return 0;
+	struct ferry_sack_params sp = FERRY_SACK_PARAMS_DEFAULT;
+	sp.window = WINDOW_PKTS;
+	t->slots = calloc(WINDOW_PKTS, sizeof(*t->slots));
+	if (t->slots == NULL || ferry_sack_create(&t->sack, &sp, t->snd_next) != 0 ||
+	    ferry_rxwin_create(&t->rx, WINDOW_PKTS, t->rcv_next) != 0) {
+		drop_windows(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+bool rtx_can_doze(const struct rtx *t)
+{
+	if (t->sack == NULL && t->sbuf == NULL)
+		return false; /* dozing already */
+	return t->una_off == t->end_off && t->ack_due_ns == 0 &&
+	       (t->sack == NULL ||
+		(ferry_sack_in_flight(t->sack) == 0 && ferry_sack_lost(t->sack) == 0 &&
+		 ferry_rxwin_held(t->rx) == 0));
+}
+
+void rtx_doze(struct fcore *c, struct fsession *s)
+{
+	struct rtx *t = s->t;
+	if (c->now - t->idle_since_ns < c->p.keepalive_ns || !rtx_can_doze(t))
+		return;
+	drop_windows(s);
+	free(t->sbuf);
+	t->sbuf = NULL;
+	t->scap = 0;
+}
+
+/* ---- packets out ------------------------------------------------------- */
+
+/* The edge we may advertise now: see "Receiving" above. */
+uint64_t rtx_edge(struct fcore *c, struct fsession *s)
+{
+	struct rtx *t = s->t;
+	struct fcore_client *cl = local_end(s);
+	uint64_t edge;
+	if (cl == NULL || cl->gone) {
+		/* nobody to deliver to: take and drop, so the peer finishes */
+		edge = t->r_off + AVAIL_MAX;
+	} else {
+		uint64_t free_b = c->co.room(c->co.arg, cl);
+		uint32_t n = cl->n_sessions ? cl->n_sessions : 1;
+		uint64_t avail = free_b > cl->rx_held ? (free_b - cl->rx_held) / n : 0;
+		if (avail > AVAIL_MAX)
+			avail = AVAIL_MAX;
+		edge = t->r_off + avail;
+		if (t->asm_msg) {
+			uint64_t end = t->r_off + (t->asm_msg->len - t->asm_msg->have);
+			if (end > edge)
+				edge = end;
+		}
+	}
+	if (edge < t->adv_edge)
+		edge = t->adv_edge;
+	return edge;
+}
+
+static void fill_hdr(struct fcore *c, struct fsession *s, struct ferry_wire_hdr *h, uint8_t type,
+		     uint16_t flags, uint32_t seq, uint32_t aux)
+{
+	struct rtx *t = s->t;
+	uint32_t cum = t->rcv_next;
+	uint64_t sack = 0;
+	if (t->rx)
+		ferry_rxwin_ack(t->rx, &cum, &sack);
+	t->adv_edge = rtx_edge(c, s);
+	*h = (struct ferry_wire_hdr){
+		.version = FERRY_WIRE_VERSION,
+		.type = type,
+		.flags = htons(flags),
+		.dst_session = htonl(s->peer_session),
+		.src_session = htonl(s->id),
+		.aux = htonl(aux),
+		.seq = htonl(seq),
+		.ack = htonl(cum),
+		.window = htonl((uint32_t)t->adv_edge),
+		.ts = htonl((uint32_t)c->now),
+		.ts_echo = htonl(t->echo_ts),
+		.ack_delay = htonl(t->echo_ts ? (uint32_t)(c->now - t->echo_at_ns) : 0),
+	};
+	memcpy(&h->sack, &(uint64_t){htobe64(sack)}, sizeof(sack));
+	/* every packet carries the ack: nothing is owed any more */
+	t->ack_now = false;
+	t->unacked = 0;
+	t->ack_due_ns = 0;
+}
+
+static int tx(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr *h, const void *p1,
+	      uint32_t l1, const void *p2, uint32_t l2)
+{
+	int rc = c->lo.send(c->lo.arg, s->peer_ip, s->sport, s->peer_port, h, sizeof(*h), p1, l1,
+			    p2, l2);
+	core_count(c, rc < 0 ? FC_TX_FAILED : FC_TX_PACKETS);
+	c->sent++;
+	return rc;
+}
+
+void rtx_send(struct fcore *c, struct fsession *s, uint8_t type, uint16_t flags, uint32_t aux,
+	      const void *p, uint32_t len)
+{
+	struct ferry_wire_hdr h;
+	fill_hdr(c, s, &h, type, flags, rtx_snd_next(s->t), aux);
+	if (type == FW_ACK)
+		core_count(c, FC_TX_ACKS);
+	tx(c, s, &h, p, len, NULL, 0);
+}
+
+/* Send stream bytes [off, off + len) as packet @p seq. */
+static int send_data(struct fcore *c, struct fsession *s, uint32_t seq, uint64_t off, uint32_t len)
+{
+	struct rtx *t = s->t;
+	struct ferry_wire_hdr h;
+	fill_hdr(c, s, &h, FW_DATA, 0, seq, (uint32_t)off);
+	uint64_t at = off & (t->scap - 1);
+	uint32_t l1 = t->scap - at < len ? (uint32_t)(t->scap - at) : len;
+	return tx(c, s, &h, t->sbuf + at, l1, t->sbuf, len - l1);
+}
+
+uint32_t rtx_mss(struct fcore *c, const struct fsession *s)
+{
+	uint32_t max = c->lo.max_payload(c->lo.arg, s->peer_ip);
+	return max > sizeof(struct ferry_wire_hdr) ? max - (uint32_t)sizeof(struct ferry_wire_hdr)
+						   : 0;
+}
+
+void rtx_transmit(struct fcore *c, struct fsession *s)
+{
+	struct rtx *t = s->t;
+	uint64_t now = c->now;
+	t->blocked = false;
+	if (t->nxt_off >= t->end_off && (t->sack == NULL || ferry_sack_lost(t->sack) == 0))
+		return;
+	uint32_t max = rtx_mss(c, s);
+	if (max == 0 || rtx_wake(c, s) != 0)
+		return;
+	for (;;) {
+		if (ferry_sack_in_flight(t->sack) >= ferry_cc_window(&t->cc))
+			break;
+		uint64_t gap = ferry_cc_pacing_delay_ns(&t->cc);
+		if (gap && now < t->next_send_ns)
+			break;
+		uint32_t seq;
+		if (ferry_sack_next_retransmit(t->sack, &seq) == 0) {
+			struct txslot *sl = &t->slots[seq & (WINDOW_PKTS - 1)];
+			if (ferry_sack_sent(t->sack, seq, now, true) != 0)
+				continue; /* acked meanwhile */
+			send_data(c, s, seq, sl->off, sl->len);
+			core_count(c, FC_TX_RETRANSMITS);
+			ctr_add(s->c_retx, 1);
+		} else {
+			if (t->nxt_off >= t->end_off)
+				break;
+			if (t->nxt_off >= t->peer_edge) {
+				t->blocked = true;
+				break;
+			}
+			if (ferry_sack_space(t->sack) == 0)
+				break;
+			uint64_t len = t->end_off - t->nxt_off;
+			if (len > max)
+				len = max;
+			if (len > t->peer_edge - t->nxt_off)
+				len = t->peer_edge - t->nxt_off;
+			if (t->una_off == t->nxt_off)
+				t->progress_ns = now; /* outstanding from now on */
+			seq = ferry_sack_next_seq(t->sack);
+			t->slots[seq & (WINDOW_PKTS - 1)] = (struct txslot){t->nxt_off, (uint32_t)len};
+			ferry_sack_sent(t->sack, seq, now, false);
+			send_data(c, s, seq, t->nxt_off, (uint32_t)len);
+			t->nxt_off += len;
+		}
+		t->next_send_ns = now + gap;
+		t->idle_since_ns = now;
+	}
+	if (t->blocked && t->last_probe_ns < now - ferry_rtt_rto(&t->rtt))
+		t->last_probe_ns = now; /* the first probe waits an RTO */
+}
+
+/* ---- the send buffer --------------------------------------------------- */
+
+static void sbuf_copy_in(struct rtx *t, uint64_t off, const void *p, uint32_t len)
+{
+	uint64_t at = off & (t->scap - 1);
+	uint64_t l1 = t->scap - at < len ? t->scap - at : len;
+	memcpy(t->sbuf + at, p, l1);
+	memcpy(t->sbuf, (const uint8_t *)p + l1, len - l1);
+}
+
+/* Room for @p need more bytes: grow the ring, keeping offsets, up to
+ * @p limit bytes in use. */
+static int sbuf_reserve(struct rtx *t, uint64_t need, uint64_t limit)
+{
+	uint64_t used = t->end_off - t->una_off;
+	if (used + need <= t->scap)
+		return 0;
+	if (used + need > limit)
+		return -EAGAIN;
+	uint64_t cap = t->scap ? t->scap : SBUF_MIN;
+	while (cap < used + need)
+		cap *= 2;
+	uint8_t *nb = malloc(cap);
+	if (nb == NULL)
+		return -EAGAIN;
+	for (uint64_t o = t->una_off; o < t->end_off;) {
+		uint64_t at = o & (t->scap - 1);
+		uint64_t l = t->scap - at < t->end_off - o ? t->scap - at : t->end_off - o;
+		uint64_t nat = o & (cap - 1);
+		uint64_t l2 = cap - nat < l ? cap - nat : l;
+		memcpy(nb + nat, t->sbuf + at, l2);
+		memcpy(nb, t->sbuf + at + l2, l - l2);
+		o += l;
+	}
+	free(t->sbuf);
+	t->sbuf = nb;
+	t->scap = cap;
+	return 0;
+}
+
+int remote_send(struct fcore *c, struct fcore_client *cl, const struct ferry_rec_view *v)
+{
+	struct fsession *s = fmap_get(&c->sessions, v->session);
+	/* A session that ended meanwhile: its EVT_DOWN is on the way. */
+	if (s == NULL)
+		return 0;
+	if (!s->remote || local_end(s) != cl)
+		return -EBADMSG;
+	if (s->state != FS_UP)
+		return 0;
+	struct rtx *t = s->t;
+	/* libferry keeps to the session's maximum (EVT_UP); a client that
+	 * does not would break the session on the peer */
+	if (v->len > t->max_msg)
+		return -EBADMSG;
+	uint64_t need = sizeof(struct ferry_wire_frame) + (uint64_t)v->len;
+	/* A client that hung up has its last commands taken past the
+	 * buffer's size, so nothing ferry_send() accepted is lost; its edge
+	 * reads at most one ring's worth of them, and this bounds it too. */
+	uint64_t limit = t->scap_max + (cl->draining ? c->p.client_ring_size : 0);
+	if (sbuf_reserve(t, need, limit) != 0) {
+		core_count(c, FC_SEND_STALLS);
+		return -EAGAIN;
+	}
+	struct ferry_wire_frame f = {.len = htonl(v->len), .flags = htons(v->flags & FERRY_RECF_RPC)};
+	sbuf_copy_in(t, t->end_off, &f, sizeof(f));
+	sbuf_copy_in(t, t->end_off + sizeof(f), v->payload, v->len);
+	t->end_off += need;
+	ctr_add(s->c_tx, 1);
+	core_count(c, FC_TX_DATA);
+	rtx_mark_dirty(c, s);
+	return 0;
+}
+
+/* ---- receiving --------------------------------------------------------- */
+
+void rtx_held_add(struct fsession *s, int64_t bytes)
+{
+	struct rtx *t = s->t;
+	t->held_bytes += (uint64_t)bytes;
+	struct fcore_client *cl = local_end(s);
+	/* a dead session's bytes left its client's count when it died */
+	if (cl && !s->dead)
+		cl->rx_held += (uint64_t)bytes;
+}
+
+void rtx_drop_held(struct fsession *s)
+{
+	struct rtx *t = s->t;
+	while (t->held) {
+		struct rmsg *m = t->held;
+		t->held = m->next;
+		rtx_held_add(s, -(int64_t)m->len);
+		free(m);
+	}
+	t->held_tail = NULL;
+}
+
+void rtx_free_data(struct fsession *s)
+{
+	struct rtx *t = s->t;
+	drop_windows(s);
+	rtx_drop_held(s);
+	if (t->asm_msg) {
+		rtx_held_add(s, -(int64_t)t->asm_msg->len);
+		free(t->asm_msg);
+		t->asm_msg = NULL;
+	}
+	free(t->sbuf);
+	t->sbuf = NULL;
+}
+
+/* A message went into the client's ring. */
+static void delivered(struct fcore *c, struct fsession *s)
+{
+	ctr_add(s->c_rx, 1);
+	core_count(c, FC_RX_DATA);
+}
+
+/* Have the client wake us when it reads (@p len: what we wait to fit).
+ * @return true when there is room already. */
+static bool wait_room(struct fcore *c, struct fsession *s, uint32_t len)
+{
+	struct fcore_client *cl = local_end(s);
+	if (cl == NULL || cl->gone)
+		return false;
+	return c->co.want_room(c->co.arg, cl, len);
+}
+
+void rtx_deliver_held(struct fcore *c, struct fsession *s)
+{
+	struct rtx *t = s->t;
+	struct fcore_client *cl = local_end(s);
+	bool retried = false;
+	while (t->held) {
+		struct rmsg *m = t->held;
+		if (cl && !cl->gone) {
+			int rc = c->co.emit_data(c->co.arg, cl, s->id, m->flags, m->data, m->len);
+			if (rc == -EAGAIN) {
+				/* room may have come between the two looks:
+				 * once more, then wait to be woken */
+				if (!retried && wait_room(c, s, m->len)) {
+					retried = true;
+					continue;
+				}
+				return;
+			}
+			if (rc == 0)
+				delivered(c, s);
+			/* else: the client is on its way out; drop */
+		}
+		t->held = m->next;
+		if (t->held == NULL)
+			t->held_tail = NULL;
+		rtx_held_add(s, -(int64_t)m->len);
+		free(m);
+	}
+}
+
+/* In-order stream bytes: cut them into messages. @return 0, or -1 when
+ * the peer framed a message we cannot take (a protocol error). */
+static int stream_in(struct fcore *c, struct fsession *s, const uint8_t *p, uint32_t n)
+{
+	struct rtx *t = s->t;
+	struct fcore_client *cl = local_end(s);
+	bool live = cl && !cl->gone;
+	t->r_off += n;
+	while (n > 0) {
+		struct rmsg *m = t->asm_msg;
+		if (m == NULL) {
+			uint32_t take = (uint32_t)sizeof(t->fh) - t->fh_have;
+			if (take > n)
+				take = n;
+			memcpy(t->fh + t->fh_have, p, take);
+			t->fh_have += take;
+			p += take;
+			n -= take;
+			if (t->fh_have < sizeof(t->fh))
+				break;
+			t->fh_have = 0;
+			struct ferry_wire_frame f;
+			memcpy(&f, t->fh, sizeof(f));
+			uint32_t len = ntohl(f.len);
+			uint16_t flags = ntohs(f.flags) & FERRY_RECF_RPC;
+			if (len > t->max_msg)
+				return -1;
+			/* whole in this packet, nothing waiting: straight in */
+			if (len <= n && t->held == NULL && live &&
+			    c->co.emit_data(c->co.arg, cl, s->id, flags, p, len) == 0) {
+				delivered(c, s);
+				p += len;
+				n -= len;
+				continue;
+			}
+			m = malloc(sizeof(*m) + len);
+			if (m == NULL)
+				return -1;
+			m->next = NULL;
+			m->len = len;
+			m->have = 0;
+			m->flags = flags;
+			t->asm_msg = m;
+			rtx_held_add(s, len);
+		}
+		uint32_t take = m->len - m->have;
+		if (take > n)
+			take = n;
+		memcpy(m->data + m->have, p, take);
+		m->have += take;
+		p += take;
+		n -= take;
+		if (m->have < m->len)
+			break;
+		t->asm_msg = NULL;
+		if (t->held_tail)
+			t->held_tail->next = m;
+		else
+			t->held = m;
+		t->held_tail = m;
+		rtx_deliver_held(c, s);
+	}
+	return 0;
+}
+
+static void free_rpkt(void *arg, uint32_t seq, void *pkt)
+{
+	(void)seq;
+	struct fsession *s = arg;
+	if (pkt != CUR) {
+		struct rpkt *k = pkt;
+		s->t->ooo_bytes -= k->len;
+		rtx_held_add(s, -(int64_t)k->len);
+		free(k);
+	}
+}
+
+void rtx_on_data(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr *h,
+		 const uint8_t *p, uint32_t len)
+{
+	struct rtx *t = s->t;
+	uint32_t seq = ntohl(h->seq);
+	uint64_t off = ferry_wire_widen(t->r_off, ntohl(h->aux));
+	core_count(c, FC_RX_PACKETS);
+	t->echo_ts = ntohl(h->ts);
+	t->echo_at_ns = c->now;
+	t->idle_since_ns = c->now;
+	if (ntohs(h->flags) & FWF_PROBE)
+		t->ack_now = true;
+	/* the peer must keep to the edge we advertised */
+	if (off + len > t->adv_edge) {
+		core_count(c, FC_RX_BEYOND);
+		t->ack_now = true;
+		return;
+	}
+	/* out of order: keep a copy until the gap fills, as long as all that
+	 * is held out of order fits in the window we advertised */
+	struct rpkt *k = NULL;
+	if (ferry_seq_gt(seq, ferry_rxwin_cum(t->rx))) {
+		if (off <= t->r_off || t->ooo_bytes + len > t->adv_edge - t->r_off) {
+			core_count(c, off <= t->r_off ? FC_RX_REJECTED : FC_RX_BEYOND);
+			t->ack_now = true;
+			return;
+		}
+		k = malloc(sizeof(*k) + len);
+		if (k == NULL)
+			return; /* not acked: it comes again */
+		k->off = off;
+		k->len = len;
+		memcpy(k->data, p, len);
+	}
+	int r = ferry_rxwin_receive(t->rx, seq, k ? (void *)k : CUR);
+	if (r == FERRY_RXWIN_DUP || r == FERRY_RXWIN_BEYOND) {
+		free(k);
+		core_count(c, r == FERRY_RXWIN_DUP ? FC_RX_DUP : FC_RX_BEYOND);
+		t->ack_now = true;
+		return;
+	}
+	if (r == FERRY_RXWIN_HELD) {
+		if (t->ooo_bytes == 0)
+			t->gap_since_ns = c->now;
+		t->ooo_bytes += len;
+		rtx_held_add(s, len);
+		core_count(c, FC_RX_OOO);
+		t->ack_now = true;
+		return;
+	}
+	/* in order: this packet, then any held ones it joins up with */
+	uint32_t got;
+	void *pkt;
+	while ((pkt = ferry_rxwin_pop(t->rx, &got)) != NULL) {
+		const uint8_t *bp = p;
+		uint32_t bl = len;
+		uint64_t boff = off;
+		if (pkt != CUR) {
+			struct rpkt *hk = pkt;
+			bp = hk->data;
+			bl = hk->len;
+			boff = hk->off;
+		}
+		int bad = boff != t->r_off || stream_in(c, s, bp, bl) != 0;
+		free_rpkt(s, got, pkt);
+		if (bad) {
+			core_count(c, FC_PROTOCOL);
+			LOG_I("session %u (%s): the peer's stream does not frame (offset %llu, "
+			      "expected %llu)", s->id, s->service, (unsigned long long)boff,
+			      (unsigned long long)t->r_off);
+			/* the session dies; its memory stays until the core
+			 * call returns, and nothing below touches it */
+			rtx_fail(c, s, FERRY_REASON_PROTOCOL);
+			return;
+		}
+		t->unacked++;
+	}
+	/* the gap, if any is left, moved: its clock starts again */
+	t->gap_since_ns = t->ooo_bytes ? c->now : 0;
+	/* a window down to a quarter of the ring reopens as the client reads:
+	 * have it tell us (held messages asked already) */
+	if (t->held == NULL && t->adv_edge - t->r_off < c->p.client_ring_size / 4)
+		wait_room(c, s, 0);
+	if (t->unacked >= ACK_EVERY)
+		t->ack_now = true;
+	else if (t->ack_due_ns == 0)
+		t->ack_due_ns = c->now + c->p.ack_delay_ns;
+	rtx_mark_dirty(c, s);
+}
+
+void rtx_on_room(struct fcore *c, struct fsession *s)
+{
+	struct rtx *t = s->t;
+	rtx_deliver_held(c, s);
+	if (s->state == FS_PEER_CLOSED) {
+		if (t->held == NULL)
+			session_end(c, s, NULL, t->close_reason);
+		return;
+	}
+	uint64_t ring = c->p.client_ring_size;
+	uint64_t was = t->adv_edge;
+	uint64_t edge = rtx_edge(c, s);
+	uint64_t win = was > t->r_off ? was - t->r_off : 0;
+	/* tell the peer when the window grew by a quarter or reopened */
+	if (edge > was && (edge - was >= ring / 4 || win < rtx_mss(c, s))) {
+		t->ack_now = true;
+		rtx_mark_dirty(c, s);
+	}
+	if (t->held == NULL && edge - t->r_off < ring / 4)
+		wait_room(c, s, 0);
+}
+
+/* ---- acks -------------------------------------------------------------- */
+
+int rtx_check_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr *h)
+{
+	(void)c;
+	struct rtx *t = s->t;
+	uint64_t bits;
+	memcpy(&bits, &h->sack, sizeof(bits));
+	bits = be64toh(bits);
+	uint32_t cum = ntohl(h->ack);
+	if (t->sack)
+		return ferry_sack_ack_check(t->sack, cum, bits);
+	/* dozing: nothing is in flight, so a true ack is of our next number
+	 * (or an older one, late) and selects nothing at or past it */
+	int32_t back = ferry_seq_diff(t->snd_next, cum);
+	if (back < 0 || back > (int32_t)WINDOW_PKTS)
+		return -1;
+	if (bits && !ferry_seq_lt(cum + 1 + (63 - (uint32_t)__builtin_clzll(bits)), t->snd_next))
+		return -1;
+	return 0;
+}
+
+void rtx_on_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr *h)
+{
+	struct rtx *t = s->t;
+	uint64_t now = c->now;
+	uint64_t sackbits;
+	memcpy(&sackbits, &h->sack, sizeof(sackbits));
+	struct ferry_sack_ack a = {0};
+	if (t->sack) {
+		if (ferry_sack_on_ack(t->sack, ntohl(h->ack), be64toh(sackbits), now, &a) != 0) {
+			core_count(c, FC_ACKS_INVALID);
+			return;
+		}
+		if (a.una != a.una_before) {
+			t->una_off = a.una == ferry_sack_next_seq(t->sack)
+					     ? t->nxt_off
+					     : t->slots[a.una & (WINDOW_PKTS - 1)].off;
+			t->progress_ns = now;
+			t->idle_since_ns = now;
+		}
+	}
+	uint32_t echo = ntohl(h->ts_echo);
+	uint64_t delay = 0;
+	if (echo) {
+		uint32_t raw = (uint32_t)now - echo;
+		uint32_t held = ntohl(h->ack_delay);
+		/* more than a second: a wrapped or bogus echo */
+		if (raw > held && raw < 1000000000u) {
+			delay = raw - held;
+			ferry_rtt_sample(&t->rtt, delay, false);
+		}
+	}
+	if (a.newly_acked) {
+		t->last_delay_ns = delay ? delay : a.rtt_ns;
+		ferry_cc_on_ack(&t->cc, t->last_delay_ns, a.newly_acked, now);
+	}
+	/* Delay is the congestion signal: a queue that overflows was above
+	 * the target first. A loss while the delay is below it is a bad link
+	 * or a corrupted frame, which a smaller window would not prevent. */
+	if (a.newly_lost && t->last_delay_ns >= ferry_cc_target_ns(&t->cc))
+		ferry_cc_on_loss(&t->cc, now);
+	if (a.newly_acked || a.newly_lost) {
+		ctr_set(s->c_srtt, ferry_rtt_srtt(&t->rtt));
+		ctr_set(s->c_cwnd, (uint64_t)(ferry_cc_cwnd(&t->cc) * 1000.0));
+	}
+	/* The edge comes with the newest ack (older packets may be late),
+	 * and never reaches past what the peer promised beyond what it has
+	 * acked: a forged ack can open no more than the peer's ring. */
+	uint32_t ack = ntohl(h->ack);
+	uint64_t edge = ferry_wire_widen(t->nxt_off, ntohl(h->window));
+	uint64_t was = t->peer_edge;
+	if (ferry_seq_gt(ack, t->edge_ack)) {
+		t->edge_ack = ack;
+		t->peer_edge = edge;
+	} else if (ack == t->edge_ack && edge > t->peer_edge) {
+		t->peer_edge = edge;
+	}
+	uint64_t promise = t->peer_max_window;
+	if (promise < t->max_msg + sizeof(struct ferry_wire_frame))
+		promise = t->max_msg + sizeof(struct ferry_wire_frame);
+	if (t->peer_edge > t->una_off + promise)
+		t->peer_edge = t->una_off + promise;
+	if (a.newly_acked || a.newly_lost || t->peer_edge > was || t->nxt_off < t->end_off)
+		rtx_mark_dirty(c, s);
+}

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The protocol engine, two instances on a simulated link (sim.h): the
+ * handshake, refusal, closing each way and crossing, a lost CLOSE_ACK, a
+ * restarted peer, keepalive and peer timeout, a stalled reader, many
+ * sessions at once. Every step checks both engines' invariants.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ferry.h"
+#include "sim.h"
+#include "wire.h"
+
+/* ---- helpers ----------------------------------------------------------- */
+
+struct up_wait {
+	struct sim_client *c;
+	uint16_t type;
+	uint32_t n;
+};
+
+static bool have_events(struct sim *s, void *arg)
+{
+	(void)s;
+	struct up_wait *w = arg;
+	return sim_count(w->c, w->type, 0) >= w->n;
+}
+
+/* Run until @p c has @p n events of @p type (at most @p ns). */
+static bool wait_for(struct sim *s, struct sim_client *c, uint16_t type, uint32_t n, uint64_t ns)
+{
+	struct up_wait w = {c, type, n};
+	return sim_run(s, s->now + ns, have_events, &w);
+}
+
+/* A session from host 0 client 0 to host 1 client 0 ("svc"), up. */
+struct pair {
+	struct sim_client *a, *b;
+	uint32_t ida, idb; /* each end's session id */
+};
+
+static void open_pair(struct sim *s, struct pair *p, uint64_t ring)
+{
+	p->a = s->h[0].cl[0].attached ? &s->h[0].cl[0] : sim_client(s, 0, 0, ring);
+	p->b = s->h[1].cl[0].attached ? &s->h[1].cl[0] : sim_client(s, 1, 0, ring);
+	if (sim_find(p->b, FERRY_EVT_LISTEN, 0) == NULL)
+		assert_int_equal(sim_listen(p->b, "svc"), 0);
+	uint32_t in0 = sim_count(p->b, FERRY_EVT_INCOMING, 0);
+	uint32_t up0 = sim_count(p->a, FERRY_EVT_UP, 0);
+	uint32_t cookie = sim_connect(p->a, 1, "svc");
+	assert_true(wait_for(s, p->b, FERRY_EVT_INCOMING, in0 + 1, 1 * SEC));
+	p->idb = sim_find(p->b, FERRY_EVT_INCOMING, 0)->session;
+	assert_int_equal(sim_accept(p->b, p->idb), 0);
+	assert_true(wait_for(s, p->a, FERRY_EVT_UP, up0 + 1, 1 * SEC));
+	struct sim_event *up = sim_find(p->a, FERRY_EVT_UP, 0);
+	assert_int_equal(up->aux, cookie);
+	p->ida = up->session;
+}
+
+/* Message k of a stream: its length and bytes follow from (seed, k). */
+static uint32_t msg_len(uint32_t seed, uint32_t k, uint32_t max)
+{
+	uint32_t x = (seed * 2654435761u) ^ (k * 40503u);
+	x ^= x >> 13;
+	x *= 0x5bd1e995u;
+	x ^= x >> 15;
+	return 1 + x % max;
+}
+
+static void msg_fill(uint8_t *b, uint32_t len, uint32_t seed, uint32_t k)
+{
+	for (uint32_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(seed + k * 31 + i * 7);
+}
+
+/* Every DATA event @p c got on @p session is message 0, 1, ... exactly. */
+static uint32_t check_stream(struct sim_client *c, uint32_t session, uint32_t seed, uint32_t max)
+{
+	static uint8_t want[1 << 20];
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < c->n_ev; i++) {
+		struct sim_event *e = &c->ev[i];
+		if (e->type != FERRY_REC_DATA || e->session != session)
+			continue;
+		uint32_t len = msg_len(seed, k, max);
+		assert_int_equal(e->len, len);
+		msg_fill(want, len, seed, k);
+		assert_memory_equal(e->data, want, len);
+		k++;
+	}
+	return k;
+}
+
+/* A sender that keeps @p n messages going on a session, as fast as the
+ * send buffer takes them, and a reader that reads unless stalled. */
+struct flow {
+	struct sim_client *tx, *rx;
+	uint32_t session, seed, max, n, sent;
+	uint8_t buf[1 << 20];
+	uint32_t filled; /* 1 + the message buf holds */
+	uint32_t stalls;
+};
+
+static void flow_step(struct sim *s, void *arg)
+{
+	(void)s;
+	struct flow *f = arg;
+	while (f->sent < f->n) {
+		uint32_t len = msg_len(f->seed, f->sent, f->max);
+		if (f->filled != f->sent + 1) {
+			msg_fill(f->buf, len, f->seed, f->sent);
+			f->filled = f->sent + 1;
+		}
+		int rc = sim_send(f->tx, f->session, f->buf, len);
+		if (rc == -EAGAIN) {
+			f->stalls++;
+			break;
+		}
+		assert_int_equal(rc, 0);
+		f->sent++;
+	}
+	if (!f->rx->stalled)
+		sim_read_all(f->rx);
+}
+
+static bool flow_done(struct sim *s, void *arg)
+{
+	(void)s;
+	struct flow *f = arg;
+	return f->sent == f->n && sim_count(f->rx, FERRY_REC_DATA, 0) >= f->n;
+}
+
+static struct flow *flow_new(struct sim_client *tx, struct sim_client *rx, uint32_t session,
+			     uint32_t seed, uint32_t max, uint32_t n)
+{
+	struct flow *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	*f = (struct flow){.tx = tx, .rx = rx, .session = session, .seed = seed, .max = max, .n = n};
+	return f;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void test_handshake_and_data(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct pair p;
+	sim_init(&s, 1, NULL);
+	open_pair(&s, &p, 4 << 20);
+	assert_int_not_equal(p.ida, 0);
+	assert_int_equal(fcore_sessions(s.h[0].core), 1);
+	assert_int_equal(fcore_sessions(s.h[1].core), 1);
+	/* both ways at once, sizes from 1 B to 200 KiB */
+	struct flow *ab = flow_new(p.a, p.b, p.ida, 7, 200000, 300);
+	struct flow *ba = flow_new(p.b, p.a, p.idb, 9, 3000, 2000);
+	s.step_arg = ab;
+	s.on_step = flow_step;
+	bool done = false;
+	for (int i = 0; i < 2000 && !done; i++) {
+		sim_for(&s, 1 * MS);
+		flow_step(&s, ba);
+		done = flow_done(&s, ab) && flow_done(&s, ba);
+	}
+	assert_true(done);
+	assert_int_equal(check_stream(p.b, p.idb, 7, 200000), 300);
+	assert_int_equal(check_stream(p.a, p.ida, 9, 3000), 2000);
+	assert_int_equal(sim_counter(&s, 0, "remote.rx_rejected"), 0);
+	assert_int_equal(sim_counter(&s, 1, "remote.acks_invalid"), 0);
+	s.on_step = NULL;
+	free(ab);
+	free(ba);
+	sim_fini(&s);
+}
+
+static void test_refusals(void **state)
+{
+	(void)state;
+	struct sim s;
+	sim_init(&s, 2, NULL);
+	struct sim_client *a = sim_client(&s, 0, 0, 1 << 20);
+	struct sim_client *b = sim_client(&s, 1, 0, 1 << 20);
+	/* nobody listens */
+	sim_connect(a, 1, "none");
+	assert_true(wait_for(&s, a, FERRY_EVT_DOWN, 1, 1 * SEC));
+	assert_int_equal(sim_find(a, FERRY_EVT_DOWN, 0)->status, FERRY_REASON_NO_LISTENER);
+	/* the listener refuses */
+	sim_listen(b, "svc");
+	sim_connect(a, 1, "svc");
+	assert_true(wait_for(&s, b, FERRY_EVT_INCOMING, 1, 1 * SEC));
+	uint32_t id = sim_find(b, FERRY_EVT_INCOMING, 0)->session;
+	assert_int_equal(sim_close(b, id, 0), 0);
+	assert_true(wait_for(&s, a, FERRY_EVT_DOWN, 2, 1 * SEC));
+	assert_int_equal(sim_find(a, FERRY_EVT_DOWN, 0)->status, FERRY_REASON_REFUSED);
+	/* nobody accepts in time */
+	sim_connect(a, 1, "svc");
+	assert_true(wait_for(&s, a, FERRY_EVT_DOWN, 3, 5 * SEC));
+	assert_int_equal(sim_find(a, FERRY_EVT_DOWN, 0)->status, FERRY_REASON_TIMEOUT);
+	sim_for(&s, 100 * MS);
+	assert_int_equal(fcore_sessions(s.h[0].core), 0);
+	assert_int_equal(fcore_sessions(s.h[1].core), 0);
+	sim_fini(&s);
+}
+
+/* Close from @p closer's side after a burst: the other end gets every
+ * message, then SESSION_DOWN CLOSED; both engines end with nothing. */
+static void close_one_way(int closer)
+{
+	struct sim s;
+	struct pair p;
+	sim_init(&s, 3 + (uint64_t)closer, NULL);
+	open_pair(&s, &p, 4 << 20);
+	struct sim_client *c = closer ? p.b : p.a, *o = closer ? p.a : p.b;
+	uint32_t cid = closer ? p.idb : p.ida, oid = closer ? p.ida : p.idb;
+	struct flow *f = flow_new(c, o, cid, 5, 50000, 100);
+	flow_step(&s, f);
+	assert_int_equal(f->sent, 100);
+	/* closed at once: what was sent must still arrive */
+	assert_int_equal(sim_close(c, cid, 0), 0);
+	s.on_step = flow_step;
+	s.step_arg = f;
+	assert_true(wait_for(&s, o, FERRY_EVT_DOWN, 1, 2 * SEC));
+	assert_int_equal(check_stream(o, oid, 5, 50000), 100);
+	assert_int_equal(sim_find(o, FERRY_EVT_DOWN, oid)->status, FERRY_REASON_CLOSED);
+	sim_for(&s, 100 * MS);
+	assert_int_equal(sim_count(c, FERRY_EVT_DOWN, 0), 0); /* the closer is not told */
+	assert_int_equal(fcore_sessions(s.h[0].core), 0);
+	assert_int_equal(fcore_sessions(s.h[1].core), 0);
+	s.on_step = NULL;
+	free(f);
+	sim_fini(&s);
+}
+
+static void test_close_opener(void **state)
+{
+	(void)state;
+	close_one_way(0);
+}
+
+static void test_close_acceptor(void **state)
+{
+	(void)state;
+	close_one_way(1);
+}
+
+static void test_close_crossing(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct pair p;
+	sim_init(&s, 5, NULL);
+	open_pair(&s, &p, 4 << 20);
+	assert_int_equal(sim_send(p.a, p.ida, "x", 1), 0);
+	assert_int_equal(sim_send(p.b, p.idb, "y", 1), 0);
+	assert_int_equal(sim_close(p.a, p.ida, 0), 0);
+	assert_int_equal(sim_close(p.b, p.idb, 0), 0);
+	sim_for(&s, 1 * SEC);
+	assert_int_equal(fcore_sessions(s.h[0].core), 0);
+	assert_int_equal(fcore_sessions(s.h[1].core), 0);
+	assert_int_equal(sim_count(p.a, FERRY_EVT_DOWN, 0) + sim_count(p.b, FERRY_EVT_DOWN, 0), 0);
+	sim_fini(&s);
+}
+
+static bool drop_close_ack(struct sim *s, const struct sim_pkt *p, void *arg)
+{
+	(void)s;
+	unsigned *left = arg;
+	if (p->len >= 2 && p->data[1] == FW_CLOSE_ACK && *left > 0) {
+		(*left)--;
+		return true;
+	}
+	return false;
+}
+
+static void test_close_ack_lost(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct pair p;
+	sim_init(&s, 6, NULL);
+	open_pair(&s, &p, 4 << 20);
+	unsigned left = 3;
+	sim_tap = drop_close_ack;
+	sim_tap_arg = &left;
+	assert_int_equal(sim_close(p.a, p.ida, 0), 0);
+	assert_true(wait_for(&s, p.b, FERRY_EVT_DOWN, 1, 1 * SEC));
+	sim_for(&s, 2 * SEC);
+	assert_int_equal(left, 0); /* three were lost, and the CLOSE came again */
+	assert_int_equal(fcore_sessions(s.h[0].core), 0);
+	assert_int_equal(fcore_sessions(s.h[1].core), 0);
+	assert_int_equal(sim_count(p.b, FERRY_EVT_DOWN, 0), 1);
+	sim_fini(&s);
+}
+
+static void test_restarted_peer(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct pair p, q;
+	sim_init(&s, 7, NULL);
+	open_pair(&s, &p, 4 << 20);
+	uint32_t inc = fcore_incarnation(s.h[1].core);
+	sim_restart(&s, 1);
+	assert_int_not_equal(fcore_incarnation(s.h[1].core), inc);
+	/* data to the forgotten session is answered with RESET */
+	assert_int_equal(sim_send(p.a, p.ida, "hello", 5), 0);
+	assert_true(wait_for(&s, p.a, FERRY_EVT_DOWN, 1, 1 * SEC));
+	assert_int_equal(sim_find(p.a, FERRY_EVT_DOWN, p.ida)->status, FERRY_REASON_RESET);
+	/* and a new session works */
+	open_pair(&s, &q, 4 << 20);
+	assert_int_equal(sim_send(q.a, q.ida, "again", 5), 0);
+	assert_true(wait_for(&s, q.b, FERRY_REC_DATA, 1, 1 * SEC));
+	sim_fini(&s);
+}
+
+static void test_restarted_peer_idle(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct pair p;
+	sim_init(&s, 8, NULL);
+	open_pair(&s, &p, 4 << 20);
+	sim_restart(&s, 1);
+	/* nothing is sent; keepalive finds the new incarnation */
+	assert_true(wait_for(&s, p.a, FERRY_EVT_DOWN, 1, 3 * SEC));
+	assert_int_equal(sim_find(p.a, FERRY_EVT_DOWN, p.ida)->status, FERRY_REASON_RESET);
+	assert_int_equal(sim_counter(&s, 0, "remote.peer_restarts"), 1);
+	sim_fini(&s);
+}
+
+static void test_keepalive_and_timeout(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct pair p;
+	sim_init(&s, 9, NULL);
+	open_pair(&s, &p, 4 << 20);
+	sim_for(&s, 10 * SEC);
+	/* idle for twice the peer timeout: alive on PINGs alone */
+	assert_int_equal(sim_count(p.a, FERRY_EVT_DOWN, 0), 0);
+	assert_true(sim_counter(&s, 0, "remote.tx_pings") + sim_counter(&s, 1, "remote.tx_pings") >= 5);
+	s.h[1].cut = true;
+	uint64_t t0 = s.now;
+	assert_true(wait_for(&s, p.a, FERRY_EVT_DOWN, 1, 10 * SEC));
+	assert_int_equal(sim_find(p.a, FERRY_EVT_DOWN, 0)->status, FERRY_REASON_TIMEOUT);
+	uint64_t took = s.now - t0;
+	assert_true(took >= 4 * SEC && took <= 7 * SEC); /* simulated time: peer_timeout */
+	sim_fini(&s);
+}
+
+static void test_stalled_reader(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct pair p;
+	sim_init(&s, 10, NULL);
+	open_pair(&s, &p, 1 << 20);
+	struct flow *f = flow_new(p.a, p.b, p.ida, 11, 100000, 400); /* ~20 MB */
+	p.b->stalled = true;
+	s.on_step = flow_step;
+	s.step_arg = f;
+	sim_for(&s, 2 * SEC);
+	/* the reader's ring is the window: the sender stopped, nothing lost */
+	assert_true(f->sent < f->n);
+	assert_true(f->stalls > 0);
+	assert_true(sim_counter(&s, 0, "remote.tx_probes") > 0);
+	assert_true(p.b->ring_used <= p.b->ring_cap);
+	assert_int_equal(sim_count(p.a, FERRY_EVT_DOWN, 0), 0);
+	p.b->stalled = false;
+	assert_true(sim_run(&s, s.now + 20 * SEC, flow_done, f));
+	assert_int_equal(check_stream(p.b, p.idb, 11, 100000), 400);
+	s.on_step = NULL;
+	free(f);
+	sim_fini(&s);
+}
+
+static void test_many_sessions(void **state)
+{
+	(void)state;
+	struct sim s;
+	sim_init(&s, 12, NULL);
+	s.check = false; /* 1000 sessions: checked once at the end */
+	struct sim_client *a = sim_client(&s, 0, 0, 64 << 20);
+	struct sim_client *b = sim_client(&s, 1, 0, 64 << 20);
+	sim_listen(b, "svc");
+	enum { N = 1000, BATCH = 100 }; /* within limits.max_half_open_per_peer */
+	uint32_t from = 0;
+	for (int i = 0; i < N; i += BATCH) {
+		for (int k = 0; k < BATCH; k++)
+			sim_connect(a, 1, "svc");
+		assert_true(wait_for(&s, b, FERRY_EVT_INCOMING, (uint32_t)(i + BATCH), 5 * SEC));
+		for (int k = 0; k < BATCH; k++)
+			assert_int_equal(
+				sim_accept(b, sim_next(b, &from, FERRY_EVT_INCOMING)->session), 0);
+	}
+	assert_true(wait_for(&s, a, FERRY_EVT_UP, N, 5 * SEC));
+	/* one message on each, then idle */
+	from = 0;
+	for (uint32_t i = 0; i < N; i++)
+		assert_int_equal(sim_send(a, sim_next(a, &from, FERRY_EVT_UP)->session, &i, 4), 0);
+	assert_true(wait_for(&s, b, FERRY_REC_DATA, N, 5 * SEC));
+	sim_read_all(a);
+	sim_read_all(b);
+	sim_for(&s, 3 * SEC); /* past keepalive: every session dozes */
+	uint64_t buf = fcore_buffer_bytes(s.h[0].core) + fcore_buffer_bytes(s.h[1].core);
+	uint64_t sent0 = s.dir[0].sent + s.dir[1].sent;
+	sim_for(&s, 10 * SEC);
+	uint64_t idle = s.dir[0].sent + s.dir[1].sent - sent0;
+	print_message("%u idle sessions: %llu packets in 10 s, %llu buffer bytes held\n", N,
+		      (unsigned long long)idle, (unsigned long long)buf);
+	/* liveness is the peer's: a PING and a PONG a second, not one per
+	 * session; and idle sessions hold no buffers */
+	assert_true(idle <= 4 * 10 + 4);
+	assert_int_equal(buf, 0);
+	assert_int_equal(sim_count(a, FERRY_EVT_DOWN, 0) + sim_count(b, FERRY_EVT_DOWN, 0), 0);
+	sim_check(&s);
+	sim_fini(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_and_data),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_close_opener),
+		cmocka_unit_test(test_close_acceptor),
+		cmocka_unit_test(test_close_crossing),
+		cmocka_unit_test(test_close_ack_lost),
+		cmocka_unit_test(test_restarted_peer),
+		cmocka_unit_test(test_restarted_peer_idle),
+		cmocka_unit_test(test_keepalive_and_timeout),
+		cmocka_unit_test(test_stalled_reader),
+		cmocka_unit_test(test_many_sessions),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
