@@ -108,6 +108,8 @@
           "IPv4 gateway for off-subnet peers (on AWS: the subnet's first address)") \
   FS_INT (net_udp_port,    "net.udp_port",    31850, 1, 65535, \
           "UDP port ferry listens on and sends to") \
+  FS_INT (net_udp_port_count, "net.udp_port_count", 1, 1, 4096, \
+          "UDP ports from net.udp_port on, one per flow: ferry accepts packets to any of them and sends each flow from one, so flows spread over RSS queues and past per-flow caps (same on every host)") \
   FS_INT (net_arp_timeout_ms, "net.arp_timeout_ms", 60000, 1000, 3600000, \
           "how long a resolved ARP entry stays valid") \
   /* privileges */ \

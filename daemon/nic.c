@@ -58,6 +58,8 @@ struct fnic {
 	struct ferry_fault fault[FERRY_FAULT_DIRS];
 	bool faulty[FERRY_FAULT_DIRS];
 	uint64_t next_housekeeping, next_publish;
+	struct nic_ops ops;
+	uint64_t next_frag_log; /* one "fragmentation needed" log line a second */
 	/* status-file mirrors of the counters above, same order */
 	struct ferry_counter *c_verdict[FERRY_NET_VERDICT_COUNT];
 	struct ferry_counter *c_drop[FERRY_DROP_COUNT];
@@ -171,6 +173,8 @@ int nic_open(struct ferryd *d)
 	}
 	ferry_net_host_init(&n->host, n->port->mac, cfg->net_address.addr, cfg->net_address.prefix_len,
 			    cfg->net_gateway.addr, (uint16_t)cfg->net_udp_port, n->port->mtu);
+	/* the settings rules keep the range below 65536 */
+	ferry_net_host_set_port_count(&n->host, (uint32_t)cfg->net_udp_port_count);
 	n->host.ferry_hdr_min = sizeof(struct ferry_wire_hdr);
 	struct ferry_arp_params ap = FERRY_ARP_PARAMS_DEFAULT;
 	ap.timeout_ns = (uint64_t)cfg->net_arp_timeout_ms * 1000000ull;
@@ -227,6 +231,24 @@ static void arp_confirm(struct fnic *n, uint32_t ip, const uint8_t *mac, uint64_
 		ferry_arp_input(n->arp, ip, mac, now, false);
 }
 
+/* Counted under net.icmp_frag_needed by the stack; logged at most once a
+ * second (a path that shrank sends one per packet that still does not
+ * fit), and passed up to whoever sizes the sessions' packets. */
+static void frag_needed(struct fnic *n, const struct ferry_net_rx *rx, uint64_t now)
+{
+	const struct ferry_net_frag_needed *f = &rx->frag;
+	if (now >= n->next_frag_log) {
+		uint32_t r = rx->src_ip, p = f->dst_ip;
+		LOG_I("%u.%u.%u.%u: fragmentation needed for %u.%u.%u.%u:%u from port %u: "
+		      "a %u-byte packet did not fit, path MTU %u",
+		      r >> 24, (r >> 16) & 255, (r >> 8) & 255, r & 255, p >> 24, (p >> 16) & 255,
+		      (p >> 8) & 255, p & 255, f->dst_port, f->src_port, f->too_big, f->mtu);
+		n->next_frag_log = now + 1000000000ull;
+	}
+	if (n->ops.frag_needed)
+		n->ops.frag_needed(n->ops.arg, f->dst_ip, f->dst_port, f->src_port, f->mtu);
+}
+
 static void handle(struct fnic *n, struct rte_mbuf *m, unsigned flags, uint64_t now,
 		   struct rte_mbuf **tx, uint16_t *ntx)
 {
@@ -245,6 +267,9 @@ static void handle(struct fnic *n, struct rte_mbuf *m, unsigned flags, uint64_t 
 		return;
 	case FERRY_NET_ARP_REPLY:
 		ferry_arp_input(n->arp, rx.src_ip, rx.src_mac, now, false);
+		break;
+	case FERRY_NET_ICMP_FRAG_NEEDED:
+		frag_needed(n, &rx, now);
 		break;
 	case FERRY_NET_UDP:
 		if (remote_input(n->d, rx.src_ip, rx.src_port, frame_of(m) + rx.payload_off,
@@ -412,8 +437,8 @@ uint32_t nic_max_payload(const struct ferryd *d)
 	return d->nic ? (uint32_t)d->nic->host.mtu - FERRY_IPV4_HLEN - FERRY_UDP_HLEN : 0;
 }
 
-int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
-	      const void *p1, uint32_t l1, const void *p2, uint32_t l2)
+int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, uint16_t sport, const void *hdr,
+	      uint16_t hlen, const void *p1, uint32_t l1, const void *p2, uint32_t l2)
 {
 	struct fnic *n = d->nic;
 	uint32_t nh;
@@ -423,6 +448,8 @@ int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uin
 		return -ENETDOWN;
 	if (hlen + plen > nic_max_payload(d))
 		return -EMSGSIZE;
+	if (sport && !ferry_net_port_is_ours(&n->host, sport))
+		return -EINVAL;
 	if (ferry_net_next_hop(&n->host, ip, &nh) != 0)
 		return -EHOSTUNREACH;
 	struct rte_mbuf *m = ferry_port_alloc(n->port);
@@ -436,7 +463,7 @@ int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uin
 		memcpy(f + FERRY_UDP_FRAME_HLEN + hlen, p1, l1);
 	if (l2)
 		memcpy(f + FERRY_UDP_FRAME_HLEN + hlen + l1, p2, l2);
-	struct ferry_net_udp_dst dst = {.ip = ip, .port = port};
+	struct ferry_net_udp_dst dst = {.ip = ip, .port = port, .src_port = sport};
 	int len = ferry_net_build_udp(&n->host, f, &dst, (uint16_t)(hlen + plen), n->ip_id++,
 				      n->port->tx_cksum_flags);
 	if (len < 0) {
@@ -458,6 +485,12 @@ int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uin
 	if (n->ntx == BURST)
 		nic_flush(d);
 	return 0;
+}
+
+void nic_set_ops(struct ferryd *d, const struct nic_ops *ops)
+{
+	if (d->nic)
+		d->nic->ops = *ops;
 }
 
 const char *nic_describe(const struct ferryd *d)

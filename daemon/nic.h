@@ -11,6 +11,22 @@
 struct ferryd;
 struct fnic;
 
+/** What the NIC tells the layers above; each entry may be NULL. */
+struct nic_ops {
+	void *arg;
+	/**
+	 * A router said a packet we sent to @p peer_ip:@p peer_port from our
+	 * port @p our_port was too big for a link of @p mtu bytes (IP MTU,
+	 * validated: at least 68, below the packet's size). Sessions to that
+	 * peer on that flow should send packets of at most @p mtu bytes.
+	 */
+	void (*frag_needed)(void *arg, uint32_t peer_ip, uint16_t peer_port, uint16_t our_port,
+			    uint16_t mtu);
+};
+
+/** Install the callbacks (copied), after nic_open(); a no-op without a NIC. */
+void nic_set_ops(struct ferryd *d, const struct nic_ops *ops);
+
 /**
  * Start EAL and the port named by the settings, set up the host stack and
  * announce our address (gratuitous ARP). Runs as root, before privileges
@@ -30,15 +46,17 @@ void nic_publish_counters(struct ferryd *d);
 const char *nic_describe(const struct ferryd *d);
 
 /**
- * Send one ferry packet to @p ip: the header, then the payload in two
- * pieces (a ring's wrap; either may be empty), copied; resolved through
- * the ARP cache, queued while resolving, batched until the next
- * nic_flush(). @return 0, -EMSGSIZE (larger than the MTU allows),
- * -ENOBUFS (no mbuf), -EHOSTUNREACH (the address failed to resolve
- * lately), -ENETDOWN (no NIC)
+ * Send one ferry packet to @p ip:@p port from our UDP port @p sport (one of
+ * net.udp_port .. net.udp_port + net.udp_port_count - 1, the flow's; 0 for
+ * net.udp_port): the header, then the payload in two pieces (a ring's
+ * wrap; either may be empty), copied; resolved through the ARP cache,
+ * queued while resolving, batched until the next nic_flush().
+ * @return 0, -EMSGSIZE (larger than the MTU allows), -EINVAL (@p sport is
+ * not ours), -ENOBUFS (no mbuf), -EHOSTUNREACH (the address failed to
+ * resolve lately), -ENETDOWN (no NIC)
  */
-int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
-	      const void *p1, uint32_t l1, const void *p2, uint32_t l2);
+int nic_sendv(struct ferryd *d, uint32_t ip, uint16_t port, uint16_t sport, const void *hdr,
+	      uint16_t hlen, const void *p1, uint32_t l1, const void *p2, uint32_t l2);
 /** Transmit what nic_sendv() batched. */
 void nic_flush(struct ferryd *d);
 /** Largest UDP payload (ferry header included) one packet carries. */

@@ -95,7 +95,7 @@ static void send_bare(struct ferryd *d, uint32_t ip, uint16_t port, uint8_t type
 				   .src_session = htonl(src),
 				   .aux = htonl(aux),
 				   .ts = htonl((uint32_t)d->now_ns)};
-	if (nic_sendv(d, ip, port, &h, sizeof(h), NULL, 0, NULL, 0) < 0)
+	if (nic_sendv(d, ip, port, 0, &h, sizeof(h), NULL, 0, NULL, 0) < 0)
 		rtx_count(d, RC_TX_FAILED);
 	else
 		rtx_count(d, RC_TX_PACKETS);

@@ -80,7 +80,7 @@ static void fill_hdr(struct ferryd *d, struct rtx *t, struct ferry_wire_hdr *h, 
 static int tx(struct ferryd *d, struct rtx *t, const struct ferry_wire_hdr *h, const void *p1,
 	      uint32_t l1, const void *p2, uint32_t l2)
 {
-	int rc = nic_sendv(d, t->s->peer_ip, t->s->peer_port, h, sizeof(*h), p1, l1, p2, l2);
+	int rc = nic_sendv(d, t->s->peer_ip, t->s->peer_port, 0, h, sizeof(*h), p1, l1, p2, l2);
 	if (rc < 0)
 		rtx_count(d, RC_TX_FAILED);
 	else
