@@ -92,9 +92,9 @@
   FS_INT (port_queues,     "port.queues",     1, 1, 32, \
           "RX/TX queue pairs (ENA: up to the ENI's queue count)") \
   FS_INT (port_rx_desc,    "port.rx_desc",    1024, 64, 16384, \
-          "RX descriptors per queue") \
+          "RX descriptors per queue: a power of two within the driver's limits (ENA: 128 up to the ENI's ring size), checked at start") \
   FS_INT (port_tx_desc,    "port.tx_desc",    1024, 64, 16384, \
-          "TX descriptors per queue") \
+          "TX descriptors per queue: a power of two within the driver's limits (ENA: 128 up to the ENI's ring size), checked at start") \
   FS_INT (port_mtu,        "port.mtu",        1500, 576, 9001, \
           "IP MTU of the port; 9001 on AWS ENA within a VPC") \
   FS_INT (port_mbufs,      "port.mbufs",      8191, 1023, 1048575, \

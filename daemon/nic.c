@@ -389,11 +389,14 @@ static uint16_t tx_faulty(struct fnic *n, uint64_t now, struct rte_mbuf **out, b
 		case FERRY_FAULT_DROP:
 			rte_pktmbuf_free(m);
 			continue;
-		case FERRY_FAULT_DUP:
-			/* the same frame twice: one reference per send */
-			rte_mbuf_refcnt_update(m, 1);
-			out[k++] = m;
+		case FERRY_FAULT_DUP: {
+			/* a copy, not a second reference: ferry_port_tx() frees
+			 * with FAST_FREE, which assumes refcount 1 */
+			struct rte_mbuf *c = rte_pktmbuf_copy(m, n->port->pool, 0, UINT32_MAX);
+			if (c)
+				out[k++] = c;
 			break;
+		}
 		case FERRY_FAULT_REORDER:
 			if (ferry_fault_hold(f, m, now))
 				continue;

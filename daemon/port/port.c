@@ -19,6 +19,7 @@
 #include <rte_timer.h>
 
 #include "ferry_config.h"
+#include "port_desc.h"
 
 enum {
 	ST_NONE = 0,
@@ -100,6 +101,29 @@ static uint16_t clamp16(int64_t v, uint16_t lo, uint16_t hi)
 	return v < lo ? lo : v > hi ? hi : (uint16_t)v;
 }
 
+/* Checked, never adjusted: a count silently changed at start would make
+ * port.rx_desc mean something else on every driver. */
+static int check_desc(struct ferry_port *p, const struct ferry_config *cfg,
+		      const struct rte_eth_dev_info *info, char *err, size_t errlen)
+{
+	const struct ferry_desc_lim rx = {info->rx_desc_lim.nb_min, info->rx_desc_lim.nb_max,
+					  info->rx_desc_lim.nb_align};
+	const struct ferry_desc_lim tx = {info->tx_desc_lim.nb_min, info->tx_desc_lim.nb_max,
+					  info->tx_desc_lim.nb_align};
+	char dev[RTE_ETH_NAME_MAX_LEN + 40];
+	int rc;
+
+	snprintf(dev, sizeof(dev), "%s (%s)", p->name, p->driver);
+	rc = ferry_port_desc_check("port.rx_desc", cfg->port_rx_desc, dev, &rx, err, errlen);
+	if (rc == 0)
+		rc = ferry_port_desc_check("port.tx_desc", cfg->port_tx_desc, dev, &tx, err, errlen);
+	if (rc)
+		return rc;
+	p->nb_rxd = (uint16_t)cfg->port_rx_desc;
+	p->nb_txd = (uint16_t)cfg->port_tx_desc;
+	return 0;
+}
+
 static int create_pool(struct ferry_port *p, const struct ferry_config *cfg,
 		       const struct rte_eth_dev_info *info, char *err, size_t errlen)
 {
@@ -177,7 +201,11 @@ static void choose_offloads(struct ferry_port *p, const struct rte_eth_dev_info 
 		p->tx_offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 		p->tx_cksum_flags |= FERRY_NET_TX_UDP_CKSUM_HW;
 	}
-	/* One pool, refcount 1, no indirect mbufs: what FAST_FREE needs. */
+	/* FAST_FREE lets the driver put sent mbufs straight back in their
+	 * pool without looking at them: it holds only because everything
+	 * ferry_port_tx() is given comes from p->pool, is one segment, direct,
+	 * and has refcount 1 (see port.h; the TX fault injector sends a
+	 * duplicate as a copy for this reason). */
 	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		p->tx_offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 }
@@ -267,8 +295,9 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 	p->nb_queues = clamp16(cfg->port_queues, 1, RTE_MIN(info.max_rx_queues, info.max_tx_queues));
 	if (p->nb_queues == 0)
 		p->nb_queues = 1;
-	p->nb_rxd = clamp16(cfg->port_rx_desc, 1, UINT16_MAX);
-	p->nb_txd = clamp16(cfg->port_tx_desc, 1, UINT16_MAX);
+	rc = check_desc(p, cfg, &info, err, errlen);
+	if (rc)
+		goto err;
 	choose_offloads(p, &info);
 
 	memset(&conf, 0, sizeof(conf));
@@ -286,11 +315,6 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 		}
 	}
 
-	rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &p->nb_rxd, &p->nb_txd);
-	if (rc) {
-		snprintf(err, errlen, "cannot fit descriptor counts to %s (%s)", p->name, rte_strerror(-rc));
-		goto err;
-	}
 	rc = create_pool(p, cfg, &info, err, errlen);
 	if (rc)
 		goto err;

@@ -10,7 +10,8 @@
  * reverse, and a failure part way undoes what was done:
  *   1. port: port.id, or the only port when port.id was left at its default
  *   2. queues (port.queues) clamped to max_rx/tx_queues; RSS over IPv4/UDP
- *      when more than one; descriptors adjusted to the driver's limits.
+ *      when more than one; descriptor counts checked against the driver's
+ *      limits (port_desc.h: an error names the setting and what it takes).
  *      ferry_port_rx() serves queue p->queue (0); ferry_port_rx_queue()
  *      reads any queue, and ferryd takes turns over all of them
  *   3. mbuf pool on the port's NUMA socket (rte_eth_dev_socket_id), falling
@@ -18,7 +19,8 @@
  *      net layer always sees contiguous bytes
  *   4. offloads: IPv4 and UDP checksum on RX and TX, and MBUF_FAST_FREE on
  *      TX, each only when advertised; tx_cksum_flags and rx_cksum_hw tell
- *      the net layer which checksums it must still do itself
+ *      the net layer which checksums it must still do itself. FAST_FREE
+ *      binds every caller of ferry_port_tx(): see there
  *   5. MTU (port.mtu) through rxmode.mtu and rte_eth_dev_set_mtu(); larger
  *      than 1500 only where max_mtu allows (ENA: 9216, so 9001 in a VPC)
  *   6. queues set up, promiscuous mode off, start, MAC read (a device
@@ -34,9 +36,13 @@
  *     large_llq_hdr=1 (needed only for headers > 96 bytes); DPDK >= 24.03
  *     replaced both with llq_policy=N
  *   - LLQ (TX descriptors and headers pushed through device memory) needs
- *     the BAR mapped write-combining: vfio-pci with WC support or igb_uio
- *     wc_activate=1. Without WC the port works but TX is much slower, and
- *     DPDK warns at start
+ *     the BAR mapped write-combining: vfio-pci with WC support (amzn-drivers'
+ *     get-vfio-with-wc.sh) or igb_uio wc_activate=1. Without WC the port
+ *     works but TX costs far more CPU, and nothing says so: neither DPDK
+ *     22.11 nor its ENA driver can tell how the BAR is mapped (vfio maps it
+ *     with whatever attributes the kernel module chose), so ferryd cannot
+ *     warn either. scripts/setup-aws.sh --check-wc reads the kernel's PAT
+ *     table while ferryd runs
  *   - queues: up to the ENI's queue count (instance type dependent);
  *     port.queues is clamped to it
  *   - RSS: hash function and key are fixed by the device on older
@@ -229,6 +235,13 @@ static inline void ferry_port_tx_udp_offload(const struct ferry_port *p, struct 
  * not accept after a few immediate retries is freed and counted in
  * stats.tx_dropped (the transport retransmits; blocking the loop on a full
  * ring would stall receive).
+ *
+ * Every frame must come from p->pool, be one direct segment and have
+ * reference count 1: with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE on (ENA,
+ * p->tx_offloads) the driver returns sent mbufs to p->pool in bulk without
+ * checking any of that. To send one frame twice, send a copy
+ * (rte_pktmbuf_copy() into p->pool), never the same mbuf with its
+ * reference count raised.
  *
  * @return frames handed to the NIC
  */
