@@ -183,7 +183,9 @@
   FS_DBL (fault_tx_drop,   "fault.tx_drop",   0.0, 0.0, 1.0, "probability a sent ferry packet is dropped") \
   FS_DBL (fault_tx_dup,    "fault.tx_dup",    0.0, 0.0, 1.0, "probability a sent ferry packet is duplicated") \
   FS_DBL (fault_tx_reorder,"fault.tx_reorder",0.0, 0.0, 1.0, "probability a sent ferry packet is held back and sent after 1-3 later ones (or 200 us)") \
-  FS_DBL (fault_tx_corrupt,"fault.tx_corrupt",0.0, 0.0, 1.0, "probability a sent ferry packet has one bit flipped (undetectable with TX checksum offload)")
+  FS_DBL (fault_tx_corrupt,"fault.tx_corrupt",0.0, 0.0, 1.0, "probability a sent ferry packet has one bit flipped (undetectable with TX checksum offload)") \
+  FS_INT (fault_port_reset_ms, "fault.port_reset_ms", 0, 0, 3600000, \
+          "every N ms, raise the port's device-reset event, as an ENA does when it times out: the port is stopped, reset (where the driver can), configured and started again while sessions carry on; 0 = off")
 /* clang-format on */
 
 enum ferry_cfg_source {

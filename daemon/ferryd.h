@@ -86,6 +86,7 @@ struct ferryd {
 	int status_ro_fd; /* read-only fd of the status file, passed to clients */
 	struct fstatus st;
 	struct ferryd_counters c;
+	uint64_t keep_caps; /* 1 << CAP_*: kept after the privilege drop (nic.c) */
 	uid_t file_uid; /* owner for files and socket: the user we drop to */
 	gid_t file_gid;
 	uid_t *allowed_uids;

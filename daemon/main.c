@@ -257,14 +257,34 @@ static void drain(struct ferryd *d)
 	}
 }
 
-static void update_status(struct ferryd *d, uint32_t *last_c, uint32_t *last_s)
+static void update_status(struct ferryd *d, uint32_t *last_c, uint32_t *last_s, uint64_t *last_r)
 {
 	FA_STORE_RLX(&d->st.d->heartbeat_unix_ns, real_ns());
-	if (*last_c != d->n_clients || *last_s != d->n_sessions) {
+	uint64_t resets = nic_port_resets(d);
+	if (*last_c != d->n_clients || *last_s != d->n_sessions || *last_r != resets) {
 		*last_c = d->n_clients;
 		*last_s = d->n_sessions;
-		fnotify_status("serving: %u clients, %u sessions", d->n_clients, d->n_sessions);
+		*last_r = resets;
+		if (resets)
+			fnotify_status("serving: %u clients, %u sessions, port recovered from %llu "
+				       "device reset%s", d->n_clients, d->n_sessions,
+				       (unsigned long long)resets, resets == 1 ? "" : "s");
+		else
+			fnotify_status("serving: %u clients, %u sessions", d->n_clients, d->n_sessions);
 	}
+}
+
+/* A port that could not be recovered after a device reset: stop the
+ * watchdog pings so systemd restarts us (a restart opens the device from
+ * scratch), or, without a watchdog, end with an error for Restart= to see.
+ * @return true when the loop must end */
+static bool port_lost(uint64_t wd_ns, bool *told)
+{
+	if (!*told)
+		LOG_E(wd_ns ? "stopping the watchdog pings: systemd will restart ferryd"
+			    : "no watchdog (WatchdogSec=) to restart ferryd: exiting with an error");
+	*told = true;
+	return wd_ns == 0;
 }
 
 static int loop(struct ferryd *d, uint64_t wd_ns)
@@ -277,6 +297,8 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 	uint64_t last_work = now, next_io = now, next_tick = now;
 	/* READY=1 already said "0 clients, 0 sessions" */
 	uint32_t last_c = 0, last_s = 0;
+	uint64_t last_r = 0;
+	bool told_lost = false;
 
 	while (!g_stop) {
 		d->now_ns = now = mono_ns();
@@ -295,9 +317,11 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 			timer_ns = rt_ns;
 		if (now >= next_tick) {
 			ipc_refused_timers(d);
-			if (wd_ns)
+			if (FERRY_UNLIKELY(nic_failed(d)) && port_lost(wd_ns, &told_lost))
+				return -1;
+			if (wd_ns && !told_lost)
 				fnotify_watchdog();
-			update_status(d, &last_c, &last_s);
+			update_status(d, &last_c, &last_s, &last_r);
 			next_tick = now + tick_ns;
 		}
 		if (d->nic)
@@ -392,9 +416,11 @@ int main(int argc, char **argv)
 	LOG_N("ferryd %s ready in %.1f ms: %s, socket %s, shm %s", FERRY_VERSION_STRING,
 	      (double)(mono_ns() - t0) / 1e6, nic_describe(&d), cfg.ipc_socket, cfg.ipc_shm_dir);
 	fnotify_ready("serving: 0 clients, 0 sessions");
-	loop(&d, wd_ns);
-	LOG_N("stopping on signal %d: draining for up to %lld ms", (int)g_stop,
-	      (long long)cfg.shutdown_drain_ms);
+	if (loop(&d, wd_ns) < 0)
+		rc = EXIT_SETUP;
+	else
+		LOG_N("stopping on signal %d: draining for up to %lld ms", (int)g_stop,
+		      (long long)cfg.shutdown_drain_ms);
 	fnotify_stopping("draining sessions");
 	drain(&d);
 out:

@@ -60,6 +60,10 @@ struct fnic {
 	uint64_t next_housekeeping, next_publish;
 	struct nic_ops ops;
 	uint64_t next_frag_log; /* one "fragmentation needed" log line a second */
+	uint64_t reset_every_ns, next_reset; /* fault.port_reset_ms */
+	uint64_t resets_injected;
+	bool failed; /* the port could not be recovered: ferryd must restart */
+	struct ferry_counter *c_resets, *c_reset_failures, *c_resets_injected;
 	/* status-file mirrors of the counters above, same order */
 	struct ferry_counter *c_verdict[FERRY_NET_VERDICT_COUNT];
 	struct ferry_counter *c_drop[FERRY_DROP_COUNT];
@@ -125,6 +129,9 @@ static void alloc_counters(struct ferryd *d, struct fnic *n)
 				ferry_fault_action_name(dir, (enum ferry_fault_action)a));
 	n->c_tx_nombuf = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_no_mbuf");
 	n->c_tx_unreachable = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_unreachable");
+	n->c_resets = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.resets");
+	n->c_reset_failures = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.reset_failures");
+	n->c_resets_injected = fstatus_counter(s, FERRY_CTR_COUNT, 0, "fault.port_resets");
 }
 
 static int send_garp(struct fnic *n)
@@ -202,6 +209,14 @@ int nic_open(struct ferryd *d)
 		      (long long)cfg->fault_seed, cfg->fault_rx_drop, cfg->fault_rx_dup,
 		      cfg->fault_rx_reorder, cfg->fault_rx_corrupt, cfg->fault_tx_drop,
 		      cfg->fault_tx_dup, cfg->fault_tx_reorder, cfg->fault_tx_corrupt);
+	d->keep_caps |= ferry_port_recover_caps(n->port);
+	if (ferry_port_watch_reset(n->port) != 0)
+		LOG_W("port %u (%s): cannot listen for device resets; a reset will need a restart",
+		      n->port->port_id, n->port->name);
+	n->reset_every_ns = (uint64_t)cfg->fault_port_reset_ms * 1000000ull;
+	if (n->reset_every_ns)
+		LOG_W("fault injection: the port is reset every %lld ms (fault.port_reset_ms)",
+		      (long long)cfg->fault_port_reset_ms);
 	alloc_counters(d, n);
 	telemetry_init(d);
 	if (send_garp(n) != 0)
@@ -314,9 +329,57 @@ static void rx_faulty(struct fnic *n, struct rte_mbuf *m, uint64_t now, struct r
 	handle(n, m, ferry_port_rx_flags(n->port, m), now, tx, ntx);
 }
 
+/* The device asked to be reset (or fault.port_reset_ms did): stop,
+ * reset, configure and start it again here, between two passes of the
+ * loop, so no burst is running. Sessions do not notice beyond the packets
+ * lost meanwhile, which they retransmit. */
+static void recover_port(struct fnic *n, uint64_t now)
+{
+	struct ferry_port *p = n->port;
+	struct timespec t0, t1;
+	char err[384];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ferry_recover_begin(&p->recover);
+	int rc = ferry_port_recover(p, err, sizeof(err));
+	enum ferry_recover_result r = ferry_recover_end(&p->recover, now, rc);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	switch (r) {
+	case FERRY_RECOVER_OK:
+		LOG_N("port %u (%s): device reset %llu recovered in %.1f ms, link %s; sessions carry on",
+		      p->port_id, p->name, (unsigned long long)p->recover.recovered, ms,
+		      p->link_up ? "up" : "down");
+		if (send_garp(n) != 0)
+			LOG_W("could not send the gratuitous ARP after the reset");
+		break;
+	case FERRY_RECOVER_RETRY:
+		LOG_W("port %u (%s): recovery after a device reset failed: %s; trying again in 1 s",
+		      p->port_id, p->name, err);
+		break;
+	case FERRY_RECOVER_GAVE_UP:
+		LOG_E("port %u (%s): recovery after a device reset failed %u times in a row, last: %s; "
+		      "the port stays down and ferryd must be restarted",
+		      p->port_id, p->name, p->recover.failures_in_row, err);
+		n->failed = true;
+		break;
+	}
+	nic_publish_counters(n->d);
+}
+
 unsigned nic_poll(struct ferryd *d)
 {
 	struct fnic *n = d->nic;
+	if (FERRY_UNLIKELY(n->reset_every_ns) && d->now_ns >= n->next_reset) {
+		/* the same request the device's reset event makes */
+		if (n->next_reset) {
+			ferry_recover_request(&n->port->recover);
+			n->resets_injected++;
+		}
+		n->next_reset = d->now_ns + n->reset_every_ns;
+	}
+	if (FERRY_UNLIKELY(ferry_recover_due(&n->port->recover, d->now_ns)))
+		recover_port(n, d->now_ns);
 	/* answers: two per frame at most (a duplicate), plus one per late
 	 * frame the rx injector releases (BURST / 2 at most) */
 	struct rte_mbuf *rx[BURST], *tx[2 * BURST + BURST / 2];
@@ -375,6 +438,9 @@ void nic_publish_counters(struct ferryd *d)
 			fctr_set(n->c_fault[dir][a], n->fault[dir].count[a]);
 	fctr_set(n->c_tx_nombuf, n->tx_nombuf);
 	fctr_set(n->c_tx_unreachable, n->tx_unreachable);
+	fctr_set(n->c_resets, n->port->recover.recovered);
+	fctr_set(n->c_reset_failures, n->port->recover.failed);
+	fctr_set(n->c_resets_injected, n->resets_injected);
 }
 
 /* The batched ferry packets through the tx fault injector, into @p out
@@ -494,6 +560,16 @@ void nic_set_ops(struct ferryd *d, const struct nic_ops *ops)
 {
 	if (d->nic)
 		d->nic->ops = *ops;
+}
+
+uint64_t nic_port_resets(const struct ferryd *d)
+{
+	return d->nic && d->nic->port ? d->nic->port->recover.recovered : 0;
+}
+
+bool nic_failed(const struct ferryd *d)
+{
+	return d->nic && d->nic->failed;
 }
 
 const char *nic_describe(const struct ferryd *d)

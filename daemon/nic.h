@@ -6,6 +6,7 @@
 #ifndef FERRY_NIC_H
 #define FERRY_NIC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ferryd;
@@ -41,6 +42,13 @@ unsigned nic_poll(struct ferryd *d);
 
 /** Copy the NIC's counters into the status file (not per packet). */
 void nic_publish_counters(struct ferryd *d);
+
+/** Device resets the port recovered from (each logged at notice level). */
+uint64_t nic_port_resets(const struct ferryd *d);
+
+/** True once the port could not be recovered after a device reset
+ *  (logged with the reason): ferryd cannot go on and must be restarted. */
+bool nic_failed(const struct ferryd *d);
 
 /** One line for logs and STATUS=: "port 0 (net_af_packet0) 10.0.0.1/24 mtu 1500 link up". */
 const char *nic_describe(const struct ferryd *d);

@@ -20,13 +20,7 @@
 
 #include "ferry_config.h"
 #include "port_desc.h"
-
-enum {
-	ST_NONE = 0,
-	ST_POOL,       /* mempool created */
-	ST_CONFIGURED, /* rte_eth_dev_configure() done: close releases it */
-	ST_STARTED,    /* rte_eth_dev_start() done */
-};
+#include "port_pvt.h"
 
 #define POOL_CACHE 256
 #define MIN_SPARE_MBUFS 512 /* beyond the descriptors: bursts, queued ARP, replies */
@@ -35,6 +29,7 @@ static void teardown(struct ferry_port *p)
 {
 	switch (p->state) {
 	case ST_STARTED:
+		p->running = false;
 		rte_eth_dev_stop(p->port_id);
 		/* fall through */
 	case ST_CONFIGURED:
@@ -210,7 +205,7 @@ static void choose_offloads(struct ferry_port *p, const struct rte_eth_dev_info 
 		p->tx_offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 }
 
-static int set_mtu(struct ferry_port *p, uint16_t want, char *err, size_t errlen)
+int ferry_port_apply_mtu(struct ferry_port *p, uint16_t want, char *err, size_t errlen)
 {
 	uint16_t got = 0;
 	int rc = rte_eth_dev_set_mtu(p->port_id, want);
@@ -230,8 +225,26 @@ static int set_mtu(struct ferry_port *p, uint16_t want, char *err, size_t errlen
 	return 0;
 }
 
-static int setup_queues(struct ferry_port *p, const struct rte_eth_dev_info *info, char *err,
-			size_t errlen)
+int ferry_port_start_configured(struct ferry_port *p, char *err, size_t errlen)
+{
+	int rc = rte_eth_promiscuous_disable(p->port_id);
+	if (rc && rc != -ENOTSUP) {
+		snprintf(err, errlen, "cannot turn promiscuous mode off on %s (%s)", p->name,
+			 rte_strerror(-rc));
+		return rc;
+	}
+	rc = rte_eth_dev_start(p->port_id);
+	if (rc) {
+		snprintf(err, errlen, "cannot start %s (%s)", p->name, rte_strerror(-rc));
+		return rc;
+	}
+	p->state = ST_STARTED;
+	p->running = true;
+	return 0;
+}
+
+int ferry_port_setup_queues(struct ferry_port *p, const struct rte_eth_dev_info *info, char *err,
+			    size_t errlen)
 {
 	struct rte_eth_rxconf rxq = info->default_rxconf;
 	struct rte_eth_txconf txq = info->default_txconf;
@@ -273,6 +286,8 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/* three failed attempts a second apart: then the watchdog restarts us */
+	ferry_recover_init(&p->recover, 3, 1000000000ull);
 	rc = find_port(cfg, &p->port_id, err, errlen);
 	if (rc)
 		goto err;
@@ -318,6 +333,7 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 	rc = create_pool(p, cfg, &info, err, errlen);
 	if (rc)
 		goto err;
+	p->conf = conf; /* recovery configures the device again with it */
 	rc = rte_eth_dev_configure(p->port_id, p->nb_queues, p->nb_queues, &conf);
 	if (rc) {
 		snprintf(err, errlen, "cannot configure %s with %u queue(s) (%s)", p->name, p->nb_queues,
@@ -325,24 +341,15 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 		goto err;
 	}
 	p->state = ST_CONFIGURED;
-	rc = set_mtu(p, p->mtu, err, errlen);
+	rc = ferry_port_apply_mtu(p, p->mtu, err, errlen);
 	if (rc)
 		goto err;
-	rc = setup_queues(p, &info, err, errlen);
+	rc = ferry_port_setup_queues(p, &info, err, errlen);
 	if (rc)
 		goto err;
-	rc = rte_eth_promiscuous_disable(p->port_id);
-	if (rc && rc != -ENOTSUP) {
-		snprintf(err, errlen, "cannot turn promiscuous mode off on %s (%s)", p->name,
-			 rte_strerror(-rc));
+	rc = ferry_port_start_configured(p, err, errlen);
+	if (rc)
 		goto err;
-	}
-	rc = rte_eth_dev_start(p->port_id);
-	if (rc) {
-		snprintf(err, errlen, "cannot start %s (%s)", p->name, rte_strerror(-rc));
-		goto err;
-	}
-	p->state = ST_STARTED;
 	rc = rte_eth_macaddr_get(p->port_id, &mac);
 	if (rc) {
 		snprintf(err, errlen, "cannot read the MAC address of %s (%s)", p->name, rte_strerror(-rc));
@@ -372,6 +379,7 @@ void ferry_port_close(struct ferry_port *p)
 {
 	if (!p)
 		return;
+	ferry_port_unwatch_reset(p);
 	teardown(p);
 	free(p);
 }
@@ -382,8 +390,10 @@ int ferry_port_stop(struct ferry_port *p)
 	if (p->state != ST_STARTED)
 		return 0;
 	rc = rte_eth_dev_stop(p->port_id);
-	if (rc == 0)
+	if (rc == 0) {
 		p->state = ST_CONFIGURED;
+		p->running = false;
+	}
 	return rc;
 }
 
@@ -395,8 +405,10 @@ int ferry_port_start(struct ferry_port *p)
 	if (p->state != ST_CONFIGURED)
 		return -EINVAL;
 	rc = rte_eth_dev_start(p->port_id);
-	if (rc == 0)
+	if (rc == 0) {
 		p->state = ST_STARTED;
+		p->running = true;
+	}
 	return rc;
 }
 
