@@ -34,6 +34,7 @@
 #include "port.h"
 #include "port_eal.h"
 #include "port_eal_args.h"
+#include "port_xstats.h"
 #include "remote.h"
 #include "telemetry.h"
 #include "wire.h"
@@ -41,6 +42,7 @@
 #define BURST 32
 #define HOUSEKEEPING_NS 100000000ull
 #define PUBLISH_NS 100000000ull
+#define ALLOWANCE_READ_NS 1000000000ull
 
 struct fnic {
 	struct ferryd *d;
@@ -64,6 +66,11 @@ struct fnic {
 	uint64_t resets_injected;
 	bool failed; /* the port could not be recovered: ferryd must restart */
 	struct ferry_counter *c_resets, *c_reset_failures, *c_resets_injected;
+	/* ENI allowance counters, read by a control thread (port_xstats.h) */
+	struct ferry_xstats xs;
+	struct ferry_xstats_dpdk xsrc;
+	struct ferry_counter *c_allow[FERRY_ALLOW_COUNT], *c_allow_last[FERRY_ALLOW_COUNT],
+		*c_cloud_epoch;
 	/* status-file mirrors of the counters above, same order */
 	struct ferry_counter *c_verdict[FERRY_NET_VERDICT_COUNT];
 	struct ferry_counter *c_drop[FERRY_DROP_COUNT];
@@ -132,6 +139,35 @@ static void alloc_counters(struct ferryd *d, struct fnic *n)
 	n->c_resets = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.resets");
 	n->c_reset_failures = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.reset_failures");
 	n->c_resets_injected = fstatus_counter(s, FERRY_CTR_COUNT, 0, "fault.port_resets");
+	/* unavailable until a reading says the device has them */
+	for (unsigned i = 0; i < FERRY_ALLOW_COUNT; i++) {
+		n->c_allow[i] = fstatus_counter(s, FERRY_CTR_COUNT, 0, "eni.%s", ferry_allowance_name(i));
+		n->c_allow_last[i] = fstatus_counter(s, FERRY_CTR_GAUGE, 0, "eni.%s_last_interval",
+						     ferry_allowance_name(i));
+		fctr_set_unavailable(n->c_allow[i], true);
+		fctr_set_unavailable(n->c_allow_last[i], true);
+	}
+	n->c_cloud_epoch = fstatus_counter(s, FERRY_CTR_COUNT, 0, "eni.drop_epoch");
+}
+
+/* A new reading of the allowance counters: publish it, and say which rose
+ * (each is the hypervisor dropping our packets over an allowance). */
+static void publish_allowance(struct fnic *n, uint32_t moved)
+{
+	const struct ferry_allowance *a = &n->xs.allow;
+	for (unsigned i = 0; i < FERRY_ALLOW_COUNT; i++) {
+		bool have = a->avail & (1u << i);
+		fctr_set_unavailable(n->c_allow[i], !have);
+		fctr_set_unavailable(n->c_allow_last[i], !have);
+		fctr_set(n->c_allow[i], a->value[i]);
+		fctr_set(n->c_allow_last[i], a->delta[i]);
+		if (moved & (1u << i))
+			LOG_W("ENI allowance exceeded: %s rose by %llu in the last %.0f s (%llu in all); "
+			      "the cloud dropped that many packets, sessions back off",
+			      ferry_allowance_name(i), (unsigned long long)a->delta[i],
+			      (double)ALLOWANCE_READ_NS / 1e9, (unsigned long long)a->value[i]);
+	}
+	fctr_set(n->c_cloud_epoch, a->epoch);
 }
 
 static int send_garp(struct fnic *n)
@@ -218,6 +254,11 @@ int nic_open(struct ferryd *d)
 		LOG_W("fault injection: the port is reset every %lld ms (fault.port_reset_ms)",
 		      (long long)cfg->fault_port_reset_ms);
 	alloc_counters(d, n);
+	struct ferry_xstats_ops xops;
+	ferry_xstats_dpdk_ops(&n->xsrc, n->port->port_id, &xops);
+	if (ferry_xstats_start(&n->xs, &xops, ALLOWANCE_READ_NS, true) != 0)
+		LOG_W("cannot start the thread that reads the ENI allowance counters; they stay "
+		      "unavailable");
 	telemetry_init(d);
 	if (send_garp(n) != 0)
 		LOG_W("could not send the gratuitous ARP");
@@ -341,7 +382,12 @@ static void recover_port(struct fnic *n, uint64_t now)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ferry_recover_begin(&p->recover);
+	/* no admin command (the xstats read) may meet the device mid-reset */
+	ferry_xstats_pause(&n->xs);
+	n->xsrc.port_id = p->port_id;
 	int rc = ferry_port_recover(p, err, sizeof(err));
+	n->xsrc.port_id = p->port_id; /* a probed-again vdev may move */
+	ferry_xstats_resume(&n->xs, true);
 	enum ferry_recover_result r = ferry_recover_end(&p->recover, now, rc);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -441,6 +487,9 @@ void nic_publish_counters(struct ferryd *d)
 	fctr_set(n->c_resets, n->port->recover.recovered);
 	fctr_set(n->c_reset_failures, n->port->recover.failed);
 	fctr_set(n->c_resets_injected, n->resets_injected);
+	uint32_t moved = ferry_xstats_poll(&n->xs);
+	if (n->xs.allow.primed)
+		publish_allowance(n, moved);
 }
 
 /* The batched ferry packets through the tx fault injector, into @p out
@@ -562,6 +611,11 @@ void nic_set_ops(struct ferryd *d, const struct nic_ops *ops)
 		d->nic->ops = *ops;
 }
 
+uint64_t nic_cloud_drop_epoch(const struct ferryd *d)
+{
+	return d->nic ? d->nic->xs.allow.epoch : 0;
+}
+
 uint64_t nic_port_resets(const struct ferryd *d)
 {
 	return d->nic && d->nic->port ? d->nic->port->recover.recovered : 0;
@@ -597,6 +651,7 @@ void nic_close(struct ferryd *d)
 			rte_pktmbuf_free_bulk((struct rte_mbuf **)late, r);
 	}
 	nic_publish_counters(d);
+	ferry_xstats_stop(&n->xs);
 	if (n->arp)
 		ferry_arp_cache_destroy(n->arp);
 	if (n->port)

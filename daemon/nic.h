@@ -43,6 +43,15 @@ unsigned nic_poll(struct ferryd *d);
 /** Copy the NIC's counters into the status file (not per packet). */
 void nic_publish_counters(struct ferryd *d);
 
+/**
+ * The cloud's drop epoch: how many readings of the ENI allowance counters
+ * (bw_in/bw_out/pps/conntrack/linklocal_allowance_exceeded, read about once
+ * a second off the datapath) found one of them risen. Congestion control
+ * backs off when it moves (ferry_cc_on_signal()). 0 without a NIC or on a
+ * PMD without those counters.
+ */
+uint64_t nic_cloud_drop_epoch(const struct ferryd *d);
+
 /** Device resets the port recovered from (each logged at notice level). */
 uint64_t nic_port_resets(const struct ferryd *d);
 

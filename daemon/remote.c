@@ -218,6 +218,7 @@ static int make_remote(struct ferryd *d, struct fsession *s, uint32_t ip, uint16
 	if (t->slots == NULL || ferry_sack_create(&t->sack, &sp, t->isn) != 0 ||
 	    ferry_rtt_init(&t->rtt, &rp) != 0 || ferry_cc_init(&t->cc, &cp) != 0)
 		return -ENOMEM;
+	ferry_cc_init_signal(&t->cc, nic_cloud_drop_epoch(d));
 	return 0;
 }
 
