@@ -92,9 +92,9 @@
   FS_INT (port_queues,     "port.queues",     1, 1, 32, \
           "RX/TX queue pairs (ENA: up to the ENI's queue count)") \
   FS_INT (port_rx_desc,    "port.rx_desc",    1024, 64, 16384, \
-          "RX descriptors per queue") \
+          "RX descriptors per queue: a power of two within the driver's limits (ENA: 128 up to the ENI's ring size), checked at start") \
   FS_INT (port_tx_desc,    "port.tx_desc",    1024, 64, 16384, \
-          "TX descriptors per queue") \
+          "TX descriptors per queue: a power of two within the driver's limits (ENA: 128 up to the ENI's ring size), checked at start") \
   FS_INT (port_mtu,        "port.mtu",        1500, 576, 9001, \
           "IP MTU of the port; 9001 on AWS ENA within a VPC") \
   FS_INT (port_mbufs,      "port.mbufs",      8191, 1023, 1048575, \
@@ -108,6 +108,8 @@
           "IPv4 gateway for off-subnet peers (on AWS: the subnet's first address)") \
   FS_INT (net_udp_port,    "net.udp_port",    31850, 1, 65535, \
           "UDP port ferry listens on and sends to") \
+  FS_INT (net_udp_port_count, "net.udp_port_count", 1, 1, 4096, \
+          "UDP ports from net.udp_port on, one per flow: ferry accepts packets to any of them and sends each flow from one, so flows spread over RSS queues and past per-flow caps (same on every host)") \
   FS_INT (net_arp_timeout_ms, "net.arp_timeout_ms", 60000, 1000, 3600000, \
           "how long a resolved ARP entry stays valid") \
   FS_LIST(net_allowed_peers, "net.allowed_peers", "", \
@@ -185,7 +187,9 @@
   FS_DBL (fault_tx_drop,   "fault.tx_drop",   0.0, 0.0, 1.0, "probability a sent ferry packet is dropped") \
   FS_DBL (fault_tx_dup,    "fault.tx_dup",    0.0, 0.0, 1.0, "probability a sent ferry packet is duplicated") \
   FS_DBL (fault_tx_reorder,"fault.tx_reorder",0.0, 0.0, 1.0, "probability a sent ferry packet is held back and sent after 1-3 later ones (or 200 us)") \
-  FS_DBL (fault_tx_corrupt,"fault.tx_corrupt",0.0, 0.0, 1.0, "probability a sent ferry packet has one bit flipped (undetectable with TX checksum offload)")
+  FS_DBL (fault_tx_corrupt,"fault.tx_corrupt",0.0, 0.0, 1.0, "probability a sent ferry packet has one bit flipped (undetectable with TX checksum offload)") \
+  FS_INT (fault_port_reset_ms, "fault.port_reset_ms", 0, 0, 3600000, \
+          "every N ms, raise the port's device-reset event, as an ENA does when it times out: the port is stopped, reset (where the driver can), configured and started again while sessions carry on; 0 = off")
 /* clang-format on */
 
 enum ferry_cfg_source {

@@ -28,6 +28,7 @@ const char *const fcfg_rule_docs[] = {
 	"broadcast address",
 	"`net.gateway` needs `net.address`, is a unicast address inside its subnet, and "
 	"is not the address itself",
+	"`net.udp_port + net.udp_port_count - 1` is at most 65535",
 	"`ipc.shm_dir` and `ipc.socket` are absolute paths; `ipc.socket` is at most 107 "
 	"bytes, the limit of a Unix socket address",
 	"`net.allowed_peers` lists subnets as a.b.c.d/len",
@@ -139,6 +140,10 @@ static void net_rules(struct check *k)
 	uint32_t mask = mask_of(a->prefix_len);
 	char buf[160], av[40], gv[40];
 
+	if (c->net_udp_port + c->net_udp_port_count - 1 > 65535)
+		broken(k, FERRY_CFG_net_udp_port_count,
+		       "%" PRId64 " ports from %s pass port 65535", c->net_udp_port_count,
+		       other(k, FERRY_CFG_net_udp_port, buf, sizeof(buf)));
 	value_of(k, FERRY_CFG_net_address, av, sizeof(av));
 	value_of(k, FERRY_CFG_net_gateway, gv, sizeof(gv));
 	if (a->set) {

@@ -220,7 +220,7 @@ static int make_core(struct ferryd *d)
 		.local_prefix_len = cfg->net_address.prefix_len,
 		.udp_port = (uint16_t)cfg->net_udp_port,
 		.flow_port_first = (uint16_t)cfg->net_udp_port,
-		.flow_port_count = 1,
+		.flow_port_count = (uint16_t)cfg->net_udp_port_count,
 		.max_sessions = (uint32_t)cfg->limits_max_sessions,
 		.max_sessions_per_client = (uint32_t)cfg->limits_max_sessions_per_client,
 		.max_listens_per_client = (uint32_t)cfg->limits_max_listens_per_client,
@@ -289,6 +289,7 @@ static int setup(struct ferryd *d)
 		fnotify_status("starting EAL and the port");
 		if (nic_open(&d->nic, cfg, &d->st) < 0)
 			return -1;
+		d->privs.keep_caps = nic_keep_caps(d->nic);
 		telemetry_init(cfg, &d->st, nic_describe(d->nic));
 	}
 	if (clients_create(&d->clients, cfg, d->epfd, &d->st, &d->privs) < 0)
@@ -344,15 +345,35 @@ static void drain(struct ferryd *d)
 	}
 }
 
-static void update_status(struct ferryd *d, uint32_t *last_c, uint32_t *last_s)
+static void update_status(struct ferryd *d, uint32_t *last_c, uint32_t *last_s, uint64_t *last_r)
 {
 	FA_STORE_RLX(&d->st.d->heartbeat_unix_ns, real_ns());
 	uint32_t nc = clients_count(d->clients), ns = fcore_sessions(d->core);
-	if (*last_c != nc || *last_s != ns) {
+	uint64_t resets = d->nic ? nic_port_resets(d->nic) : 0;
+	if (*last_c != nc || *last_s != ns || *last_r != resets) {
 		*last_c = nc;
 		*last_s = ns;
-		fnotify_status("serving: %u clients, %u sessions", nc, ns);
+		*last_r = resets;
+		if (resets)
+			fnotify_status("serving: %u clients, %u sessions, port recovered from %llu "
+				       "device reset%s", nc, ns, (unsigned long long)resets,
+				       resets == 1 ? "" : "s");
+		else
+			fnotify_status("serving: %u clients, %u sessions", nc, ns);
 	}
+}
+
+/* A port that could not be recovered after a device reset: stop the
+ * watchdog pings so systemd restarts us (a restart opens the device from
+ * scratch), or, without a watchdog, end with an error for Restart= to see.
+ * @return true when the loop must end */
+static bool port_lost(uint64_t wd_ns, bool *told)
+{
+	if (!*told)
+		LOG_E(wd_ns ? "stopping the watchdog pings: systemd will restart ferryd"
+			    : "no watchdog (WatchdogSec=) to restart ferryd: exiting with an error");
+	*told = true;
+	return wd_ns == 0;
 }
 
 static int loop(struct ferryd *d, uint64_t wd_ns)
@@ -365,6 +386,8 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 	uint64_t last_work = now, next_io = now, next_tick = now;
 	/* READY=1 already said "0 clients, 0 sessions" */
 	uint32_t last_c = 0, last_s = 0;
+	uint64_t last_r = 0;
+	bool told_lost = false;
 
 	while (!g_stop) {
 		now = mono_ns();
@@ -379,9 +402,12 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 		}
 		if (now >= next_tick) {
 			clients_tick(d->clients);
-			if (wd_ns)
+			if (FERRY_UNLIKELY(d->nic && nic_failed(d->nic)) &&
+			    port_lost(wd_ns, &told_lost))
+				return -1;
+			if (wd_ns && !told_lost)
 				fnotify_watchdog();
-			update_status(d, &last_c, &last_s);
+			update_status(d, &last_c, &last_s, &last_r);
 			next_tick = now + tick_ns;
 		}
 		if (d->nic)
@@ -478,9 +504,11 @@ int main(int argc, char **argv)
 	LOG_N("ferryd %s ready in %.1f ms: %s, socket %s, shm %s", FERRY_VERSION_STRING,
 	      (double)(mono_ns() - t0) / 1e6, nic_describe(d.nic), cfg.ipc_socket, cfg.ipc_shm_dir);
 	fnotify_ready("serving: 0 clients, 0 sessions");
-	loop(&d, wd_ns);
-	LOG_N("stopping on signal %d: draining for up to %lld ms", (int)g_stop,
-	      (long long)cfg.shutdown_drain_ms);
+	if (loop(&d, wd_ns) < 0)
+		rc = EXIT_SETUP;
+	else
+		LOG_N("stopping on signal %d: draining for up to %lld ms", (int)g_stop,
+		      (long long)cfg.shutdown_drain_ms);
 	fnotify_stopping("draining sessions");
 	drain(&d);
 out:

@@ -21,11 +21,21 @@
 # About write-combining: the ENA DPDK driver guide (amzn-drivers,
 # userspace/dpdk/README.md, "ENAv2 and Write Combining") says the ENA memory
 # BAR must be mapped write-combined when LLQ is used, or TX costs a lot of
-# CPU. Stock vfio-pci maps BARs uncached; AWS provides a vfio-pci patch for
-# it (enav2-vfio-patch/get-vfio-with-wc.sh), and igb_uio does it when loaded
-# with wc_activate=1. The mapping only exists while ferryd runs, so check it
-# then with: setup-aws.sh --check-wc. It reads
-# /sys/kernel/debug/x86/pat_memtype_list (debugfs, x86 only).
+# CPU. Debian 12's stock vfio-pci (kernel 6.1) with its DPDK 22.11 does NOT
+# do that: vfio-pci maps every BAR uncached, and DPDK has no way to ask for
+# more. What to install, one of:
+#   - AWS's patched vfio-pci: from a checkout of amzn-drivers, run
+#     userspace/dpdk/enav2-vfio-patch/get-vfio-with-wc.sh as root (it needs
+#     linux-headers-$(uname -r) and the kernel source package to rebuild
+#     vfio-pci with the WC patch, then installs the module); rerun it after
+#     every kernel upgrade, then rebind (this script, or bind-nic.sh);
+#   - igb_uio loaded with wc_activate=1 (dpdk-kmods; not packaged in
+#     Debian), bound instead of vfio-pci.
+# Neither DPDK 22.11 nor its ENA driver reports how the BAR is mapped, so
+# ferryd cannot warn at start: a port without WC works, only slower. The
+# mapping only exists while ferryd runs, so check it then with:
+# setup-aws.sh --check-wc. It reads /sys/kernel/debug/x86/pat_memtype_list
+# (debugfs, x86 only) and looks for "write-combining" on the BAR's range.
 #
 # Needs: bash, root (except with --dry-run and --check-wc), ip(8), the
 # scripts setup-hugepages.sh and bind-nic.sh beside this one.

@@ -67,7 +67,7 @@
 /* A reader rejects another major version; minor versions only add fields
  * in reserved space and feature bits. */
 #define FERRY_SHM_VERSION_MAJOR 1
-#define FERRY_SHM_VERSION_MINOR 1
+#define FERRY_SHM_VERSION_MINOR 1 /* 1: ferry_counter.flags, FERRY_CTL_BYE */
 
 /** Descriptor of one ring inside a file: all offsets from the file start. */
 struct ferry_ring_desc {
@@ -298,16 +298,23 @@ enum ferry_counter_type {
 	FERRY_CTR_GAUGE = 2, /* a current level (clients attached, bytes used) */
 };
 
+/* ferry_counter.flags (minor 1; files of minor 0 have 0 there) */
+#define FERRY_CTR_F_UNAVAILABLE 0x1u /* the device has no such counter: the
+				      * value means nothing; show "unavailable",
+				      * never 0 */
+
 struct ferry_counter {
 	_Atomic uint64_t value;
 	_Atomic uint32_t state;
 	uint32_t type;  /* enum ferry_counter_type */
 	uint32_t owner; /* 0: daemon-wide; else client or session id */
-	uint32_t reserved;
+	_Atomic uint32_t flags; /* FERRY_CTR_F_*; relaxed, like value */
 	char label[104]; /* "scope.name", e.g. "daemon.clients_attached",
 			  * "client.7.commands"; NUL-terminated */
 };
 static_assert(sizeof(struct ferry_counter) == 128, "counter ABI");
+static_assert(offsetof(struct ferry_counter, flags) == 20, "counter flags ABI");
+static_assert(offsetof(struct ferry_counter, label) == 24, "counter label ABI");
 
 #define FERRY_STATUS_COUNTERS_OFF (sizeof(struct ferry_shm_hdr) + sizeof(struct ferry_status_daemon))
 

@@ -142,7 +142,10 @@ static void print_json(const struct smap *m, uint32_t n)
 		if (i)
 			putchar(',');
 		json_str(stdout, rows[i].label);
-		printf(":%llu", (unsigned long long)rows[i].value);
+		if (rows[i].unavailable)
+			printf(":null"); /* the device has no such counter */
+		else
+			printf(":%llu", (unsigned long long)rows[i].value);
 	}
 	printf("}}\n");
 }
@@ -191,6 +194,11 @@ static void print_table(struct smap *m, uint32_t n, const char *filter, bool rat
 		if (i && r->group != rows[i - 1].group)
 			putchar('\n');
 		size_t w = text_clean(label, sizeof(label), r->label);
+		if (r->unavailable) {
+			/* not 0: the device (a vdev) has no such counter */
+			printf("%s%*s %20s\n", label, (int)(width > w ? width - w : 0), "", "unavailable");
+			continue;
+		}
 		printf("%s%*s %20llu", label, (int)(width > w ? width - w : 0), "",
 		       (unsigned long long)r->value);
 		/* a rate needs the same counter last time: same slot, same label

@@ -173,6 +173,8 @@ uint32_t smap_snapshot(const struct smap *m, const char *filter)
 		r->label[SMAP_LABEL_MAX - 1] = '\0';
 		r->type = c->type;
 		r->value = FA_LOAD_RLX(&c->value);
+		/* relaxed, like value; 0 in files of minor version 0 */
+		r->unavailable = FA_LOAD_RLX(&c->flags) & FERRY_CTR_F_UNAVAILABLE;
 		r->slot = i;
 		r->group = group_of(r->label);
 		if (filter && !strstr(r->label, filter))

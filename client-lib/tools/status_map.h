@@ -37,6 +37,7 @@ struct smap {
 struct row {
 	uint64_t value;
 	uint32_t slot, type;
+	bool unavailable; /* FERRY_CTR_F_UNAVAILABLE: the value means nothing */
 	int group;
 	char label[SMAP_LABEL_MAX];
 };

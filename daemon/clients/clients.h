@@ -39,6 +39,8 @@ struct fprivs {
 	int n_allowed_uids;
 	gid_t *allowed_gids;
 	int n_allowed_gids;
+	uint64_t keep_caps; /* 1 << CAP_*: kept after the drop (the NIC's
+			     * recovery from a device reset may need some) */
 };
 
 /**

@@ -11,6 +11,8 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -105,6 +107,41 @@ int privs_resolve(struct fprivs *p, const struct ferry_config *cfg)
 	return 0;
 }
 
+/* setuid() to a non-root user clears every capability unless
+ * PR_SET_KEEPCAPS is set; then the permitted set survives and is cut down
+ * to @p keep (1 << CAP_*), effective too. Only what the port's recovery
+ * after a device reset needs is ever kept (ferry_port_recover_caps()). */
+static int keep_only(uint64_t keep)
+{
+	cap_value_t list[64];
+	int n = 0;
+	for (int c = 0; c < 64; c++)
+		if (keep & (1ull << c))
+			list[n++] = c;
+	cap_t caps = cap_init();
+	int rc = caps == NULL ? -1
+	       : cap_set_flag(caps, CAP_PERMITTED, n, list, CAP_SET) ||
+			 cap_set_flag(caps, CAP_EFFECTIVE, n, list, CAP_SET) || cap_set_proc(caps);
+	cap_free(caps);
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	return rc ? -1 : 0;
+}
+
+static void log_kept(uint64_t keep)
+{
+	char names[256] = "";
+	size_t len = 0;
+	for (int c = 0; c < 64 && len < sizeof(names); c++) {
+		if (!(keep & (1ull << c)))
+			continue;
+		char *name = cap_to_name(c);
+		len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", len ? " " : "",
+					name ? name : "?");
+		cap_free(name);
+	}
+	LOG_I("keeping %s after the drop: recovering the port after a device reset needs it", names);
+}
+
 int privs_drop(const struct fprivs *p, const struct ferry_config *cfg)
 {
 	if (geteuid() != 0) {
@@ -120,11 +157,15 @@ int privs_drop(const struct fprivs *p, const struct ferry_config *cfg)
 	gid_t gid = p->file_gid;
 	/* Order matters: supplementary groups and gid need root, so they go
 	 * before uid. */
-	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+	if ((p->keep_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) || setgroups(1, &gid) < 0 ||
+	    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0 ||
+	    (p->keep_caps && keep_only(p->keep_caps) < 0)) {
 		LOG_E("cannot drop privileges to %s:%s: %s", cfg->priv_user, cfg->priv_group,
 		      strerror(errno));
 		return -1;
 	}
+	if (p->keep_caps)
+		log_kept(p->keep_caps);
 	if (setuid(0) == 0 || seteuid(0) == 0) {
 		LOG_E("dropped to uid %u but could get root back; refusing to run", (unsigned)uid);
 		return -1;

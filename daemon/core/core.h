@@ -107,6 +107,10 @@ struct fcore_link_ops {
 	/** Largest UDP payload (ferry header included) a packet to @p ip may
 	 *  carry. */
 	uint32_t (*max_payload)(void *arg, uint32_t ip);
+	/** Optional: a count that moves when the network says it drops our
+	 *  packets for exceeding an allowance (AWS ENA): congestion control
+	 *  backs off when it moves. */
+	uint64_t (*drop_epoch)(void *arg);
 };
 
 /** Counters: where the core's named counters live (the status file). */

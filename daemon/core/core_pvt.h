@@ -213,6 +213,10 @@ enum { TK_SESSION = 1, TK_PEER = 2 }; /* struct ftimer.kind */
  *  outermost call frees what ended meanwhile. */
 void core_enter(struct fcore *c);
 void core_leave(struct fcore *c);
+static inline uint64_t core_drop_epoch(const struct fcore *c)
+{
+	return c->lo.drop_epoch ? c->lo.drop_epoch(c->lo.arg) : 0;
+}
 static inline void core_count(struct fcore *c, enum fcore_counter_id what)
 {
 	FA_STORE_RLX(&c->c[what]->value, FA_LOAD_RLX(&c->c[what]->value) + 1);

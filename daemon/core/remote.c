@@ -140,6 +140,7 @@ static int make_remote(struct fcore *c, struct fsession *s, struct fpeer *p, uin
 	t->idle_since_ns = c->now;
 	if (ferry_rtt_init(&t->rtt, &rp) != 0 || ferry_cc_init(&t->cc, &cp) != 0)
 		return -ENOMEM;
+	ferry_cc_init_signal(&t->cc, core_drop_epoch(c));
 	return 0;
 }
 
@@ -164,7 +165,9 @@ static void peer_window(struct fsession *s, const struct ferry_wire_hdr *h, uint
 	t->peer_max_window = promise ? promise : 65536;
 	uint64_t edge = ferry_wire_widen(0, ntohl(h->window));
 	t->peer_edge = edge < t->peer_max_window ? edge : t->peer_max_window;
-	t->edge_ack = ntohl(h->ack);
+	/* later edges come with acks of our packets, which start at our
+	 * first number (an OPEN's ack field acks nothing of ours) */
+	t->edge_ack = t->isn;
 }
 
 static void send_open(struct fcore *c, struct fsession *s)

@@ -684,6 +684,8 @@ void rtx_on_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr
 	if (a.newly_acked) {
 		t->last_delay_ns = delay ? delay : a.rtt_ns;
 		ferry_cc_on_ack(&t->cc, t->last_delay_ns, a.newly_acked, now);
+		/* the cloud dropping our packets (ENA allowance counters) */
+		ferry_cc_on_signal(&t->cc, core_drop_epoch(c), now);
 	}
 	/* Delay is the congestion signal: a queue that overflows was above
 	 * the target first. A loss while the delay is below it is a bad link

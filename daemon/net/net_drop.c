@@ -14,6 +14,7 @@ static const char *const verdict_names[FERRY_NET_VERDICT_COUNT] = {
 	[FERRY_NET_ARP_REQUEST] = "arp_request",
 	[FERRY_NET_ARP_REPLY] = "arp_reply",
 	[FERRY_NET_ICMP_ECHO] = "icmp_echo",
+	[FERRY_NET_ICMP_FRAG_NEEDED] = "icmp_frag_needed",
 };
 
 const char *ferry_drop_name(enum ferry_drop_reason r)

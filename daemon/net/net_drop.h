@@ -31,11 +31,13 @@
 	X(IPV4_BAD_PROTOCOL, "ipv4_bad_protocol", "IP protocol is neither UDP nor ICMP")   \
 	X(UDP_BAD_LENGTH, "udp_bad_length", "UDP length disagrees with the IPv4 length")   \
 	X(UDP_BAD_CHECKSUM, "udp_bad_checksum", "UDP checksum wrong (0 = none is accepted)") \
-	X(UDP_WRONG_PORT, "udp_wrong_port", "UDP destination port is not ferry's")        \
+	X(UDP_WRONG_PORT, "udp_wrong_port", "UDP destination port is not one of ferry's") \
 	X(FERRY_TOO_SHORT, "ferry_too_short", "UDP payload shorter than a ferry header")   \
 	X(FERRY_BAD_VERSION, "ferry_bad_version", "ferry header version unknown")          \
-	X(ICMP_NOT_ECHO, "icmp_not_echo", "ICMP message other than echo request")          \
-	X(ICMP_BAD_CHECKSUM, "icmp_bad_checksum", "ICMP checksum wrong")
+	X(ICMP_NOT_ECHO, "icmp_not_echo", "ICMP message other than echo request or fragmentation needed") \
+	X(ICMP_BAD_CHECKSUM, "icmp_bad_checksum", "ICMP checksum wrong")                   \
+	X(ICMP_FRAG_MALFORMED, "icmp_frag_malformed", "fragmentation needed: quoted header short or not IPv4/UDP with DF, or an MTU that makes no sense") \
+	X(ICMP_FRAG_NOT_OURS, "icmp_frag_not_ours", "fragmentation needed about a packet ferry did not send (source address or port)")
 
 #define FERRY_DROP_X_ENUM(e, name, desc) FERRY_DROP_##e,
 enum ferry_drop_reason {
@@ -51,6 +53,8 @@ enum ferry_net_verdict {
 	FERRY_NET_ARP_REQUEST,  /* someone asks for our MAC: the frame now holds the reply */
 	FERRY_NET_ARP_REPLY,    /* a reply or announcement: feed the sender to the ARP cache */
 	FERRY_NET_ICMP_ECHO,    /* ping: the frame now holds the echo reply */
+	FERRY_NET_ICMP_FRAG_NEEDED, /* a router says a packet we sent was too big: see
+				     * struct ferry_net_rx's frag fields */
 	FERRY_NET_VERDICT_COUNT
 };
 
@@ -69,7 +73,8 @@ const char *ferry_drop_name(enum ferry_drop_reason r);
 /** @return a one-line description of @p r for logs and --help output. */
 const char *ferry_drop_desc(enum ferry_drop_reason r);
 
-/** @return "drop", "udp", "arp_request", "arp_reply" or "icmp_echo". */
+/** @return "drop", "udp", "arp_request", "arp_reply", "icmp_echo" or
+ *  "icmp_frag_needed". */
 const char *ferry_net_verdict_name(enum ferry_net_verdict v);
 
 #endif

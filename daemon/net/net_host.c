@@ -49,10 +49,19 @@ int ferry_net_host_init(struct ferry_net_host *h, const uint8_t mac[FERRY_ETH_AL
 	h->netmask = ferry_net_prefix_mask(prefix_len);
 	h->gateway = gateway;
 	h->udp_port = udp_port;
+	h->udp_port_count = 1;
 	h->mtu = mtu;
 	h->max_frame = (uint16_t)(mtu + FERRY_ETH_HLEN);
 	h->ferry_version = FERRY_WIRE_VERSION;
 	h->ferry_hdr_min = FERRY_WIRE_HDR_MIN_DEFAULT;
+	return 0;
+}
+
+int ferry_net_host_set_port_count(struct ferry_net_host *h, uint32_t count)
+{
+	if (count == 0 || (uint32_t)h->udp_port + count - 1 > 65535)
+		return -EINVAL;
+	h->udp_port_count = (uint16_t)count;
 	return 0;
 }
 

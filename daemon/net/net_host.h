@@ -23,7 +23,8 @@ struct ferry_net_host {
 	uint32_t ip;                 /* our address, host byte order */
 	uint32_t netmask;            /* from prefix_len, host byte order */
 	uint32_t gateway;            /* next hop off the subnet; 0 = none */
-	uint16_t udp_port;           /* ferry's UDP port (source and listen) */
+	uint16_t udp_port;           /* ferry's first UDP port (source and listen) */
+	uint16_t udp_port_count;     /* ports udp_port .. udp_port + count - 1 are ours */
 	uint8_t prefix_len;          /* 0..32 */
 	uint8_t ferry_version;       /* accepted first byte of a ferry header */
 	uint16_t ferry_hdr_min;      /* shorter UDP payloads are dropped */
@@ -59,6 +60,23 @@ int ferry_net_host_init(struct ferry_net_host *h, const uint8_t mac[FERRY_ETH_AL
  */
 const char *ferry_net_host_check(const uint8_t mac[FERRY_ETH_ALEN], uint32_t ip, uint8_t prefix_len,
 				 uint32_t gateway, uint16_t udp_port, uint16_t mtu);
+
+/**
+ * Widen the host's UDP ports to @p count consecutive ports from
+ * h->udp_port: packets to any of them are accepted, and each can be a
+ * flow's source port (ferry_net_udp_dst.src_port). ferry_net_host_init()
+ * sets a range of one.
+ *
+ * @return 0, or -EINVAL when @p count is 0 or the range passes 65535
+ */
+int ferry_net_host_set_port_count(struct ferry_net_host *h, uint32_t count);
+
+/** @return non-zero when @p port (host order) is one of the host's UDP ports. */
+static inline int ferry_net_port_is_ours(const struct ferry_net_host *h, uint16_t port)
+{
+	/* one unsigned compare: ports below udp_port wrap to large values */
+	return (uint16_t)(port - h->udp_port) < h->udp_port_count;
+}
 
 /**
  * Pick the IPv4 next hop for @p dst: @p dst itself when it is on our

@@ -72,14 +72,73 @@ static enum ferry_drop_reason arp_input(const struct ferry_net_host *h, uint8_t 
 	return FERRY_DROP_ARP_NOT_FOR_US;
 }
 
+/* RFC 1191 section 7: the plateau below a too-big packet's length, for
+ * routers that predate the next-hop MTU field and leave it 0. */
+static uint16_t mtu_plateau_below(uint16_t len)
+{
+	static const uint16_t plateau[] = {32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68};
+
+	for (size_t i = 0; i < sizeof(plateau) / sizeof(plateau[0]); i++)
+		if (plateau[i] < len)
+			return plateau[i];
+	return 0;
+}
+
+/* The quoted packet is checked as hostile input like any other: a forged
+ * "fragmentation needed" could otherwise shrink a session's packets to
+ * nothing. Only packets that look exactly like ferry's own (DF, UDP, from
+ * our address and ports) are believed, and only an MTU that would have
+ * made that packet too big. */
+static enum ferry_drop_reason frag_needed_input(const struct ferry_net_host *h, const uint8_t *icmp,
+						uint16_t icmp_len, struct ferry_net_rx *out)
+{
+	const uint8_t *ip = icmp + FERRY_ICMP_HLEN;
+	uint16_t quoted = (uint16_t)(icmp_len - FERRY_ICMP_HLEN), ihl, too_big, mtu;
+	const uint8_t *udp;
+
+	if (quoted < FERRY_IPV4_HLEN || (ip[FERRY_IPV4_OFF_VIHL] >> 4) != 4)
+		return FERRY_DROP_ICMP_FRAG_MALFORMED;
+	ihl = (uint16_t)((ip[FERRY_IPV4_OFF_VIHL] & 0x0f) * 4);
+	too_big = ferry_ld16(ip + FERRY_IPV4_OFF_LEN);
+	if (ihl < FERRY_IPV4_HLEN || quoted < ihl + FERRY_UDP_HLEN ||
+	    too_big < ihl + FERRY_UDP_HLEN || ip[FERRY_IPV4_OFF_PROTO] != FERRY_IPPROTO_UDP ||
+	    !(ferry_ld16(ip + FERRY_IPV4_OFF_FRAG) & FERRY_IPV4_FLAG_DF))
+		return FERRY_DROP_ICMP_FRAG_MALFORMED;
+	udp = ip + ihl;
+	if (ferry_ld32(ip + FERRY_IPV4_OFF_SRC) != h->ip ||
+	    !ferry_net_port_is_ours(h, ferry_ld16(udp + FERRY_UDP_OFF_SPORT)))
+		return FERRY_DROP_ICMP_FRAG_NOT_OURS;
+	mtu = ferry_ld16(icmp + FERRY_ICMP_OFF_MTU);
+	if (mtu == 0)
+		mtu = mtu_plateau_below(too_big);
+	if (mtu < 68 || mtu >= too_big)
+		return FERRY_DROP_ICMP_FRAG_MALFORMED;
+	out->frag.dst_ip = ferry_ld32(ip + FERRY_IPV4_OFF_DST);
+	out->frag.src_port = ferry_ld16(udp + FERRY_UDP_OFF_SPORT);
+	out->frag.dst_port = ferry_ld16(udp + FERRY_UDP_OFF_DPORT);
+	out->frag.mtu = mtu;
+	out->frag.too_big = too_big;
+	return FERRY_DROP_NONE;
+}
+
 static enum ferry_drop_reason icmp_input(const struct ferry_net_host *h, uint8_t *frame, uint16_t len,
 					 const uint8_t *icmp, uint16_t icmp_len, struct ferry_net_rx *out,
 					 enum ferry_net_verdict *v)
 {
+	enum ferry_drop_reason why;
 	int r;
 
 	if (icmp_len < FERRY_ICMP_HLEN)
 		return FERRY_DROP_TRUNCATED;
+	if (icmp[FERRY_ICMP_OFF_TYPE] == FERRY_ICMP_DEST_UNREACH &&
+	    icmp[FERRY_ICMP_OFF_CODE] == FERRY_ICMP_CODE_FRAG_NEEDED) {
+		if (ferry_cksum_sum(icmp, icmp_len, 0) != 0xffff)
+			return FERRY_DROP_ICMP_BAD_CHECKSUM;
+		why = frag_needed_input(h, icmp, icmp_len, out);
+		if (why == FERRY_DROP_NONE)
+			*v = FERRY_NET_ICMP_FRAG_NEEDED;
+		return why;
+	}
 	if (icmp[FERRY_ICMP_OFF_TYPE] != FERRY_ICMP_ECHO_REQUEST || icmp[FERRY_ICMP_OFF_CODE] != 0)
 		return FERRY_DROP_ICMP_NOT_ECHO;
 	if (ferry_cksum_sum(icmp, icmp_len, 0) != 0xffff)
@@ -101,7 +160,7 @@ static enum ferry_drop_reason udp_input(const struct ferry_net_host *h, const ui
 
 	if (unlikely(udp_len < FERRY_UDP_HLEN || ferry_ld16(udp + FERRY_UDP_OFF_LEN) != udp_len))
 		return FERRY_DROP_UDP_BAD_LENGTH;
-	if (unlikely(ferry_ld16(udp + FERRY_UDP_OFF_DPORT) != h->udp_port))
+	if (unlikely(!ferry_net_port_is_ours(h, ferry_ld16(udp + FERRY_UDP_OFF_DPORT))))
 		return FERRY_DROP_UDP_WRONG_PORT;
 	ck = ferry_ld16(udp + FERRY_UDP_OFF_CKSUM);
 	if (ck != 0 && !(rx_flags & FERRY_NET_RX_L4_CKSUM_GOOD)) {
@@ -120,6 +179,7 @@ static enum ferry_drop_reason udp_input(const struct ferry_net_host *h, const ui
 		return FERRY_DROP_FERRY_BAD_VERSION;
 	out->payload_off = (uint16_t)(payload - frame);
 	out->src_port = ferry_ld16(udp + FERRY_UDP_OFF_SPORT);
+	out->dst_port = ferry_ld16(udp + FERRY_UDP_OFF_DPORT);
 	return FERRY_DROP_NONE;
 }
 

@@ -17,9 +17,12 @@ int ferry_net_build_udp(const struct ferry_net_host *h, uint8_t *frame,
 	uint8_t *udp = ip + FERRY_IPV4_HLEN;
 	uint32_t udp_len = (uint32_t)FERRY_UDP_HLEN + payload_len;
 	uint32_t ip_len = FERRY_IPV4_HLEN + udp_len;
+	uint16_t sport = dst->src_port ? dst->src_port : h->udp_port;
 
 	if (ip_len > h->mtu)
 		return -EMSGSIZE;
+	if (!ferry_net_port_is_ours(h, sport))
+		return -EINVAL;
 
 	ferry_mac_copy(frame + FERRY_ETH_OFF_DST, dst->mac);
 	ferry_mac_copy(frame + FERRY_ETH_OFF_SRC, h->mac);
@@ -39,7 +42,7 @@ int ferry_net_build_udp(const struct ferry_net_host *h, uint8_t *frame,
 	if (!(flags & FERRY_NET_TX_IPV4_CKSUM_HW))
 		ferry_st16(ip + FERRY_IPV4_OFF_CKSUM, ferry_ipv4_hdr_cksum(ip, FERRY_IPV4_HLEN));
 
-	ferry_st16(udp + FERRY_UDP_OFF_SPORT, h->udp_port);
+	ferry_st16(udp + FERRY_UDP_OFF_SPORT, sport);
 	ferry_st16(udp + FERRY_UDP_OFF_DPORT, dst->port);
 	ferry_st16(udp + FERRY_UDP_OFF_LEN, (uint16_t)udp_len);
 	if (flags & FERRY_NET_TX_UDP_CKSUM_HW) {

@@ -19,11 +19,14 @@
 #define FERRY_NET_TX_IPV4_CKSUM_HW 0x1u /* IPv4 header checksum field left 0 */
 #define FERRY_NET_TX_UDP_CKSUM_HW 0x2u  /* UDP field holds the pseudo-header sum */
 
-/** Where a UDP frame goes: the next hop's MAC, the peer's IP and port. */
+/** Where a UDP frame goes: the next hop's MAC, the peer's IP and port,
+ *  and the flow's source port. */
 struct ferry_net_udp_dst {
 	uint8_t mac[FERRY_ETH_ALEN]; /* resolved next-hop MAC (ARP cache) */
 	uint16_t port;               /* destination UDP port, host order */
 	uint32_t ip;                 /* destination IPv4, host order */
+	uint16_t src_port;           /* source port, one of the host's range;
+				      * 0: the first, h->udp_port */
 };
 
 /**
@@ -39,12 +42,13 @@ struct ferry_net_udp_dst {
  *
  * @param h           the local host (source MAC, IP, port; MTU)
  * @param frame       at least FERRY_UDP_FRAME_HLEN + @p payload_len bytes
- * @param dst         destination
+ * @param dst         destination and source port
  * @param payload_len bytes of ferry header + data after the UDP header
  * @param ip_id       IPv4 identification (any value: DF is set, RFC 6864)
  * @param flags       FERRY_NET_TX_* checksum offload flags, 0 for software
- * @return the frame length, or -EMSGSIZE when the IPv4 packet would exceed
- *         the host's MTU
+ * @return the frame length, -EMSGSIZE when the IPv4 packet would exceed
+ *         the host's MTU, or -EINVAL when dst->src_port is not one of the
+ *         host's ports (ferry_net_host_set_port_count())
  */
 int ferry_net_build_udp(const struct ferry_net_host *h, uint8_t *frame,
 			const struct ferry_net_udp_dst *dst, uint16_t payload_len, uint16_t ip_id,

@@ -15,6 +15,9 @@
  *             8 ttl 9 proto 10 cksum[2] 12 src[4] 16 dst[4]        (20+)
  *   UDP       0 sport[2] 2 dport[2] 4 len[2] 6 cksum[2]            (8)
  *   ICMP echo 0 type 1 code 2 cksum[2] 4 id[2] 6 seq[2]            (8)
+ *   ICMP frag 0 type 3 1 code 4 2 cksum[2] 4 unused[2] 6 mtu[2]     (8)
+ *   needed    then the IPv4 header and first 8 bytes of the packet
+ *             that was too big
  *
  * Multi-byte fields are big-endian on the wire. Everything the net layer's
  * API takes or returns (addresses, ports, lengths) is in host byte order.
@@ -78,6 +81,9 @@
 #define FERRY_ICMP_HLEN 8
 #define FERRY_ICMP_ECHO_REPLY 0
 #define FERRY_ICMP_ECHO_REQUEST 8
+#define FERRY_ICMP_DEST_UNREACH 3
+#define FERRY_ICMP_CODE_FRAG_NEEDED 4 /* RFC 792; next-hop MTU: RFC 1191 */
+#define FERRY_ICMP_OFF_MTU 6          /* destination unreachable, code 4 */
 #define FERRY_ICMP_OFF_TYPE 0
 #define FERRY_ICMP_OFF_CODE 1
 #define FERRY_ICMP_OFF_CKSUM 2

@@ -34,6 +34,7 @@
 #include "port_eal.h"
 #include "port_eal_args.h"
 #include "core.h"
+#include "port_xstats.h"
 #include "telemetry.h"
 #include "status.h"
 #include "wire.h"
@@ -41,6 +42,7 @@
 #define BURST 32
 #define HOUSEKEEPING_NS 100000000ull
 #define PUBLISH_NS 100000000ull
+#define ALLOWANCE_READ_NS 1000000000ull
 
 struct fnic {
 	const struct ferry_config *cfg;
@@ -61,6 +63,18 @@ struct fnic {
 	struct ferry_fault fault[FERRY_FAULT_DIRS];
 	bool faulty[FERRY_FAULT_DIRS];
 	uint64_t next_housekeeping, next_publish;
+	struct nic_ops ops;
+	uint64_t next_frag_log; /* one "fragmentation needed" log line a second */
+	uint64_t reset_every_ns, next_reset; /* fault.port_reset_ms */
+	uint64_t resets_injected;
+	bool failed; /* the port could not be recovered: ferryd must restart */
+	uint64_t keep_caps; /* 1 << CAP_*: what recovering this port needs */
+	struct ferry_counter *c_resets, *c_reset_failures, *c_resets_injected;
+	/* ENI allowance counters, read by a control thread (port_xstats.h) */
+	struct ferry_xstats xs;
+	struct ferry_xstats_dpdk xsrc;
+	struct ferry_counter *c_allow[FERRY_ALLOW_COUNT], *c_allow_last[FERRY_ALLOW_COUNT],
+		*c_cloud_epoch;
 	/* status-file mirrors of the counters above, same order */
 	struct ferry_counter *c_verdict[FERRY_NET_VERDICT_COUNT];
 	struct ferry_counter *c_drop[FERRY_DROP_COUNT];
@@ -126,6 +140,38 @@ static void alloc_counters(struct fnic *n)
 				ferry_fault_action_name(dir, (enum ferry_fault_action)a));
 	n->c_tx_nombuf = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_no_mbuf");
 	n->c_tx_unreachable = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.tx_unreachable");
+	n->c_resets = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.resets");
+	n->c_reset_failures = fstatus_counter(s, FERRY_CTR_COUNT, 0, "port.reset_failures");
+	n->c_resets_injected = fstatus_counter(s, FERRY_CTR_COUNT, 0, "fault.port_resets");
+	/* unavailable until a reading says the device has them */
+	for (unsigned i = 0; i < FERRY_ALLOW_COUNT; i++) {
+		n->c_allow[i] = fstatus_counter(s, FERRY_CTR_COUNT, 0, "eni.%s", ferry_allowance_name(i));
+		n->c_allow_last[i] = fstatus_counter(s, FERRY_CTR_GAUGE, 0, "eni.%s_last_interval",
+						     ferry_allowance_name(i));
+		fctr_set_unavailable(n->c_allow[i], true);
+		fctr_set_unavailable(n->c_allow_last[i], true);
+	}
+	n->c_cloud_epoch = fstatus_counter(s, FERRY_CTR_COUNT, 0, "eni.drop_epoch");
+}
+
+/* A new reading of the allowance counters: publish it, and say which rose
+ * (each is the hypervisor dropping our packets over an allowance). */
+static void publish_allowance(struct fnic *n, uint32_t moved)
+{
+	const struct ferry_allowance *a = &n->xs.allow;
+	for (unsigned i = 0; i < FERRY_ALLOW_COUNT; i++) {
+		bool have = a->avail & (1u << i);
+		fctr_set_unavailable(n->c_allow[i], !have);
+		fctr_set_unavailable(n->c_allow_last[i], !have);
+		fctr_set(n->c_allow[i], a->value[i]);
+		fctr_set(n->c_allow_last[i], a->delta[i]);
+		if (moved & (1u << i))
+			LOG_W("ENI allowance exceeded: %s rose by %llu in the last %.0f s (%llu in all); "
+			      "the cloud dropped that many packets, sessions back off",
+			      ferry_allowance_name(i), (unsigned long long)a->delta[i],
+			      (double)ALLOWANCE_READ_NS / 1e9, (unsigned long long)a->value[i]);
+	}
+	fctr_set(n->c_cloud_epoch, a->epoch);
 }
 
 static int send_garp(struct fnic *n)
@@ -174,6 +220,8 @@ int nic_open(struct fnic **out, const struct ferry_config *cfg, struct fstatus *
 	}
 	ferry_net_host_init(&n->host, n->port->mac, cfg->net_address.addr, cfg->net_address.prefix_len,
 			    cfg->net_gateway.addr, (uint16_t)cfg->net_udp_port, n->port->mtu);
+	/* the settings rules keep the range below 65536 */
+	ferry_net_host_set_port_count(&n->host, (uint32_t)cfg->net_udp_port_count);
 	n->host.ferry_hdr_min = sizeof(struct ferry_wire_hdr);
 	struct ferry_arp_params ap = FERRY_ARP_PARAMS_DEFAULT;
 	ap.timeout_ns = (uint64_t)cfg->net_arp_timeout_ms * 1000000ull;
@@ -201,7 +249,20 @@ int nic_open(struct fnic **out, const struct ferry_config *cfg, struct fstatus *
 		      (long long)cfg->fault_seed, cfg->fault_rx_drop, cfg->fault_rx_dup,
 		      cfg->fault_rx_reorder, cfg->fault_rx_corrupt, cfg->fault_tx_drop,
 		      cfg->fault_tx_dup, cfg->fault_tx_reorder, cfg->fault_tx_corrupt);
+	n->keep_caps = ferry_port_recover_caps(n->port);
+	if (ferry_port_watch_reset(n->port) != 0)
+		LOG_W("port %u (%s): cannot listen for device resets; a reset will need a restart",
+		      n->port->port_id, n->port->name);
+	n->reset_every_ns = (uint64_t)cfg->fault_port_reset_ms * 1000000ull;
+	if (n->reset_every_ns)
+		LOG_W("fault injection: the port is reset every %lld ms (fault.port_reset_ms)",
+		      (long long)cfg->fault_port_reset_ms);
 	alloc_counters(n);
+	struct ferry_xstats_ops xops;
+	ferry_xstats_dpdk_ops(&n->xsrc, n->port->port_id, &xops);
+	if (ferry_xstats_start(&n->xs, &xops, ALLOWANCE_READ_NS, true) != 0)
+		LOG_W("cannot start the thread that reads the ENI allowance counters; they stay "
+		      "unavailable");
 	if (send_garp(n) != 0)
 		LOG_W("could not send the gratuitous ARP");
 
@@ -229,6 +290,24 @@ static void arp_confirm(struct fnic *n, uint32_t ip, const uint8_t *mac, uint64_
 		ferry_arp_input(n->arp, ip, mac, now, false);
 }
 
+/* Counted under net.icmp_frag_needed by the stack; logged at most once a
+ * second (a path that shrank sends one per packet that still does not
+ * fit), and passed up to whoever sizes the sessions' packets. */
+static void frag_needed(struct fnic *n, const struct ferry_net_rx *rx, uint64_t now)
+{
+	const struct ferry_net_frag_needed *f = &rx->frag;
+	if (now >= n->next_frag_log) {
+		uint32_t r = rx->src_ip, p = f->dst_ip;
+		LOG_I("%u.%u.%u.%u: fragmentation needed for %u.%u.%u.%u:%u from port %u: "
+		      "a %u-byte packet did not fit, path MTU %u",
+		      r >> 24, (r >> 16) & 255, (r >> 8) & 255, r & 255, p >> 24, (p >> 16) & 255,
+		      (p >> 8) & 255, p & 255, f->dst_port, f->src_port, f->too_big, f->mtu);
+		n->next_frag_log = now + 1000000000ull;
+	}
+	if (n->ops.frag_needed)
+		n->ops.frag_needed(n->ops.arg, f->dst_ip, f->dst_port, f->src_port, f->mtu);
+}
+
 static void handle(struct fnic *n, struct rte_mbuf *m, unsigned flags, uint64_t now,
 		   struct rte_mbuf **tx, uint16_t *ntx)
 {
@@ -248,8 +327,11 @@ static void handle(struct fnic *n, struct rte_mbuf *m, unsigned flags, uint64_t 
 	case FERRY_NET_ARP_REPLY:
 		ferry_arp_input(n->arp, rx.src_ip, rx.src_mac, now, false);
 		break;
+	case FERRY_NET_ICMP_FRAG_NEEDED:
+		frag_needed(n, &rx, now);
+		break;
 	case FERRY_NET_UDP:
-		if (fcore_input(n->core, rx.src_ip, rx.src_port, n->host.udp_port,
+		if (fcore_input(n->core, rx.src_ip, rx.src_port, rx.dst_port,
 				frame_of(m) + rx.payload_off, rx.payload_len))
 			arp_confirm(n, rx.src_ip, rx.src_mac, now);
 		break;
@@ -291,8 +373,61 @@ static void rx_faulty(struct fnic *n, struct rte_mbuf *m, uint64_t now, struct r
 	handle(n, m, ferry_port_rx_flags(n->port, m), now, tx, ntx);
 }
 
+/* The device asked to be reset (or fault.port_reset_ms did): stop,
+ * reset, configure and start it again here, between two passes of the
+ * loop, so no burst is running. Sessions do not notice beyond the packets
+ * lost meanwhile, which they retransmit. */
+static void recover_port(struct fnic *n, uint64_t now)
+{
+	struct ferry_port *p = n->port;
+	struct timespec t0, t1;
+	char err[384];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ferry_recover_begin(&p->recover);
+	/* no admin command (the xstats read) may meet the device mid-reset */
+	ferry_xstats_pause(&n->xs);
+	n->xsrc.port_id = p->port_id;
+	int rc = ferry_port_recover(p, err, sizeof(err));
+	n->xsrc.port_id = p->port_id; /* a probed-again vdev may move */
+	ferry_xstats_resume(&n->xs, true);
+	enum ferry_recover_result r = ferry_recover_end(&p->recover, now, rc);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	switch (r) {
+	case FERRY_RECOVER_OK:
+		LOG_N("port %u (%s): device reset %llu recovered in %.1f ms, link %s; sessions carry on",
+		      p->port_id, p->name, (unsigned long long)p->recover.recovered, ms,
+		      p->link_up ? "up" : "down");
+		if (send_garp(n) != 0)
+			LOG_W("could not send the gratuitous ARP after the reset");
+		break;
+	case FERRY_RECOVER_RETRY:
+		LOG_W("port %u (%s): recovery after a device reset failed: %s; trying again in 1 s",
+		      p->port_id, p->name, err);
+		break;
+	case FERRY_RECOVER_GAVE_UP:
+		LOG_E("port %u (%s): recovery after a device reset failed %u times in a row, last: %s; "
+		      "the port stays down and ferryd must be restarted",
+		      p->port_id, p->name, p->recover.failures_in_row, err);
+		n->failed = true;
+		break;
+	}
+	nic_publish_counters(n);
+}
+
 unsigned nic_poll(struct fnic *n)
 {
+	if (FERRY_UNLIKELY(n->reset_every_ns) && n->now_ns >= n->next_reset) {
+		/* the same request the device's reset event makes */
+		if (n->next_reset) {
+			ferry_recover_request(&n->port->recover);
+			n->resets_injected++;
+		}
+		n->next_reset = n->now_ns + n->reset_every_ns;
+	}
+	if (FERRY_UNLIKELY(ferry_recover_due(&n->port->recover, n->now_ns)))
+		recover_port(n, n->now_ns);
 	/* answers: two per frame at most (a duplicate), plus one per late
 	 * frame the rx injector releases (BURST / 2 at most) */
 	struct rte_mbuf *rx[BURST], *tx[2 * BURST + BURST / 2];
@@ -350,6 +485,12 @@ void nic_publish_counters(struct fnic *n)
 			fctr_set(n->c_fault[dir][a], n->fault[dir].count[a]);
 	fctr_set(n->c_tx_nombuf, n->tx_nombuf);
 	fctr_set(n->c_tx_unreachable, n->tx_unreachable);
+	fctr_set(n->c_resets, n->port->recover.recovered);
+	fctr_set(n->c_reset_failures, n->port->recover.failed);
+	fctr_set(n->c_resets_injected, n->resets_injected);
+	uint32_t moved = ferry_xstats_poll(&n->xs);
+	if (n->xs.allow.primed)
+		publish_allowance(n, moved);
 }
 
 /* The batched ferry packets through the tx fault injector, into @p out
@@ -364,11 +505,14 @@ static uint16_t tx_faulty(struct fnic *n, uint64_t now, struct rte_mbuf **out, b
 		case FERRY_FAULT_DROP:
 			rte_pktmbuf_free(m);
 			continue;
-		case FERRY_FAULT_DUP:
-			/* the same frame twice: one reference per send */
-			rte_mbuf_refcnt_update(m, 1);
-			out[k++] = m;
+		case FERRY_FAULT_DUP: {
+			/* a copy, not a second reference: ferry_port_tx() frees
+			 * with FAST_FREE, which assumes refcount 1 */
+			struct rte_mbuf *c = rte_pktmbuf_copy(m, n->port->pool, 0, UINT32_MAX);
+			if (c)
+				out[k++] = c;
 			break;
+		}
 		case FERRY_FAULT_REORDER:
 			if (ferry_fault_hold(f, m, now))
 				continue;
@@ -411,14 +555,16 @@ uint32_t nic_max_payload(const struct fnic *n)
 	return (uint32_t)n->host.mtu - FERRY_IPV4_HLEN - FERRY_UDP_HLEN;
 }
 
-int nic_sendv(struct fnic *n, uint32_t ip, uint16_t port, const void *hdr, uint16_t hlen,
-	      const void *p1, uint32_t l1, const void *p2, uint32_t l2)
+int nic_sendv(struct fnic *n, uint32_t ip, uint16_t port, uint16_t sport, const void *hdr,
+	      uint16_t hlen, const void *p1, uint32_t l1, const void *p2, uint32_t l2)
 {
 	uint32_t nh;
 	uint8_t mac[FERRY_ETH_ALEN];
 	uint32_t plen = l1 + l2;
 	if (hlen + plen > nic_max_payload(n))
 		return -EMSGSIZE;
+	if (sport && !ferry_net_port_is_ours(&n->host, sport))
+		return -EINVAL;
 	if (ferry_net_next_hop(&n->host, ip, &nh) != 0)
 		return -EHOSTUNREACH;
 	struct rte_mbuf *m = ferry_port_alloc(n->port);
@@ -432,7 +578,7 @@ int nic_sendv(struct fnic *n, uint32_t ip, uint16_t port, const void *hdr, uint1
 		memcpy(f + FERRY_UDP_FRAME_HLEN + hlen, p1, l1);
 	if (l2)
 		memcpy(f + FERRY_UDP_FRAME_HLEN + hlen + l1, p2, l2);
-	struct ferry_net_udp_dst dst = {.ip = ip, .port = port};
+	struct ferry_net_udp_dst dst = {.ip = ip, .port = port, .src_port = sport};
 	int len = ferry_net_build_udp(&n->host, f, &dst, (uint16_t)(hlen + plen), n->ip_id++,
 				      n->port->tx_cksum_flags);
 	if (len < 0) {
@@ -454,6 +600,31 @@ int nic_sendv(struct fnic *n, uint32_t ip, uint16_t port, const void *hdr, uint1
 	if (n->ntx == BURST)
 		nic_flush(n);
 	return 0;
+}
+
+void nic_set_ops(struct fnic *n, const struct nic_ops *ops)
+{
+	n->ops = *ops;
+}
+
+uint64_t nic_cloud_drop_epoch(const struct fnic *n)
+{
+	return n->xs.allow.epoch;
+}
+
+uint64_t nic_port_resets(const struct fnic *n)
+{
+	return n->port ? n->port->recover.recovered : 0;
+}
+
+bool nic_failed(const struct fnic *n)
+{
+	return n->failed;
+}
+
+uint64_t nic_keep_caps(const struct fnic *n)
+{
+	return n->keep_caps;
 }
 
 const char *nic_describe(const struct fnic *n)
@@ -480,6 +651,7 @@ void nic_close(struct fnic *n)
 			rte_pktmbuf_free_bulk((struct rte_mbuf **)late, r);
 	}
 	nic_publish_counters(n);
+	ferry_xstats_stop(&n->xs);
 	if (n->arp)
 		ferry_arp_cache_destroy(n->arp);
 	if (n->port)
@@ -503,8 +675,7 @@ void nic_set_now(struct fnic *n, uint64_t now_ns)
 static int link_send(void *arg, uint32_t ip, uint16_t sport, uint16_t dport, const void *hdr,
 		     uint16_t hlen, const void *p1, uint32_t l1, const void *p2, uint32_t l2)
 {
-	(void)sport; /* every packet leaves from net.udp_port */
-	return nic_sendv(arg, ip, dport, hdr, hlen, p1, l1, p2, l2);
+	return nic_sendv(arg, ip, dport, sport, hdr, hlen, p1, l1, p2, l2);
 }
 
 static uint32_t link_max_payload(void *arg, uint32_t ip)
@@ -513,7 +684,15 @@ static uint32_t link_max_payload(void *arg, uint32_t ip)
 	return nic_max_payload(arg);
 }
 
+static uint64_t link_drop_epoch(void *arg)
+{
+	return nic_cloud_drop_epoch(arg);
+}
+
 void nic_link_ops(struct fnic *n, struct fcore_link_ops *ops)
 {
-	*ops = (struct fcore_link_ops){.arg = n, .send = link_send, .max_payload = link_max_payload};
+	*ops = (struct fcore_link_ops){.arg = n,
+				       .send = link_send,
+				       .max_payload = link_max_payload,
+				       .drop_epoch = link_drop_epoch};
 }

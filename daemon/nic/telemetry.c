@@ -82,8 +82,11 @@ static int cmd_counters(const char *cmd, const char *params, struct rte_tel_data
 			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 			      (*p >= '0' && *p <= '9') || *p == '_' || *p == '/'))
 				*p = '_';
-		if (rte_tel_data_add_dict_u64(out, name,
-					      FA_LOAD_RLX((_Atomic uint64_t *)&c->value)) == 0)
+		int rc = FA_LOAD_RLX((_Atomic uint32_t *)&c->flags) & FERRY_CTR_F_UNAVAILABLE
+				 ? rte_tel_data_add_dict_string(out, name, "unavailable")
+				 : rte_tel_data_add_dict_u64(out, name,
+							     FA_LOAD_RLX((_Atomic uint64_t *)&c->value));
+		if (rc == 0)
 			n++;
 	}
 	return 0;

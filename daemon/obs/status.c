@@ -84,6 +84,7 @@ struct ferry_counter *fstatus_counter(struct fstatus *s, uint32_t type, uint32_t
 		if (FA_LOAD_RLX(&c->state) != FERRY_COUNTER_FREE)
 			continue;
 		FA_STORE_RLX(&c->value, 0);
+		FA_STORE_RLX(&c->flags, 0);
 		c->type = type;
 		c->owner = owner;
 		va_list ap;

@@ -7,6 +7,7 @@
 #ifndef FERRY_STATUS_H
 #define FERRY_STATUS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -51,6 +52,11 @@ static inline void fctr_add(struct ferry_counter *c, uint64_t n)
 static inline void fctr_set(struct ferry_counter *c, uint64_t v)
 {
 	FA_STORE_RLX(&c->value, v);
+}
+/* Mark a counter the device does not have (FERRY_CTR_F_UNAVAILABLE). */
+static inline void fctr_set_unavailable(struct ferry_counter *c, bool unavailable)
+{
+	FA_STORE_RLX(&c->flags, unavailable ? FERRY_CTR_F_UNAVAILABLE : 0u);
 }
 
 #endif

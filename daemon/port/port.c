@@ -19,13 +19,8 @@
 #include <rte_timer.h>
 
 #include "ferry_config.h"
-
-enum {
-	ST_NONE = 0,
-	ST_POOL,       /* mempool created */
-	ST_CONFIGURED, /* rte_eth_dev_configure() done: close releases it */
-	ST_STARTED,    /* rte_eth_dev_start() done */
-};
+#include "port_desc.h"
+#include "port_pvt.h"
 
 #define POOL_CACHE 256
 #define MIN_SPARE_MBUFS 512 /* beyond the descriptors: bursts, queued ARP, replies */
@@ -34,6 +29,7 @@ static void teardown(struct ferry_port *p)
 {
 	switch (p->state) {
 	case ST_STARTED:
+		p->running = false;
 		rte_eth_dev_stop(p->port_id);
 		/* fall through */
 	case ST_CONFIGURED:
@@ -98,6 +94,29 @@ static uint16_t port_max_mtu(const struct rte_eth_dev_info *info)
 static uint16_t clamp16(int64_t v, uint16_t lo, uint16_t hi)
 {
 	return v < lo ? lo : v > hi ? hi : (uint16_t)v;
+}
+
+/* Checked, never adjusted: a count silently changed at start would make
+ * port.rx_desc mean something else on every driver. */
+static int check_desc(struct ferry_port *p, const struct ferry_config *cfg,
+		      const struct rte_eth_dev_info *info, char *err, size_t errlen)
+{
+	const struct ferry_desc_lim rx = {info->rx_desc_lim.nb_min, info->rx_desc_lim.nb_max,
+					  info->rx_desc_lim.nb_align};
+	const struct ferry_desc_lim tx = {info->tx_desc_lim.nb_min, info->tx_desc_lim.nb_max,
+					  info->tx_desc_lim.nb_align};
+	char dev[RTE_ETH_NAME_MAX_LEN + 40];
+	int rc;
+
+	snprintf(dev, sizeof(dev), "%s (%s)", p->name, p->driver);
+	rc = ferry_port_desc_check("port.rx_desc", cfg->port_rx_desc, dev, &rx, err, errlen);
+	if (rc == 0)
+		rc = ferry_port_desc_check("port.tx_desc", cfg->port_tx_desc, dev, &tx, err, errlen);
+	if (rc)
+		return rc;
+	p->nb_rxd = (uint16_t)cfg->port_rx_desc;
+	p->nb_txd = (uint16_t)cfg->port_tx_desc;
+	return 0;
 }
 
 static int create_pool(struct ferry_port *p, const struct ferry_config *cfg,
@@ -177,12 +196,16 @@ static void choose_offloads(struct ferry_port *p, const struct rte_eth_dev_info 
 		p->tx_offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 		p->tx_cksum_flags |= FERRY_NET_TX_UDP_CKSUM_HW;
 	}
-	/* One pool, refcount 1, no indirect mbufs: what FAST_FREE needs. */
+	/* FAST_FREE lets the driver put sent mbufs straight back in their
+	 * pool without looking at them: it holds only because everything
+	 * ferry_port_tx() is given comes from p->pool, is one segment, direct,
+	 * and has refcount 1 (see port.h; the TX fault injector sends a
+	 * duplicate as a copy for this reason). */
 	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		p->tx_offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 }
 
-static int set_mtu(struct ferry_port *p, uint16_t want, char *err, size_t errlen)
+int ferry_port_apply_mtu(struct ferry_port *p, uint16_t want, char *err, size_t errlen)
 {
 	uint16_t got = 0;
 	int rc = rte_eth_dev_set_mtu(p->port_id, want);
@@ -202,8 +225,26 @@ static int set_mtu(struct ferry_port *p, uint16_t want, char *err, size_t errlen
 	return 0;
 }
 
-static int setup_queues(struct ferry_port *p, const struct rte_eth_dev_info *info, char *err,
-			size_t errlen)
+int ferry_port_start_configured(struct ferry_port *p, char *err, size_t errlen)
+{
+	int rc = rte_eth_promiscuous_disable(p->port_id);
+	if (rc && rc != -ENOTSUP) {
+		snprintf(err, errlen, "cannot turn promiscuous mode off on %s (%s)", p->name,
+			 rte_strerror(-rc));
+		return rc;
+	}
+	rc = rte_eth_dev_start(p->port_id);
+	if (rc) {
+		snprintf(err, errlen, "cannot start %s (%s)", p->name, rte_strerror(-rc));
+		return rc;
+	}
+	p->state = ST_STARTED;
+	p->running = true;
+	return 0;
+}
+
+int ferry_port_setup_queues(struct ferry_port *p, const struct rte_eth_dev_info *info, char *err,
+			    size_t errlen)
 {
 	struct rte_eth_rxconf rxq = info->default_rxconf;
 	struct rte_eth_txconf txq = info->default_txconf;
@@ -245,6 +286,8 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/* three failed attempts a second apart: then the watchdog restarts us */
+	ferry_recover_init(&p->recover, 3, 1000000000ull);
 	rc = find_port(cfg, &p->port_id, err, errlen);
 	if (rc)
 		goto err;
@@ -267,8 +310,9 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 	p->nb_queues = clamp16(cfg->port_queues, 1, RTE_MIN(info.max_rx_queues, info.max_tx_queues));
 	if (p->nb_queues == 0)
 		p->nb_queues = 1;
-	p->nb_rxd = clamp16(cfg->port_rx_desc, 1, UINT16_MAX);
-	p->nb_txd = clamp16(cfg->port_tx_desc, 1, UINT16_MAX);
+	rc = check_desc(p, cfg, &info, err, errlen);
+	if (rc)
+		goto err;
 	choose_offloads(p, &info);
 
 	memset(&conf, 0, sizeof(conf));
@@ -286,14 +330,10 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 		}
 	}
 
-	rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &p->nb_rxd, &p->nb_txd);
-	if (rc) {
-		snprintf(err, errlen, "cannot fit descriptor counts to %s (%s)", p->name, rte_strerror(-rc));
-		goto err;
-	}
 	rc = create_pool(p, cfg, &info, err, errlen);
 	if (rc)
 		goto err;
+	p->conf = conf; /* recovery configures the device again with it */
 	rc = rte_eth_dev_configure(p->port_id, p->nb_queues, p->nb_queues, &conf);
 	if (rc) {
 		snprintf(err, errlen, "cannot configure %s with %u queue(s) (%s)", p->name, p->nb_queues,
@@ -301,24 +341,15 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 		goto err;
 	}
 	p->state = ST_CONFIGURED;
-	rc = set_mtu(p, p->mtu, err, errlen);
+	rc = ferry_port_apply_mtu(p, p->mtu, err, errlen);
 	if (rc)
 		goto err;
-	rc = setup_queues(p, &info, err, errlen);
+	rc = ferry_port_setup_queues(p, &info, err, errlen);
 	if (rc)
 		goto err;
-	rc = rte_eth_promiscuous_disable(p->port_id);
-	if (rc && rc != -ENOTSUP) {
-		snprintf(err, errlen, "cannot turn promiscuous mode off on %s (%s)", p->name,
-			 rte_strerror(-rc));
+	rc = ferry_port_start_configured(p, err, errlen);
+	if (rc)
 		goto err;
-	}
-	rc = rte_eth_dev_start(p->port_id);
-	if (rc) {
-		snprintf(err, errlen, "cannot start %s (%s)", p->name, rte_strerror(-rc));
-		goto err;
-	}
-	p->state = ST_STARTED;
 	rc = rte_eth_macaddr_get(p->port_id, &mac);
 	if (rc) {
 		snprintf(err, errlen, "cannot read the MAC address of %s (%s)", p->name, rte_strerror(-rc));
@@ -348,6 +379,7 @@ void ferry_port_close(struct ferry_port *p)
 {
 	if (!p)
 		return;
+	ferry_port_unwatch_reset(p);
 	teardown(p);
 	free(p);
 }
@@ -358,8 +390,10 @@ int ferry_port_stop(struct ferry_port *p)
 	if (p->state != ST_STARTED)
 		return 0;
 	rc = rte_eth_dev_stop(p->port_id);
-	if (rc == 0)
+	if (rc == 0) {
 		p->state = ST_CONFIGURED;
+		p->running = false;
+	}
 	return rc;
 }
 
@@ -371,8 +405,10 @@ int ferry_port_start(struct ferry_port *p)
 	if (p->state != ST_CONFIGURED)
 		return -EINVAL;
 	rc = rte_eth_dev_start(p->port_id);
-	if (rc == 0)
+	if (rc == 0) {
 		p->state = ST_STARTED;
+		p->running = true;
+	}
 	return rc;
 }
 

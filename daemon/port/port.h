@@ -10,7 +10,8 @@
  * reverse, and a failure part way undoes what was done:
  *   1. port: port.id, or the only port when port.id was left at its default
  *   2. queues (port.queues) clamped to max_rx/tx_queues; RSS over IPv4/UDP
- *      when more than one; descriptors adjusted to the driver's limits.
+ *      when more than one; descriptor counts checked against the driver's
+ *      limits (port_desc.h: an error names the setting and what it takes).
  *      ferry_port_rx() serves queue p->queue (0); ferry_port_rx_queue()
  *      reads any queue, and ferryd takes turns over all of them
  *   3. mbuf pool on the port's NUMA socket (rte_eth_dev_socket_id), falling
@@ -18,7 +19,8 @@
  *      net layer always sees contiguous bytes
  *   4. offloads: IPv4 and UDP checksum on RX and TX, and MBUF_FAST_FREE on
  *      TX, each only when advertised; tx_cksum_flags and rx_cksum_hw tell
- *      the net layer which checksums it must still do itself
+ *      the net layer which checksums it must still do itself. FAST_FREE
+ *      binds every caller of ferry_port_tx(): see there
  *   5. MTU (port.mtu) through rxmode.mtu and rte_eth_dev_set_mtu(); larger
  *      than 1500 only where max_mtu allows (ENA: 9216, so 9001 in a VPC)
  *   6. queues set up, promiscuous mode off, start, MAC read (a device
@@ -34,9 +36,13 @@
  *     large_llq_hdr=1 (needed only for headers > 96 bytes); DPDK >= 24.03
  *     replaced both with llq_policy=N
  *   - LLQ (TX descriptors and headers pushed through device memory) needs
- *     the BAR mapped write-combining: vfio-pci with WC support or igb_uio
- *     wc_activate=1. Without WC the port works but TX is much slower, and
- *     DPDK warns at start
+ *     the BAR mapped write-combining: vfio-pci with WC support (amzn-drivers'
+ *     get-vfio-with-wc.sh) or igb_uio wc_activate=1. Without WC the port
+ *     works but TX costs far more CPU, and nothing says so: neither DPDK
+ *     22.11 nor its ENA driver can tell how the BAR is mapped (vfio maps it
+ *     with whatever attributes the kernel module chose), so ferryd cannot
+ *     warn either. scripts/setup-aws.sh --check-wc reads the kernel's PAT
+ *     table while ferryd runs
  *   - queues: up to the ENI's queue count (instance type dependent);
  *     port.queues is clamped to it
  *   - RSS: hash function and key are fixed by the device on older
@@ -62,6 +68,7 @@
 
 #include "net_rx.h"
 #include "net_tx.h"
+#include "port_recover.h"
 
 struct ferry_config;
 
@@ -97,6 +104,10 @@ struct ferry_port {
 	struct rte_mempool *pool;
 	struct ferry_port_stats stats;
 	int state;             /* bring-up progress, for close */
+	bool running;          /* started: rx/tx bursts are allowed */
+	bool reset_watched;    /* the RTE_ETH_EVENT_INTR_RESET callback is registered */
+	struct rte_eth_conf conf; /* as configured: recovery configures it again */
+	struct ferry_recover recover; /* device resets: requested, attempted, given up */
 	char name[RTE_ETH_NAME_MAX_LEN];
 	char driver[32];
 };
@@ -152,6 +163,48 @@ int ferry_port_counters(const struct ferry_port *p,
 			void (*cb)(void *arg, const char *name, uint64_t value), void *arg);
 
 /**
+ * Listen for the device's reset event (RTE_ETH_EVENT_INTR_RESET: on ENA its
+ * keep-alive, an admin command or TX completions timed out). The callback
+ * runs on whichever thread raised the event (DPDK's interrupt thread, or
+ * the caller of ferry_port_housekeeping() for the ENA's watchdog) and only
+ * sets p->recover's flag; the main loop then calls ferry_port_recover().
+ * Drivers without the event register fine and never raise it.
+ *
+ * @return 0 or -errno from rte_eth_dev_callback_register()
+ */
+int ferry_port_watch_reset(struct ferry_port *p);
+
+/** Undo ferry_port_watch_reset(); ferry_port_close() calls it. */
+void ferry_port_unwatch_reset(struct ferry_port *p);
+
+/**
+ * Bring the port back after a device reset, keeping everything above it:
+ * the pool (so mbufs held by the ARP cache, the fault injector or a pending
+ * burst stay valid; those the device's rings held are freed by the driver),
+ * the port id, the MAC, the MTU, the queues, offloads and RSS (p->conf).
+ *
+ * Steps: stop; rte_eth_dev_reset() (-ENOTSUP on every vdev: then the same
+ * stop/configure/start without it); for net_af_packet, whose stop closes
+ * its sockets for good (DPDK 22.11 to 23.11), the device is removed and
+ * probed again from its devargs, which creates new sockets (CAP_NET_RAW;
+ * starting it again needs CAP_NET_ADMIN); configure with p->conf; the MTU again after a real reset
+ * (a stopped device keeps its own); queues; promiscuous off;
+ * start; the MAC checked against p->mac (set again where the device
+ * forgot a generated one); the reset callback registered again.
+ *
+ * Call from the thread that runs the bursts, never while one runs; no
+ * other thread may use the port meanwhile (xstats readers pause). Until it
+ * succeeds p->running is false and ferry_port_tx() drops what it is given.
+ *
+ * @return 0, or -errno with @p err saying which step failed
+ */
+int ferry_port_recover(struct ferry_port *p, char *err, size_t errlen);
+
+/** @return the capabilities ferry_port_recover() needs on this port as a
+ *  mask of (1ull << CAP_*), 0 for none (ENA, tap, memif, null, ring). */
+uint64_t ferry_port_recover_caps(const struct ferry_port *p);
+
+/**
  * Describe the enabled offloads, e.g. "rx: ipv4_cksum udp_cksum; tx: none".
  *
  * @return like snprintf()
@@ -168,7 +221,10 @@ static inline struct rte_mbuf *ferry_port_alloc(struct ferry_port *p)
 static inline uint16_t ferry_port_rx_queue(struct ferry_port *p, uint16_t q,
 					   struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t got = rte_eth_rx_burst(p->port_id, q, pkts, n);
+	uint16_t got;
+	if (__builtin_expect(!p->running, 0))
+		return 0; /* stopped for recovery */
+	got = rte_eth_rx_burst(p->port_id, q, pkts, n);
 	if (got) {
 		p->stats.rx_packets += got;
 		p->stats.rx_bursts++;
@@ -229,6 +285,13 @@ static inline void ferry_port_tx_udp_offload(const struct ferry_port *p, struct 
  * not accept after a few immediate retries is freed and counted in
  * stats.tx_dropped (the transport retransmits; blocking the loop on a full
  * ring would stall receive).
+ *
+ * Every frame must come from p->pool, be one direct segment and have
+ * reference count 1: with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE on (ENA,
+ * p->tx_offloads) the driver returns sent mbufs to p->pool in bulk without
+ * checking any of that. To send one frame twice, send a copy
+ * (rte_pktmbuf_copy() into p->pool), never the same mbuf with its
+ * reference count raised.
  *
  * @return frames handed to the NIC
  */

@@ -18,6 +18,13 @@ uint16_t ferry_port_tx(struct ferry_port *p, struct rte_mbuf **pkts, uint16_t n)
 
 	if (n == 0)
 		return 0;
+	if (__builtin_expect(!p->running, 0)) {
+		/* stopped for recovery: what would have gone is lost, as on a
+		 * wire that is down, and the transport retransmits it */
+		p->stats.tx_dropped += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		return 0;
+	}
 	/* Checksum offload on some NICs (ENA among them) wants the headers
 	 * touched up first; rte_eth_tx_prepare() is a no-op for the rest. */
 	if (p->tx_cksum_flags) {

@@ -107,6 +107,24 @@ void ferry_cc_on_timeout(struct ferry_cc *cc, uint64_t now)
 	clamp_and_date(cc, before, now);
 }
 
+/* The epoch, not a per-drop count, is what a session reacts to: the
+ * source reads its counters about once a second, and one reading that
+ * moved is one event, however many packets it covers. Spaced by an RTT
+ * like every other decrease, so a burst of epochs cannot collapse cwnd. */
+bool ferry_cc_on_signal(struct ferry_cc *cc, uint64_t epoch, uint64_t now)
+{
+	double before = cc->cwnd;
+
+	if (__builtin_expect(epoch == cc->signal_epoch, 1))
+		return false;
+	cc->signal_epoch = epoch;
+	cc->signals++;
+	if (can_decrease(cc, now))
+		cc->cwnd *= 1 - cc->p.max_mdf;
+	clamp_and_date(cc, before, now);
+	return true;
+}
+
 uint32_t ferry_cc_window(const struct ferry_cc *cc)
 {
 	if (cc->cwnd < 1)

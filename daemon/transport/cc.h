@@ -13,6 +13,9 @@
  *   fast retransmit:      cwnd *= 1 - max_mdf, at most once per RTT
  *   retransmit timeout:   cwnd = min_cwnd after rto_reset_threshold timeouts
  *                         in a row, else as a fast retransmit
+ *   external signal:      cwnd *= 1 - max_mdf, at most once per RTT, each
+ *                         time the signal's epoch moves (the cloud says it
+ *                         is dropping our packets: ENA allowance counters)
  *   then cwnd is clamped to [min_cwnd, max_cwnd].
  *
  * "delay" is the caller's measurement for the acked packet from the
@@ -94,7 +97,8 @@ struct ferry_cc {
 	uint64_t last_decrease_ns;
 	bool decreased;           /* last_decrease_ns is valid */
 	uint32_t timeouts_in_row; /* Swift's retransmit_cnt */
-	uint64_t increases, decreases, losses, timeouts; /* counters */
+	uint64_t signal_epoch;    /* the external signal's epoch last seen */
+	uint64_t increases, decreases, losses, timeouts, signals; /* counters */
 };
 
 /**
@@ -123,6 +127,30 @@ void ferry_cc_on_loss(struct ferry_cc *cc, uint64_t now);
 
 /** The retransmission timer fired. */
 void ferry_cc_on_timeout(struct ferry_cc *cc, uint64_t now);
+
+/**
+ * An external congestion signal: something outside the session knows the
+ * path is dropping packets (on AWS, the ENA allowance counters: the
+ * instance exceeded its bandwidth, packet-rate or connection allowance and
+ * the hypervisor drops what is over, before any queue or delay shows it).
+ * The source keeps an epoch that grows by one each time it sees new drops;
+ * pass its current value on every ack (or any other regular call). A new
+ * epoch backs off like a fast retransmit, whatever the delay says; the
+ * same epoch again does nothing, and a session created after the drops
+ * only records the epoch it finds (pass it to ferry_cc_init_signal()).
+ *
+ * @param epoch  the source's current epoch
+ * @param now    the caller's clock, ns
+ * @return true when the epoch was new (whether or not cwnd could shrink
+ *         this RTT)
+ */
+bool ferry_cc_on_signal(struct ferry_cc *cc, uint64_t epoch, uint64_t now);
+
+/** Record the signal's current epoch without reacting (a new session). */
+static inline void ferry_cc_init_signal(struct ferry_cc *cc, uint64_t epoch)
+{
+	cc->signal_epoch = epoch;
+}
 
 /** @return the window, packets (may be below 1). */
 static inline double ferry_cc_cwnd(const struct ferry_cc *cc)

@@ -611,6 +611,7 @@ static void test_rules(void **state)
 		{ { "--net.address=10.0.1.5/24", "--net.gateway=10.0.2.1" }, "ferryd: net.gateway: flag --net.gateway: \"10.0.2.1\" is outside the subnet of net.address (\"10.0.1.5/24\", flag)\n" },
 		{ { "--net.address=10.0.1.5/24", "--net.gateway=10.0.1.5" }, "ferryd: net.gateway: flag --net.gateway: \"10.0.1.5\" is net.address itself\n" },
 		{ { "--net.address=10.0.1.5/24", "--net.gateway=224.0.0.1" }, "ferryd: net.gateway: flag --net.gateway: \"224.0.0.1\" is not a unicast address\n" },
+		{ { "--net.udp_port=65000", "--net.udp_port_count=600" }, "ferryd: net.udp_port_count: flag --net.udp_port_count: 600 ports from net.udp_port (65000, flag) pass port 65535\n" },
 		{ { "--net.address=10.0.1.0/24" }, "ferryd: net.address: flag --net.address: \"10.0.1.0/24\" is the network address of its subnet, not a host address\n" },
 		{ { "--net.address=10.0.1.255/24" }, "ferryd: net.address: flag --net.address: \"10.0.1.255/24\" is the broadcast address of its subnet, not a host address\n" },
 		{ { "--net.address=127.0.0.1/8" }, "ferryd: net.address: flag --net.address: \"127.0.0.1/8\" is not a unicast host address\n" },
@@ -651,6 +652,10 @@ static void test_rules_pass(void **state)
 	assert_clean(&r);
 	done(&r);
 	load(&r, ARGS("--net.address=10.0.1.255/32"), NONE);
+	assert_clean(&r);
+	done(&r);
+	/* a port range may end at 65535 */
+	load(&r, ARGS("--net.udp_port=65000", "--net.udp_port_count=536"), NONE);
 	assert_clean(&r);
 	done(&r);
 	/* fault rates may add up to exactly 1 */

@@ -23,7 +23,8 @@
 #     carries messages and the receiver of the old one is told it ended.
 #
 # usage: reliable.sh LAB_SH BUILD_DIR
-#        (RELIABLE_ONLY=stall skips the integrity runs)
+#        (RELIABLE_ONLY=stall skips the integrity runs; RELIABLE_ONLY=reset
+#        runs only the device-reset test below)
 # exit:  0 pass, 1 fail, 77 skip (no root, no namespaces, a lab already up,
 #        DPDK cannot start)
 set -u
@@ -127,9 +128,47 @@ xfer() {
 	return 0
 }
 
+only=${RELIABLE_ONLY:-}
+
+# -- device resets under checked transfers (RELIABLE_ONLY=reset, the
+# port_reset test): fault.port_reset_ms raises the port's reset event,
+# as an ENA does when it times out, and each daemon stops, resets where
+# the driver can, configures and starts its port again (net_af_packet:
+# removed and probed again, its only way back) while messages flow --
+if [[ $only == reset ]]; then
+	lab_up "$BIG --fault.port_reset_ms=300"
+	t0=$(date +%s%N)
+	xfer reset 300 31 "" "" || fail "checked transfer across port resets"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	sleep 0.2 # the counters reach the status file every 100 ms
+	for h in a b; do
+		pid=$(cat "/run/ferry-lab/$h.pid")
+		kill -0 "$pid" 2>/dev/null || fail "ferry-$h's ferryd is gone"
+		resets=$(counter port.resets "$h")
+		injected=$(counter fault.port_resets "$h")
+		failures=$(counter port.reset_failures "$h")
+		((failures == 0)) || fail "ferry-$h: $failures failed recoveries"
+		((resets >= 3)) || fail "ferry-$h recovered from $resets resets in $ms ms, wanted 3 or more"
+		((resets >= injected - 1 && resets <= injected)) ||
+			fail "ferry-$h: $injected resets raised, $resets recovered"
+		grep -q "device reset $resets recovered" "/run/ferry-lab/$h.log" ||
+			fail "ferry-$h did not log its resets"
+		# after dropping root it keeps CAP_NET_RAW and CAP_NET_ADMIN alone (af_packet's
+		# sockets are created again, its flags set) and runs as ferry
+		grep -q "^CapEff:[[:space:]]*0000000000003000$" "/proc/$pid/status" ||
+			fail "ferry-$h: $(grep CapEff "/proc/$pid/status"), wanted CAP_NET_RAW and CAP_NET_ADMIN only"
+		[[ $(awk '/^Uid:/ {print $2}' "/proc/$pid/status") == "$(id -u ferry)" ]] ||
+			fail "ferry-$h does not run as ferry"
+		echo "# ferry-$h: $resets resets recovered, retransmitted $(counter remote.tx_retransmits "$h")"
+	done
+	ok "300 messages verified in $ms ms while both ports were reset every 300 ms; no session went down, both daemons kept only CAP_NET_RAW and CAP_NET_ADMIN"
+	lab_down
+	ok "lab down, nothing left"
+	exit 0
+fi
+
 # -- integrity under loss, duplication and reordering --
 i=0
-only=${RELIABLE_ONLY:-}
 for level in "0 200" "0.01 200" "0.05 120" "0.2 60"; do
 	[[ -n $only ]] && break
 	read -r drop count <<<"$level"

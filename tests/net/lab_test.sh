@@ -42,7 +42,11 @@ for t in ip ping ethtool python3 timeout; do
 done
 [ -x "$BUILD/tests/net/ferry-net-responder" ] || fail "$BUILD/tests/net/ferry-net-responder is not built"
 [ -x "$PP" ] || fail "$PP is not built"
-# The lab has fixed names: never take down a lab someone else brought up.
+# One test at a time owns the lab (lab_common.sh's turn lock), then: the
+# lab has fixed names, so never take down a lab someone else brought up.
+# shellcheck source=../integration/lab_common.sh
+. "$(dirname "$0")/../integration/lab_common.sh"
+lab_take_turn
 for n in $NAMES; do
 	[ -e "/run/netns/$n" ] && skip "namespace $n exists: a lab is up already ($LAB down frees it)"
 done

@@ -114,4 +114,54 @@ static inline void fix_icmp_cksum(uint8_t *frame)
 	ferry_st16(icmp + FERRY_ICMP_OFF_CKSUM, (uint16_t)~ferry_cksum_sum(icmp, len, 0));
 }
 
+/* Bytes of the too-big packet a router quotes in build_frag_needed(). */
+#define FRAG_QUOTED 44
+
+/*
+ * A router (10.99.0.3, MAC_C) tells B that a packet B sent to A was too
+ * big: ICMP destination unreachable, code 4, next-hop MTU @p mtu, quoting
+ * the first FRAG_QUOTED bytes of the full-size (1500-byte, DF) ferry packet
+ * B built from port @p sport to A:40000. @return the frame length.
+ */
+static inline uint16_t build_frag_needed(uint8_t *f, uint16_t mtu, uint16_t sport)
+{
+	struct ferry_net_host b;
+	struct ferry_net_udp_dst d = {.port = 40000, .ip = IP_A, .src_port = sport};
+	uint8_t big[1514] = {0};
+	uint8_t *ip = f + FERRY_ETH_HLEN, *icmp = ip + FERRY_IPV4_HLEN;
+	uint16_t ip_len = FERRY_IPV4_HLEN + FERRY_ICMP_HLEN + FRAG_QUOTED;
+
+	ferry_net_host_init(&b, MAC_B, IP_B, 24, 0, FERRY_PORT, 1500);
+	ferry_net_host_set_port_count(&b, 16);
+	memcpy(d.mac, MAC_A, 6);
+	big[FERRY_UDP_FRAME_HLEN] = FERRY_WIRE_VERSION;
+	ferry_net_build_udp(&b, big, &d, 1500 - 28, 7, 0);
+
+	memcpy(f, MAC_B, 6);
+	memcpy(f + 6, MAC_C, 6);
+	ferry_st16(f + FERRY_ETH_OFF_TYPE, FERRY_ETHERTYPE_IPV4);
+	memset(ip, 0, FERRY_IPV4_HLEN);
+	ip[FERRY_IPV4_OFF_VIHL] = 0x45;
+	ip[FERRY_IPV4_OFF_TOS] = 0xc0;
+	ferry_st16(ip + FERRY_IPV4_OFF_LEN, ip_len);
+	ip[FERRY_IPV4_OFF_TTL] = 64;
+	ip[FERRY_IPV4_OFF_PROTO] = FERRY_IPPROTO_ICMP;
+	ferry_st32(ip + FERRY_IPV4_OFF_SRC, IP_C);
+	ferry_st32(ip + FERRY_IPV4_OFF_DST, IP_B);
+	memset(icmp, 0, FERRY_ICMP_HLEN);
+	icmp[FERRY_ICMP_OFF_TYPE] = FERRY_ICMP_DEST_UNREACH;
+	icmp[FERRY_ICMP_OFF_CODE] = FERRY_ICMP_CODE_FRAG_NEEDED;
+	ferry_st16(icmp + FERRY_ICMP_OFF_MTU, mtu);
+	memcpy(icmp + FERRY_ICMP_HLEN, big + FERRY_ETH_HLEN, FRAG_QUOTED);
+	fix_ip_cksum(f);
+	fix_icmp_cksum(f);
+	return (uint16_t)(FERRY_ETH_HLEN + ip_len);
+}
+
+/* The quoted packet's IPv4 header inside a build_frag_needed() frame. */
+static inline uint8_t *frag_quoted_ip(uint8_t *f)
+{
+	return f + FERRY_ETH_HLEN + FERRY_IPV4_HLEN + FERRY_ICMP_HLEN;
+}
+
 #endif

@@ -198,7 +198,52 @@ static uint16_t m_icmp_reply(uint8_t *f, uint16_t len) { f[34] = 0; fix_icmp_cks
 static uint16_t m_icmp_code(uint8_t *f, uint16_t len) { f[35] = 1; fix_icmp_cksum(f); return len; }
 static uint16_t m_icmp_cksum(uint8_t *f, uint16_t len) { f[len - 1] ^= 0x11; return len; }
 
-enum base { UDP, ARP, ECHO };
+/* Edits of a "fragmentation needed" (build_frag_needed()), each fixing
+ * the checksums it breaks: the quoted header's and the ICMP message's. */
+static uint16_t frag_fixed(uint8_t *f, uint16_t len)
+{
+	uint8_t *q = frag_quoted_ip(f);
+	ferry_st16(q + FERRY_IPV4_OFF_CKSUM, 0);
+	ferry_st16(q + FERRY_IPV4_OFF_CKSUM, ferry_ipv4_hdr_cksum(q, FERRY_IPV4_HLEN));
+	fix_icmp_cksum(f);
+	return len;
+}
+static uint16_t m_frag_cksum(uint8_t *f, uint16_t len) { f[len - 1] ^= 0x40; return len; }
+static uint16_t m_frag_cut(uint8_t *f, uint16_t len)
+{
+	/* IPv4 header and 4 bytes of UDP: the ports are not all there */
+	(void)len;
+	ferry_st16(ip_of(f) + 2, 20 + 8 + 24);
+	fix_ip_cksum(f);
+	fix_icmp_cksum(f);
+	return 14 + 20 + 8 + 24;
+}
+static uint16_t m_frag_tcp(uint8_t *f, uint16_t len) { frag_quoted_ip(f)[9] = 6; return frag_fixed(f, len); }
+static uint16_t m_frag_no_df(uint8_t *f, uint16_t len)
+{
+	ferry_st16(frag_quoted_ip(f) + 6, 0);
+	return frag_fixed(f, len);
+}
+static uint16_t m_frag_mtu_big(uint8_t *f, uint16_t len)
+{
+	/* "1500 bytes did not fit through 1500": nonsense */
+	ferry_st16(f + 34 + 6, 1500);
+	return frag_fixed(f, len);
+}
+static uint16_t m_frag_mtu_tiny(uint8_t *f, uint16_t len) { ferry_st16(f + 34 + 6, 60); return frag_fixed(f, len); }
+static uint16_t m_frag_other_src(uint8_t *f, uint16_t len)
+{
+	ferry_st32(frag_quoted_ip(f) + 12, IP_C);
+	return frag_fixed(f, len);
+}
+static uint16_t m_frag_other_port(uint8_t *f, uint16_t len)
+{
+	/* B's range is one port here: 31851 is not B's */
+	ferry_st16(frag_quoted_ip(f) + 20, FERRY_PORT + 1);
+	return frag_fixed(f, len);
+}
+
+enum base { UDP, ARP, ECHO, FRAG };
 
 struct drop_case {
 	const char *what;
@@ -261,6 +306,14 @@ static const struct drop_case drop_cases[] = {
 	{"ICMP echo reply", ECHO, m_icmp_reply, FERRY_DROP_ICMP_NOT_ECHO, 0},
 	{"ICMP echo code 1", ECHO, m_icmp_code, FERRY_DROP_ICMP_NOT_ECHO, 0},
 	{"ICMP checksum", ECHO, m_icmp_cksum, FERRY_DROP_ICMP_BAD_CHECKSUM, 0},
+	{"frag needed, ICMP checksum", FRAG, m_frag_cksum, FERRY_DROP_ICMP_BAD_CHECKSUM, 0},
+	{"frag needed, quote cut", FRAG, m_frag_cut, FERRY_DROP_ICMP_FRAG_MALFORMED, 0},
+	{"frag needed about TCP", FRAG, m_frag_tcp, FERRY_DROP_ICMP_FRAG_MALFORMED, 0},
+	{"frag needed without DF", FRAG, m_frag_no_df, FERRY_DROP_ICMP_FRAG_MALFORMED, 0},
+	{"frag needed, MTU = length", FRAG, m_frag_mtu_big, FERRY_DROP_ICMP_FRAG_MALFORMED, 0},
+	{"frag needed, MTU 60", FRAG, m_frag_mtu_tiny, FERRY_DROP_ICMP_FRAG_MALFORMED, 0},
+	{"frag needed, other source", FRAG, m_frag_other_src, FERRY_DROP_ICMP_FRAG_NOT_OURS, 0},
+	{"frag needed, other port", FRAG, m_frag_other_port, FERRY_DROP_ICMP_FRAG_NOT_OURS, 0},
 };
 
 static void test_every_drop_reason(void **state)
@@ -276,7 +329,10 @@ static void test_every_drop_reason(void **state)
 		const struct drop_case *c = &drop_cases[i];
 		uint8_t f[2048] = {0};
 		struct ferry_net_rx rx;
-		uint16_t len = c->base == UDP ? base_udp(f) : c->base == ARP ? base_arp_req(f) : base_echo(f);
+		uint16_t len = c->base == UDP    ? base_udp(f)
+			       : c->base == ARP  ? base_arp_req(f)
+			       : c->base == ECHO ? base_echo(f)
+						 : build_frag_needed(f, 1400, 0);
 		len = c->mutate(f, len);
 		uint64_t before = st.drop[c->want];
 		enum ferry_net_verdict v = ferry_net_input(&b, f, len, c->rx_flags, &rx, &st);
@@ -544,9 +600,12 @@ static void test_every_prefix_of_a_frame(void **state)
 	struct ferry_net_stats st = {0};
 	struct ferry_net_rx rx;
 	host_b(&b);
-	for (int base = 0; base < 3; base++) {
+	for (int base = 0; base < 4; base++) {
 		uint8_t tmpl[128];
-		uint16_t full = base == 0 ? base_udp(tmpl) : base == 1 ? base_arp_req(tmpl) : base_echo(tmpl);
+		uint16_t full = base == 0   ? base_udp(tmpl)
+				: base == 1 ? base_arp_req(tmpl)
+				: base == 2 ? base_echo(tmpl)
+					    : build_frag_needed(tmpl, 1400, 0);
 		for (uint16_t n = 0; n < full; n++) {
 			uint8_t *f = malloc(n ? n : 1);
 			memcpy(f, tmpl, n);

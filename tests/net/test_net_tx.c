@@ -14,6 +14,7 @@
 
 static void udp_dst_b(struct ferry_net_udp_dst *d)
 {
+	memset(d, 0, sizeof(*d)); /* src_port 0: the host's first port */
 	memcpy(d->mac, MAC_B, 6);
 	d->ip = IP_B;
 	d->port = FERRY_PORT;

@@ -152,6 +152,9 @@ int main(int argc, char **argv)
 	put(&c[9], FERRY_COUNTER_ACTIVE, FERRY_CTR_COUNT, 9,
 	    "client.9.we\"ird\\\x01\x1b[2J\xc3\xa9\xff.commands");
 	put(&c[10], FERRY_COUNTER_ACTIVE, FERRY_CTR_GAUGE, UINT64_MAX, "zzz.other");
+	/* a counter the device does not have: its value must not be shown */
+	put(&c[12], FERRY_COUNTER_ACTIVE, FERRY_CTR_COUNT, 77, "eni.pps_allowance_exceeded")->flags =
+		FERRY_CTR_F_UNAVAILABLE;
 	if (extra) {
 		const char *eq = strchr(extra, '=');
 		char label[sizeof(c->label)];

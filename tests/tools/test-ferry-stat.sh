@@ -33,7 +33,7 @@ want = {
     "drop.ipv4_bad_checksum": 2, "client.7.perf-client.commands": 5,
     "client.9.we\"ird\\\x01\x1b[2J\u00e9\ufffd.commands": 9,
     "client.12.perf-client.commands": 7, "session.12.retransmits": 0,
-    "zzz.other": 18446744073709551615,
+    "zzz.other": 18446744073709551615, "eni.pps_allowance_exceeded": None,
 }
 for extra in sys.argv[5:]:
     k, v = extra.split("=")
@@ -72,6 +72,7 @@ if [ $rc -eq 0 ] && check_json "$D/j2" false 60000 65000 daemon.restarted=1; the
 if [ $rc -eq 0 ] && grep -q '^ferryd 9.8.7-test  pid [0-9]* not running  up 1h02m03s' "$D/t1" &&
    grep -q 'STALE$' "$D/t1" && grep -Eq '^daemon\.commands +12345$' "$D/t1" &&
    grep -q 'client.9.we"ird\\??\[2Jé?.commands' "$D/t1" &&
+   grep -Eq '^eni\.pps_allowance_exceeded +unavailable$' "$D/t1" &&
    ! LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$D/t1" && ! grep -q 'daemon.freed' "$D/t1"
 then ok "table"; else fail "table (rc=$rc)"; cat -A "$D/t1"; fi
 "$STAT" --once --shm-dir "$D" --filter perf-client >"$D/t2"

@@ -167,6 +167,48 @@ static void test_loss(void **state)
 	assert_int_equal(cc.decreases, 2);
 }
 
+static void test_external_signal(void **state)
+{
+	struct ferry_cc cc = make();
+	(void)state;
+
+	ferry_cc_on_ack(&cc, 20 * US, 0, 0); /* RTT 20 us, delay far below target */
+	/* the same epoch as the session started with: nothing */
+	assert_false(ferry_cc_on_signal(&cc, 0, 10 * US));
+	assert_cwnd(&cc, 16);
+	/* the cloud dropped packets: back off though the delay is low */
+	assert_true(ferry_cc_on_signal(&cc, 1, 100 * US));
+	assert_cwnd(&cc, 8);
+	/* the same epoch read again (every ack passes it): once only */
+	for (uint64_t t = 200; t < 2000; t += 100)
+		assert_false(ferry_cc_on_signal(&cc, 1, t * US));
+	assert_cwnd(&cc, 8);
+	/* a new epoch within the RTT of the decrease: seen, not acted on */
+	ferry_cc_on_ack(&cc, 20 * US, 0, 2000 * US);
+	assert_true(ferry_cc_on_signal(&cc, 2, 2000 * US));
+	assert_true(ferry_cc_on_signal(&cc, 3, 2010 * US));
+	assert_cwnd(&cc, 4);
+	assert_true(ferry_cc_on_signal(&cc, 4, 2015 * US));
+	assert_cwnd(&cc, 4);
+	assert_true(ferry_cc_on_signal(&cc, 5, 2031 * US));
+	assert_cwnd(&cc, 2);
+	assert_int_equal(cc.signals, 5);
+	assert_int_equal(cc.decreases, 3);
+	/* acks below the target grow it again as usual */
+	ferry_cc_on_ack(&cc, 20 * US, 2, 3000 * US);
+	assert_cwnd(&cc, 3);
+
+	/* a session opened after drops records the epoch and does not react */
+	struct ferry_cc late = make();
+	ferry_cc_init_signal(&late, 5);
+	assert_false(ferry_cc_on_signal(&late, 5, 0));
+	assert_cwnd(&late, 16);
+	/* and never goes below min_cwnd however many epochs pass */
+	for (uint64_t e = 6; e < 200; e++)
+		ferry_cc_on_signal(&late, e, e * 1000 * US);
+	assert_cwnd(&late, 0.01);
+}
+
 static void test_timeout(void **state)
 {
 	struct ferry_cc cc = make();
@@ -321,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_multiplicative_decrease),
 		cmocka_unit_test(test_max_mdf),
 		cmocka_unit_test(test_loss),
+		cmocka_unit_test(test_external_signal),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_timeout_threshold),
 		cmocka_unit_test(test_clamps),
