@@ -114,7 +114,6 @@ struct rtx {
 	uint64_t una_off, nxt_off, end_off;
 	uint64_t peer_edge;
 	uint32_t peer_max_window; /* the peer's promise (OPEN, ACCEPT) */
-	uint32_t edge_ack;        /* the ack of the packet peer_edge came with */
 	struct txslot *slots; /* by seq & (WINDOW_PKTS - 1) */
 	struct ferry_sack *sack;
 	struct ferry_rtt rtt;
@@ -300,6 +299,10 @@ void remote_accept(struct fcore *c, struct fsession *s);
 /** The local end of an UP session left: keep it until what it sent is
  *  acked, then close with @p reason. @return false: end it now instead */
 bool remote_linger(struct fcore *c, struct fsession *s, int reason);
+/** End @p s for @p reason now, on our side: an UP session stays, without
+ *  its client, sending CLOSE until the peer acks it. @return true if it
+ *  stays (as session_end()'s linger), false: told once, end it now */
+bool remote_close(struct fcore *c, struct fsession *s, int reason);
 /** Tell the peer the session ended (REFUSE while INCOMING, else CLOSE). */
 void remote_tell_end(struct fcore *c, struct fsession *s, int reason);
 /** Free the transport state and counters of a remote session. */
@@ -350,8 +353,10 @@ void rtx_held_add(struct fsession *s, int64_t bytes);
 /** Free everything the data path holds. */
 void rtx_free_data(struct fsession *s);
 /** Check the ack fields of any packet from the peer, before anything
- *  else of it is believed. @return 0, or -1: a forged or ancient ack */
-int rtx_check_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr *h);
+ *  else of it is believed: a selective ack of numbers never sent is
+ *  cleared from @p h (and counted). @return 0, or -1: the cumulative ack
+ *  is forged or ancient */
+int rtx_check_ack(struct fcore *c, struct fsession *s, struct ferry_wire_hdr *h);
 /** Apply the (checked) ack fields. */
 void rtx_on_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr *h);
 /** A DATA packet. */

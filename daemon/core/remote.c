@@ -165,9 +165,6 @@ static void peer_window(struct fsession *s, const struct ferry_wire_hdr *h, uint
 	t->peer_max_window = promise ? promise : 65536;
 	uint64_t edge = ferry_wire_widen(0, ntohl(h->window));
 	t->peer_edge = edge < t->peer_max_window ? edge : t->peer_max_window;
-	/* later edges come with acks of our packets, which start at our
-	 * first number (an OPEN's ack field acks nothing of ours) */
-	t->edge_ack = t->isn;
 }
 
 static void send_open(struct fcore *c, struct fsession *s)
@@ -269,6 +266,26 @@ bool remote_linger(struct fcore *c, struct fsession *s, int reason)
 	t->close_reason = reason;
 	t->ctl_tries = 0;
 	rtx_mark_dirty(c, s);
+	return true;
+}
+
+bool remote_close(struct fcore *c, struct fsession *s, int reason)
+{
+	struct rtx *t = s->t;
+	if (t == NULL || c->stopping || (s->state != FS_UP && s->state != FS_PEER_CLOSED)) {
+		remote_tell_end(c, s, reason);
+		return false;
+	}
+	/* What we hold for the client goes; the peer is told until it acks
+	 * (a single lost CLOSE would leave its end open, idle, for good). */
+	rtx_drop_held(s);
+	struct fcore_client *cl = local_end(s);
+	if (cl)
+		cl->rx_held -= t->held_bytes;
+	s->state = FS_CLOSE_SENT;
+	t->close_reason = reason;
+	t->ctl_tries = 0;
+	send_close(c, s);
 	return true;
 }
 
@@ -455,7 +472,7 @@ static bool on_accept(struct fcore *c, struct fsession *s, uint16_t port,
 
 /* CLOSE: its seq must lie in our receive window, its acks be of what we
  * sent. */
-static bool close_fits(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr *h)
+static bool close_fits(struct fcore *c, struct fsession *s, struct ferry_wire_hdr *h)
 {
 	uint32_t next = rtx_rcv_next(s->t);
 	int32_t ahead = ferry_seq_diff(ntohl(h->seq), next);
@@ -463,7 +480,7 @@ static bool close_fits(struct fcore *c, struct fsession *s, const struct ferry_w
 }
 
 static bool on_close(struct fcore *c, struct fsession *s, uint32_t ip, uint16_t port,
-		     uint16_t dport, const struct ferry_wire_hdr *h)
+		     uint16_t dport, struct ferry_wire_hdr *h)
 {
 	int reason = (int)ntohl(h->aux);
 	if (reason <= 0 || reason > FERRY_REASON_RESET)
@@ -502,7 +519,7 @@ static void on_reset(struct fcore *c, struct fsession *s, const struct ferry_wir
 /* A packet for session @p s, which names this sender. @return whether it
  * passed every check (it is then proof the peer is alive). */
 static bool session_input(struct fcore *c, struct fsession *s, uint32_t ip, uint16_t port,
-			  uint16_t dport, const struct ferry_wire_hdr *h, const uint8_t *pl,
+			  uint16_t dport, struct ferry_wire_hdr *h, const uint8_t *pl,
 			  uint32_t plen)
 {
 	struct rtx *t = s->t;

@@ -630,23 +630,34 @@ void rtx_on_room(struct fcore *c, struct fsession *s)
 
 /* ---- acks -------------------------------------------------------------- */
 
-int rtx_check_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr *h)
+int rtx_check_ack(struct fcore *c, struct fsession *s, struct ferry_wire_hdr *h)
 {
-	(void)c;
 	struct rtx *t = s->t;
 	uint64_t bits;
 	memcpy(&bits, &h->sack, sizeof(bits));
 	bits = be64toh(bits);
 	uint32_t cum = ntohl(h->ack);
-	if (t->sack)
-		return ferry_sack_ack_check(t->sack, cum, bits);
-	/* dozing: nothing is in flight, so a true ack is of our next number
-	 * (or an older one, late) and selects nothing at or past it */
-	int32_t back = ferry_seq_diff(t->snd_next, cum);
-	if (back < 0 || back > (int32_t)WINDOW_PKTS)
+	bool cum_ok, sack_ok;
+	if (t->sack) {
+		cum_ok = ferry_sack_ack_check(t->sack, cum, 0) == 0;
+		sack_ok = ferry_sack_ack_check(t->sack, cum, bits) == 0;
+	} else {
+		/* dozing: nothing is in flight, so a true ack is of our next
+		 * number (or an older one, late) and selects nothing past it */
+		int32_t back = ferry_seq_diff(t->snd_next, cum);
+		cum_ok = back >= 0 && back <= (int32_t)WINDOW_PKTS;
+		sack_ok = bits == 0 ||
+			  ferry_seq_lt(cum + 1 + (63 - (uint32_t)__builtin_clzll(bits)), t->snd_next);
+	}
+	if (!cum_ok)
 		return -1;
-	if (bits && !ferry_seq_lt(cum + 1 + (63 - (uint32_t)__builtin_clzll(bits)), t->snd_next))
-		return -1;
+	if (!sack_ok) {
+		/* The peer selectively acks numbers we never sent: someone
+		 * forged data into its window (it cannot tell). Its cumulative
+		 * ack still holds; the selective part is not believed. */
+		core_count(c, FC_ACKS_INVALID);
+		memset(&h->sack, 0, sizeof(h->sack));
+	}
 	return 0;
 }
 
@@ -696,18 +707,13 @@ void rtx_on_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr
 		ctr_set(s->c_srtt, ferry_rtt_srtt(&t->rtt));
 		ctr_set(s->c_cwnd, (uint64_t)(ferry_cc_cwnd(&t->cc) * 1000.0));
 	}
-	/* The edge comes with the newest ack (older packets may be late),
-	 * and never reaches past what the peer promised beyond what it has
-	 * acked: a forged ack can open no more than the peer's ring. */
-	uint32_t ack = ntohl(h->ack);
-	uint64_t edge = ferry_wire_widen(t->nxt_off, ntohl(h->window));
+	/* The edge is what the latest packet that passed every check says,
+	 * not the largest ever seen: a forged ack that slipped through moves
+	 * it only until the peer's next packet, and never past what the peer
+	 * promised beyond what it has acked. A late packet may lower it for a
+	 * moment; the peer's next one says the truth again. */
 	uint64_t was = t->peer_edge;
-	if (ferry_seq_gt(ack, t->edge_ack)) {
-		t->edge_ack = ack;
-		t->peer_edge = edge;
-	} else if (ack == t->edge_ack && edge > t->peer_edge) {
-		t->peer_edge = edge;
-	}
+	t->peer_edge = ferry_wire_widen(t->nxt_off, ntohl(h->window));
 	uint64_t promise = t->peer_max_window;
 	if (promise < t->max_msg + sizeof(struct ferry_wire_frame))
 		promise = t->max_msg + sizeof(struct ferry_wire_frame);

@@ -171,9 +171,11 @@ void session_end(struct fcore *c, struct fsession *s, struct fcore_client *close
 		return;
 	bool keep = false;
 	if (s->remote && !s->peer_done) {
-		keep = remote_linger(c, s, reason);
+		/* a client that closes or leaves lets what it sent be
+		 * delivered; an end for a reason of ours is at once */
+		keep = closer != NULL && remote_linger(c, s, reason);
 		if (!keep)
-			remote_tell_end(c, s, reason);
+			keep = remote_close(c, s, reason);
 	}
 	for (int i = 0; i < 2; i++) {
 		struct fcore_client *e = s->end[i];
@@ -181,7 +183,7 @@ void session_end(struct fcore *c, struct fsession *s, struct fcore_client *close
 			emit_down(c, e, s->id, i == 0 ? s->cookie : 0, reason);
 	}
 	LOG_D("session %u (%s) ended, reason %d%s", s->id, s->service, reason,
-	      keep ? "; sending what is unacked" : "");
+	      keep ? "; telling the peer until it acks" : "");
 	if (keep) {
 		/* it lives on without its client */
 		session_detach(c, s, 0);
