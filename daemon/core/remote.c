@@ -249,42 +249,41 @@ static void send_close(struct fcore *c, struct fsession *s)
 	t->ctl_due_ns = c->now + (ferry_rtt_rto(&t->rtt) << (t->ctl_tries < 10 ? t->ctl_tries : 10));
 }
 
-bool remote_linger(struct fcore *c, struct fsession *s, int reason)
+/* The session outlives its client in @p state: what we held for the
+ * client goes, and what is left (a message half assembled, kept so the
+ * stream stays in step; out-of-order packets) counts against nobody's
+ * ring now. */
+static void outlive_client(struct fsession *s, int state, int reason)
 {
 	struct rtx *t = s->t;
-	if (t == NULL || s->state != FS_UP || c->stopping)
-		return false;
-	/* The client is gone: what we held for it can go, what it sent
-	 * cannot. A message half assembled stays, so the stream stays in
-	 * step; finished, it is dropped like the rest (nobody to take it).
-	 * It and out-of-order packets count against nobody's ring now. */
 	rtx_drop_held(s);
 	struct fcore_client *cl = local_end(s);
 	if (cl)
 		cl->rx_held -= t->held_bytes;
-	s->state = FS_CLOSING;
+	s->state = state;
 	t->close_reason = reason;
 	t->ctl_tries = 0;
+}
+
+bool remote_linger(struct fcore *c, struct fsession *s, int reason)
+{
+	if (s->t == NULL || s->state != FS_UP || c->stopping)
+		return false;
+	/* the client is gone; what it sent is delivered first */
+	outlive_client(s, FS_CLOSING, reason);
 	rtx_mark_dirty(c, s);
 	return true;
 }
 
 bool remote_close(struct fcore *c, struct fsession *s, int reason)
 {
-	struct rtx *t = s->t;
-	if (t == NULL || c->stopping || (s->state != FS_UP && s->state != FS_PEER_CLOSED)) {
+	if (s->t == NULL || c->stopping || (s->state != FS_UP && s->state != FS_PEER_CLOSED)) {
 		remote_tell_end(c, s, reason);
 		return false;
 	}
-	/* What we hold for the client goes; the peer is told until it acks
-	 * (a single lost CLOSE would leave its end open, idle, for good). */
-	rtx_drop_held(s);
-	struct fcore_client *cl = local_end(s);
-	if (cl)
-		cl->rx_held -= t->held_bytes;
-	s->state = FS_CLOSE_SENT;
-	t->close_reason = reason;
-	t->ctl_tries = 0;
+	/* told until it acks: a single lost CLOSE would leave the peer's end
+	 * open, idle, for good */
+	outlive_client(s, FS_CLOSE_SENT, reason);
 	send_close(c, s);
 	return true;
 }
