@@ -174,6 +174,8 @@ struct fcore_params {
 						   * or bytes */                     \
 	X(TX_ACKS, "tx_acks")                     /* ACK packets */                  \
 	X(RTO, "rto_timeouts")                                                       \
+	X(SPURIOUS_RTO, "rto_spurious")           /* undone: the originals had   \
+						   * arrived (F-RTO) */             \
 	X(TX_PROBES, "tx_probes")                 /* window probes */                \
 	X(PEER_TIMEOUTS, "peer_timeouts")         /* sessions ended: peer silent */  \
 	X(TX_RESETS, "tx_resets")                 /* RESET sent: unknown session */  \

@@ -122,6 +122,15 @@ struct rtx {
 	uint64_t last_delay_ns; /* the latest delay fed to cc */
 	uint64_t progress_ns;  /* when the peer last acked new data, or when
 				* data was first outstanding after a pause */
+	uint64_t acked_ns;     /* when an ack last acked any packet (cumulative
+				* or selective) */
+	/* after a retransmission timeout, one packet goes until the next ack
+	 * tells whether the timeout was spurious (F-RTO, RFC 5682); if it was,
+	 * what the timeout did to the estimators is undone */
+	bool rto_probe;
+	uint64_t rto_at;
+	struct ferry_cc cc_before;
+	struct ferry_rtt rtt_before;
 
 	/* receive */
 	struct ferry_rxwin *rx;

@@ -641,6 +641,29 @@ out:
 
 /* ---- timers ------------------------------------------------------------ */
 
+/* How long a packet may go unacked before it is lost: the RTO, which the
+ * RTT samples give without the peer's hold time, plus the longest the peer
+ * may hold an ack (QUIC's PTO does the same with max_ack_delay). */
+static uint64_t loss_rto(const struct fcore *c, const struct rtx *t)
+{
+	return ferry_rtt_rto(&t->rtt) + c->p.ack_delay_ns;
+}
+
+/* When the retransmission timer fires: an RTO after the oldest packet in
+ * flight was sent, and an RTO after the last ack that acked anything new.
+ * While acks keep coming, packets are not lost to the timer but to the ack
+ * pattern (three later ones acked): behind a hole, packets the selective
+ * ack cannot yet report wait a retransmission's round trip, and timing
+ * them out one by one would resend a whole window that arrived. */
+static uint64_t rto_due(const struct fcore *c, const struct rtx *t)
+{
+	uint64_t rto = loss_rto(c, t);
+	uint64_t due = ferry_sack_deadline(t->sack, rto);
+	if (due != UINT64_MAX && t->acked_ns + rto > due)
+		due = t->acked_ns + rto;
+	return due;
+}
+
 static uint64_t min64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
@@ -671,7 +694,7 @@ uint64_t remote_next_due(struct fcore *c, struct fsession *s)
 	}
 	uint64_t at = UINT64_MAX;
 	if (t->sack)
-		at = min64(at, ferry_sack_deadline(t->sack, ferry_rtt_rto(&t->rtt)));
+		at = min64(at, rto_due(c, t));
 	bool to_send = t->nxt_off < t->end_off || (t->sack && ferry_sack_lost(t->sack));
 	if (to_send && !t->blocked && t->next_send_ns > c->now)
 		at = min64(at, t->next_send_ns);
@@ -739,14 +762,19 @@ void remote_timer(struct fcore *c, struct fsession *s)
 		return;
 	}
 	/* retransmission timeout */
-	uint64_t rto = ferry_rtt_rto(&t->rtt);
-	if (t->sack && now >= ferry_sack_deadline(t->sack, rto) &&
-	    ferry_sack_on_timeout(t->sack, now, rto)) {
+	uint64_t rto = loss_rto(c, t);
+	if (t->sack && now >= rto_due(c, t) && ferry_sack_on_timeout(t->sack, now, rto)) {
 		core_count(c, FC_RTO);
 		LOG_D("session %u: retransmission timeout, rto %llu us, cwnd %.2f, srtt %llu us, "
 		      "in flight %u", s->id, (unsigned long long)rto / 1000, ferry_cc_cwnd(&t->cc),
 		      (unsigned long long)ferry_rtt_srtt(&t->rtt) / 1000,
 		      ferry_sack_in_flight(t->sack));
+		if (!t->rto_probe) {
+			t->cc_before = t->cc;
+			t->rtt_before = t->rtt;
+		}
+		t->rto_probe = true;
+		t->rto_at = now;
 		ferry_rtt_on_timeout(&t->rtt);
 		ferry_cc_on_timeout(&t->cc, now);
 	}

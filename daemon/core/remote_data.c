@@ -251,6 +251,12 @@ void rtx_transmit(struct fcore *c, struct fsession *s)
 			send_data(c, s, seq, sl->off, sl->len);
 			core_count(c, FC_TX_RETRANSMITS);
 			ctr_add(s->c_retx, 1);
+			if (t->rto_probe) {
+				/* one, until the next ack says whether the
+				 * timeout was real */
+				t->next_send_ns = now + gap;
+				break;
+			}
 		} else {
 			if (t->nxt_off >= t->end_off)
 				break;
@@ -683,6 +689,16 @@ void rtx_on_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr
 	}
 	uint32_t echo = ntohl(h->ts_echo);
 	uint64_t delay = 0;
+	if (t->rto_probe && a.newly_acked) {
+		t->rto_probe = false;
+		/* the peer acks a packet we sent before the timeout: the
+		 * originals were late, not lost (a stalled peer, a queue) */
+		if (echo && (int32_t)(echo - (uint32_t)t->rto_at) < 0) {
+			core_count(c, FC_SPURIOUS_RTO);
+			t->cc = t->cc_before;
+			t->rtt = t->rtt_before;
+		}
+	}
 	if (echo) {
 		uint32_t raw = (uint32_t)now - echo;
 		uint32_t held = ntohl(h->ack_delay);
@@ -693,6 +709,7 @@ void rtx_on_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr
 		}
 	}
 	if (a.newly_acked) {
+		t->acked_ns = now;
 		t->last_delay_ns = delay ? delay : a.rtt_ns;
 		ferry_cc_on_ack(&t->cc, t->last_delay_ns, a.newly_acked, now);
 		/* the cloud dropping our packets (ENA allowance counters) */

@@ -412,6 +412,18 @@ void sim_check(struct sim *s)
 			fail_msg("host %d: %s", i, why);
 }
 
+static bool asleep(const struct sim *s, const struct sim_host *h)
+{
+	return h->stall_every_ns &&
+	       (s->now + h->stall_phase_ns) % h->stall_every_ns < h->stall_ns;
+}
+
+static uint64_t wakes_at(const struct sim *s, const struct sim_host *h)
+{
+	uint64_t t = s->now + h->stall_phase_ns;
+	return t - t % h->stall_every_ns + h->stall_ns - h->stall_phase_ns;
+}
+
 static void deliver(struct sim *s, const struct sim_pkt *p)
 {
 	for (int i = 0; i < SIM_HOSTS; i++) {
@@ -441,13 +453,15 @@ static uint64_t next_event(struct sim *s, uint64_t until)
 	uint64_t at = until;
 	for (int i = 0; i < SIM_HOSTS; i++) {
 		struct sim_dir *d = &s->dir[i];
+		const struct sim_host *to = &s->h[i ^ 1];
 		if (d->n)
-			at = min64(at, d->q[d->head].at);
+			at = min64(at, asleep(s, to) ? wakes_at(s, to) : d->q[d->head].at);
 		if (d->fault.nheld)
 			at = min64(at, s->now + FERRY_FAULT_HOLD_NS);
 		int64_t t = fcore_next_timer(s->h[i].core);
 		if (t >= 0)
-			at = min64(at, s->now + (uint64_t)t);
+			at = min64(at, asleep(s, &s->h[i]) ? wakes_at(s, &s->h[i])
+							 : s->now + (uint64_t)t);
 	}
 	return at < s->now ? s->now : at;
 }
@@ -456,7 +470,7 @@ static void step(struct sim *s)
 {
 	for (int i = 0; i < SIM_HOSTS; i++) {
 		struct sim_dir *d = &s->dir[i];
-		while (d->n && d->q[d->head].at <= s->now) {
+		while (d->n && d->q[d->head].at <= s->now && !asleep(s, &s->h[i ^ 1])) {
 			struct sim_pkt p = d->q[d->head];
 			d->head = (d->head + 1) % d->cap;
 			d->n--;
@@ -471,6 +485,8 @@ static void step(struct sim *s)
 		}
 	}
 	for (int i = 0; i < SIM_HOSTS; i++) {
+		if (asleep(s, &s->h[i]))
+			continue;
 		fcore_set_now(s->h[i].core, s->now);
 		fcore_poll(s->h[i].core);
 	}

@@ -81,6 +81,10 @@ struct sim_host {
 	struct fcore *core;
 	uint64_t rng;
 	bool cut;            /* its link is down (both directions) */
+	/* descheduled: for stall_ns of every stall_every_ns the host does
+	 * nothing (packets wait for it, its timers too), as a daemon sharing
+	 * a core with others would */
+	uint64_t stall_every_ns, stall_ns, stall_phase_ns;
 	struct sim_client cl[SIM_CLIENTS];
 	struct fcore_params p;
 };
