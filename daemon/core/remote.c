@@ -560,7 +560,9 @@ static bool session_input(struct fcore *c, struct fsession *s, uint32_t ip, uint
 			core_count(c, FC_ACKS_INVALID);
 			return false;
 		}
-		if (rtx_wake(c, s) != 0)
+		/* a dozing session takes an ACK as it is: only data needs the
+		 * reorder window (and sending, the scoreboard) */
+		if (h->type == FW_DATA && rtx_wake(c, s) != 0)
 			return false; /* no memory: not acked, it comes again */
 		rtx_on_ack(c, s, h);
 		if (h->type == FW_DATA) {
