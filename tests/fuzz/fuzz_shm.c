@@ -71,8 +71,8 @@ struct side {
 	struct ferry_ring p, c;
 	bool p_up, c_up;       /* attached and not disconnected */
 	bool clean;            /* only this process wrote the ring */
-	uint64_t lo, hi;       /* ctl and data area, offsets in the mapping */
-	uint64_t ctl_lo, data_lo;
+	bool mapped;           /* either end attached: the areas below are set */
+	uint64_t ctl_lo, data_lo, cap; /* areas, as offsets in the mapping */
 	uint64_t at;           /* consumer position before its last peek */
 	struct expect *want;
 	unsigned nwant, next;  /* records written; the next one to read */
@@ -131,45 +131,47 @@ static void attach(int r, const struct ferry_ring_desc *d)
 			   "attached at position %llu", (unsigned long long)v[i]->pos);
 	}
 	s->at = s->c.pos;
+	s->mapped = s->p_up || s->c_up;
+	if (!s->mapped)
+		return;
+	const struct ferry_ring *any = s->c_up ? &s->c : &s->p;
+	s->ctl_lo = (uint64_t)((uint8_t *)any->ctl - g.base);
+	s->data_lo = (uint64_t)(any->data - g.base);
+	s->cap = any->cap;
 	if (!s->p_up || !s->c_up)
 		return;
-	s->ctl_lo = (uint64_t)((uint8_t *)s->c.ctl - g.base);
-	s->data_lo = (uint64_t)(s->c.data - g.base);
 	/* Clean: head == tail with the terminator in place, and no other
 	 * writer (the header is left alone, the areas do not overlap). */
 	struct ferry_rec *rec = (struct ferry_rec *)(s->c.data + (s->c.pos & s->c.mask));
 	s->clean = s->p.pos == s->c.pos && atomic_load(&rec->len) == 0 &&
 		   !overlap(s->ctl_lo, s->ctl_lo + sizeof(struct ferry_ring_ctl), s->data_lo,
-			    s->data_lo + s->c.cap) &&
+			    s->data_lo + s->cap) &&
 		   !overlap(0, sizeof(struct ferry_shm_hdr), s->ctl_lo,
 			    s->ctl_lo + sizeof(struct ferry_ring_ctl)) &&
-		   !overlap(0, sizeof(struct ferry_shm_hdr), s->data_lo, s->data_lo + s->c.cap);
+		   !overlap(0, sizeof(struct ferry_shm_hdr), s->data_lo, s->data_lo + s->cap);
+}
+
+static bool touches(const struct side *s, uint64_t lo, uint64_t hi)
+{
+	return overlap(lo, hi, s->ctl_lo, s->ctl_lo + sizeof(struct ferry_ring_ctl)) ||
+	       overlap(lo, hi, s->data_lo, s->data_lo + s->cap);
 }
 
 static void taint(uint64_t lo, uint64_t hi)
 {
-	for (int r = 0; r < 2; r++) {
-		struct side *s = &g.s[r];
-		if (s->clean && (overlap(lo, hi, s->ctl_lo, s->ctl_lo + sizeof(struct ferry_ring_ctl)) ||
-				 overlap(lo, hi, s->data_lo, s->data_lo + s->c.cap)))
-			s->clean = false;
-	}
+	for (int r = 0; r < 2; r++)
+		if (g.s[r].clean && touches(&g.s[r], lo, hi))
+			g.s[r].clean = false;
 }
 
 /* Rings sharing bytes write into each other: neither is clean. */
 static void taint_shared(void)
 {
 	struct side *a = &g.s[0], *b = &g.s[1];
-	if (!a->p_up || !b->p_up)
-		return;
-	uint64_t ae[2][2] = {{a->ctl_lo, a->ctl_lo + sizeof(struct ferry_ring_ctl)},
-			     {a->data_lo, a->data_lo + a->c.cap}};
-	uint64_t be[2][2] = {{b->ctl_lo, b->ctl_lo + sizeof(struct ferry_ring_ctl)},
-			     {b->data_lo, b->data_lo + b->c.cap}};
-	for (int i = 0; i < 2; i++)
-		for (int j = 0; j < 2; j++)
-			if (overlap(ae[i][0], ae[i][1], be[j][0], be[j][1]))
-				a->clean = b->clean = false;
+	if (a->mapped && b->mapped &&
+	    (touches(a, b->ctl_lo, b->ctl_lo + sizeof(struct ferry_ring_ctl)) ||
+	     touches(a, b->data_lo, b->data_lo + b->cap)))
+		a->clean = b->clean = false;
 }
 
 /* ---- consumer ------------------------------------------------------ */
