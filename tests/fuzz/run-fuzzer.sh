@@ -7,10 +7,12 @@
 #   REPLAY       the target's replay runner, which writes the seed corpus
 #   FUZZER       the target linked with libFuzzer
 #   SECONDS      how long to fuzz
-#   OUTDIR       OUTDIR/seeds (written afresh), OUTDIR/corpus (what the
-#                run adds; kept only with --keep-corpus, else a temporary
-#                directory removed afterwards), OUTDIR/crashes (a failing
-#                input, kept), OUTDIR/fuzz.log (the run's output)
+#   OUTDIR       OUTDIR/corpus (what the run adds; kept only with
+#                --keep-corpus, else a temporary directory removed
+#                afterwards), OUTDIR/crashes (a failing input, kept),
+#                OUTDIR/fuzz-SECONDSs.log (the run's output); the seeds
+#                are written afresh into a temporary directory, so runs of
+#                different lengths can share OUTDIR at once
 #   REGRESSIONS  the kept crash inputs, read as corpus too (optional)
 #
 # Prints one line with the executions, their rate and libFuzzer's coverage
@@ -26,18 +28,19 @@ fi
 (($# >= 5)) || { echo "usage: ${0##*/} [--keep-corpus] REPLAY FUZZER NAME SECONDS OUTDIR [REGRESSIONS]" >&2; exit 2; }
 REPLAY=$1 FUZZER=$2 NAME=$3 SECONDS_=$4 OUT=$5 REGRESSIONS=${6:-}
 
+LOG=$OUT/fuzz-${SECONDS_}s.log
 mkdir -p "$OUT/crashes"
-rm -rf "$OUT/seeds"
-mkdir "$OUT/seeds"
-"$REPLAY" --write-seeds "$OUT/seeds"
+SEEDS=$(mktemp -d "$OUT/seeds.XXXXXX")
+CORPUS=$OUT/corpus
 if ((KEEP)); then
-	CORPUS=$OUT/corpus
 	mkdir -p "$CORPUS"
+	trap 'rm -rf "$SEEDS"' EXIT
 else
 	CORPUS=$(mktemp -d "$OUT/corpus.XXXXXX")
-	trap 'rm -rf "$CORPUS"' EXIT
+	trap 'rm -rf "$SEEDS" "$CORPUS"' EXIT
 fi
-dirs=("$CORPUS" "$OUT/seeds")
+"$REPLAY" --write-seeds "$SEEDS"
+dirs=("$CORPUS" "$SEEDS")
 [[ -n $REGRESSIONS && -d $REGRESSIONS ]] && dirs+=("$REGRESSIONS")
 
 # error_exitcode: libFuzzer's default, 77, would read as "skipped". max_len:
@@ -46,11 +49,11 @@ rc=0
 SECONDS=0
 "$FUZZER" -max_total_time="$SECONDS_" -max_len=32768 -timeout=10 -rss_limit_mb=2048 \
 	-error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
-	-artifact_prefix="$OUT/crashes/" "${dirs[@]}" >"$OUT/fuzz.log" 2>&1 || rc=$?
+	-artifact_prefix="$OUT/crashes/" "${dirs[@]}" >"$LOG" 2>&1 || rc=$?
 
 # "#123456 DONE cov: 812 ft: 3410 corp: 211/40Kb ..." and the final stats
-last=$(grep -E '^#[0-9]+' "$OUT/fuzz.log" | tail -n 1 || true)
-stat() { sed -n "s/^stat::$1: *//p" "$OUT/fuzz.log" | tail -n 1; }
+last=$(grep -E '^#[0-9]+' "$LOG" | tail -n 1 || true)
+stat() { sed -n "s/^stat::$1: *//p" "$LOG" | tail -n 1; }
 cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
 ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
 corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
@@ -58,8 +61,8 @@ printf 'fuzz-%s: %s s, %s executions (%s/s), cov: %s ft: %s, corpus %s inputs\n'
 	"$SECONDS" "$(stat number_of_executed_units)" "$(stat average_exec_per_sec)" \
 	"${cov:-?}" "${ft:-?}" "${corp:-?}"
 if ((rc != 0)); then
-	tail -n 60 "$OUT/fuzz.log"
-	echo "fuzz-$NAME: FAILED (exit $rc); the input is in $OUT/crashes/, the log in $OUT/fuzz.log"
+	tail -n 60 "$LOG"
+	echo "fuzz-$NAME: FAILED (exit $rc); the input is in $OUT/crashes/, the log in $LOG"
 	echo "fuzz-$NAME: replay it with: $REPLAY $OUT/crashes/<file>"
 	exit 1
 fi
