@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,13 +55,17 @@ static void put_origin(const struct origin *o, FILE *out)
 		fputs("default", out);
 		break;
 	case FERRY_SRC_FILE:
-		fprintf(out, "file %s line %d", o->where, o->line);
+		fputs("file ", out);
+		fcfg_put_escaped(o->where, SIZE_MAX, out);
+		fprintf(out, " line %d", o->line);
 		break;
 	case FERRY_SRC_ENV:
-		fprintf(out, "env %.*s", o->where_len, o->where);
+		fputs("env ", out);
+		fcfg_put_escaped(o->where, (size_t)o->where_len, out);
 		break;
 	case FERRY_SRC_CLI:
-		fprintf(out, "flag %.*s", o->where_len, o->where);
+		fputs("flag ", out);
+		fcfg_put_escaped(o->where, (size_t)o->where_len, out);
 		break;
 	}
 }
@@ -97,6 +102,20 @@ static void error(struct load *l, const char *key, const struct origin *o, const
 	if (fclose(f) == 0)
 		fwrite(line, 1, len, l->err);
 	free(line);
+}
+
+/* @s as a string literal, escapes and all, for a message; free it. */
+static char *quoted(const char *s)
+{
+	char *text = NULL;
+	size_t n;
+	FILE *f = open_memstream(&text, &n);
+
+	if (f) {
+		fcfg_put_quoted(s, f);
+		fclose(f);
+	}
+	return text;
 }
 
 /* " (did you mean --ipc.shm_dir?)" for a likely typo, else "". */
@@ -245,8 +264,11 @@ static void scan_argv(struct load *l, int argc, char **argv, struct ferry_cli_ac
 		} else if (arg[0] == '-' && arg[1] != '\0') {
 			error(l, NULL, &at, "unknown flag (see --help)");
 		} else {
-			error(l, NULL, NULL, "unexpected argument \"%s\"; settings are given as --key=value",
-			      arg);
+			char *shown = quoted(arg);
+
+			error(l, NULL, NULL, "unexpected argument %s; settings are given as --key=value",
+			      shown ? shown : "");
+			free(shown);
 		}
 	}
 }
@@ -323,7 +345,10 @@ static void load_file(struct load *l)
 	else
 		e = S_ISDIR(st.st_mode) ? EISDIR : 0;
 	if (e) {
-		error(l, NULL, from, "cannot read config file \"%s\": %s", path, strerror(e));
+		char *shown = quoted(path);
+
+		error(l, NULL, from, "cannot read config file %s: %s", shown ? shown : "", strerror(e));
+		free(shown);
 		goto out;
 	}
 	if (!(l->c->config_file = strdup(path)) || !(l->include_dir = strdup(path))) {

@@ -15,10 +15,9 @@
 
 #include "ferry_config_pvt.h"
 
-void fcfg_put_quoted(const char *str, FILE *out)
+void fcfg_put_escaped(const char *str, size_t len, FILE *out)
 {
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)str; len && *p; p++, len--) {
 		switch (*p) {
 		case '"': fputs("\\\"", out); break;
 		case '\\': fputs("\\\\", out); break;
@@ -33,6 +32,12 @@ void fcfg_put_quoted(const char *str, FILE *out)
 				fputc(*p, out);
 		}
 	}
+}
+
+void fcfg_put_quoted(const char *str, FILE *out)
+{
+	fputc('"', out);
+	fcfg_put_escaped(str, SIZE_MAX, out);
 	fputc('"', out);
 }
 

@@ -162,6 +162,14 @@ void fcfg_put_wrapped(const char *lead, const char *text, size_t width, FILE *ou
 void fcfg_put_quoted(const char *str, FILE *out);
 
 /**
+ * Write at most @len bytes of @str (fewer at a NUL) with the escapes of a
+ * libconfig string literal, without the quotes: for names a user typed,
+ * which may hold newlines or terminal escapes but must not break the one
+ * line an error message is.
+ */
+void fcfg_put_escaped(const char *str, size_t len, FILE *out);
+
+/**
  * Write what a valid value looks like, completing "... is not ":
  * "an integer between 576 and 9001", "one of auto, on, off".
  * @from_file  a file has its own syntax for booleans and lists

@@ -83,6 +83,7 @@ static const char *value_of(const struct check *k, enum ferry_cfg_id id, char *b
 		fcfg_put_value(k->c, &fcfg_table[id], f);
 		fclose(f);
 	}
+	buf[n - 1] = '\0'; /* a full buffer gets no terminator */
 	return buf;
 }
 
@@ -181,18 +182,21 @@ static void peer_rules(struct check *k)
 			       "\"%s\" is not a subnet a.b.c.d/len", l->v[i]);
 }
 
+/* Paths are shown escaped: a newline in one must not break the message. */
 static void path_rules(struct check *k)
 {
 	const struct ferry_config *c = k->c;
+	char v[256];
 
 	if (c->ipc_shm_dir && c->ipc_shm_dir[0] != '/')
-		broken(k, FERRY_CFG_ipc_shm_dir, "\"%s\" is not an absolute path", c->ipc_shm_dir);
+		broken(k, FERRY_CFG_ipc_shm_dir, "%s is not an absolute path",
+		       value_of(k, FERRY_CFG_ipc_shm_dir, v, sizeof(v)));
 	if (c->ipc_socket && c->ipc_socket[0] != '/')
-		broken(k, FERRY_CFG_ipc_socket, "\"%s\" is not an absolute path", c->ipc_socket);
+		broken(k, FERRY_CFG_ipc_socket, "%s is not an absolute path",
+		       value_of(k, FERRY_CFG_ipc_socket, v, sizeof(v)));
 	else if (c->ipc_socket && strlen(c->ipc_socket) > 107)
-		broken(k, FERRY_CFG_ipc_socket,
-		       "\"%s\" is %zu bytes long; a Unix socket path holds at most 107",
-		       c->ipc_socket, strlen(c->ipc_socket));
+		broken(k, FERRY_CFG_ipc_socket, "%s is %zu bytes long; a Unix socket path holds at most 107",
+		       value_of(k, FERRY_CFG_ipc_socket, v, sizeof(v)), strlen(c->ipc_socket));
 }
 
 /* The four actions are exclusive per packet, so their rates are parts of

@@ -22,6 +22,8 @@ APT_GET=${FERRY_APT_GET:-apt-get}
 
 # What each group is for; one package a word.
 BUILD_PKGS="build-essential gcc meson ninja-build pkg-config"
+# clang and its runtime libraries bring libFuzzer (tests/fuzz, build-fuzz/).
+FUZZ_PKGS="clang libclang-rt-dev"
 LIB_PKGS="dpdk dpdk-dev libdpdk-dev libnuma-dev libconfig-dev libsystemd-dev libcmocka-dev libcap-dev"
 # ip/netns for the test lab; ping and arping to probe a daemon; modprobe
 # and lspci for binding NICs; systemd-analyze to check the unit; ethtool
@@ -37,6 +39,7 @@ Install the Debian packages ferry needs to build, test and run, skipping
 those already installed.
 
   build:     $BUILD_PKGS
+  fuzzing:   $FUZZ_PKGS
   libraries: $LIB_PKGS
   run/test:  $RUN_PKGS
   optional:  $OPTIONAL_PKGS (with --optional)
@@ -76,7 +79,7 @@ main() {
 	parse_args "$@"
 	have "$DPKG_QUERY" || die "$DPKG_QUERY not found: this script is for Debian and its derivatives"
 	local wanted missing=()
-	wanted="$BUILD_PKGS $LIB_PKGS $RUN_PKGS"
+	wanted="$BUILD_PKGS $FUZZ_PKGS $LIB_PKGS $RUN_PKGS"
 	((WITH_OPTIONAL)) && wanted+=" $OPTIONAL_PKGS"
 	# shellcheck disable=SC2086 # word splitting of the package lists is meant
 	mapfile -t missing < <(missing_packages $wanted)

@@ -105,7 +105,8 @@ static inline bool ferry_ring_refresh(struct ferry_ring *r)
 	/* acquire: partner is the consumer's release-store of head in
 	 * ferry_ring_release(); its reads of the space are done. */
 	uint64_t head = FA_LOAD_ACQ(&r->ctl->head);
-	if (FERRY_UNLIKELY(head > r->pos || r->pos - head > r->cap))
+	/* a head ahead of pos makes the difference wrap: huge, refused too */
+	if (FERRY_UNLIKELY(r->pos - head > r->cap))
 		return false;
 	r->limit = head + r->cap;
 	return true;
@@ -131,12 +132,12 @@ static inline void *ferry_ring_reserve(struct ferry_ring *r, uint32_t len, uint1
 	uint64_t room = r->cap - off;
 	uint64_t total = ferry_ring_span(r, len);
 
-	if (FERRY_UNLIKELY(r->pos + total > r->limit)) {
+	if (FERRY_UNLIKELY(total > r->limit - r->pos)) {
 		if (!ferry_ring_refresh(r)) {
 			*err = -EBADMSG;
 			return NULL;
 		}
-		if (r->pos + total > r->limit) {
+		if (total > r->limit - r->pos) {
 			*err = -EAGAIN;
 			return NULL;
 		}
@@ -236,7 +237,7 @@ static inline uint64_t ferry_ring_free(struct ferry_ring *r)
  */
 static inline bool ferry_ring_has_room(struct ferry_ring *r, uint32_t len)
 {
-	return ferry_ring_refresh(r) && r->pos + ferry_ring_span(r, len) <= r->limit;
+	return ferry_ring_refresh(r) && ferry_ring_span(r, len) <= r->limit - r->pos;
 }
 
 /**

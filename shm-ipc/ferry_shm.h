@@ -101,11 +101,14 @@ static_assert(offsetof(struct ferry_shm_hdr, ring) == 40, "shm hdr ABI");
 /**
  * Control block of one single-producer single-consumer ring.
  *
- * Positions are free-running byte counts (uint64_t, never wrap in practice:
- * 2^64 bytes is centuries at memory speed). The offset of a position in the
- * data area is (pos & (capacity - 1)); the bytes in use are (tail - head),
- * always <= capacity. Keeping positions unmasked means "empty" (head ==
- * tail) and "full" (tail - head == capacity) never look alike.
+ * Positions are free-running byte counts (uint64_t). Counting from 0 they
+ * would take centuries to wrap, but a peer can start them anywhere, so both
+ * sides compare only differences (tail - head, pos - limit), which modular
+ * arithmetic keeps right across 2^64, never the positions themselves. The
+ * offset of a position in the data area is (pos & (capacity - 1)); the
+ * bytes in use are (tail - head), always <= capacity. Keeping positions
+ * unmasked means "empty" (head == tail) and "full" (tail - head ==
+ * capacity) never look alike.
  *
  * The consumer does not read tail to find records: it acquire-loads the
  * length word of the record at head, which lives in the cache line it is

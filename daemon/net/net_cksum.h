@@ -70,12 +70,16 @@ uint16_t ferry_ipv4_udp_cksum(uint32_t src, uint32_t dst, const uint8_t *udp, ui
  * the covered data changes from @p old_word to @p new_word.
  *
  * @param cksum  the checksum as stored in the header
- * @return the checksum to store after the change
+ * @return the checksum to store after the change, never 0x0000: eqn. 3
+ *         gives 0x0000 when the covered data now sums to zero (only
+ *         all-zero data does), where only 0xffff verifies; and 0xffff
+ *         verifies wherever 0x0000 does
  */
 static inline uint16_t ferry_cksum_update16(uint16_t cksum, uint16_t old_word, uint16_t new_word)
 {
 	uint16_t s = ferry_cksum_add((uint16_t)~cksum, (uint16_t)~old_word);
-	return (uint16_t)~ferry_cksum_add(s, new_word);
+	uint16_t c = (uint16_t)~ferry_cksum_add(s, new_word);
+	return c ? c : 0xffff;
 }
 
 #endif

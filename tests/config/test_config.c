@@ -486,6 +486,7 @@ static void test_bad_env_values(void **state)
 		{ "FERRY_IPC_SHMDIR=/x", "ferryd: env FERRY_IPC_SHMDIR: unknown setting (did you mean FERRY_IPC_SHM_DIR?)\n" },
 		{ "FERRY_BOGUS=1", "ferryd: env FERRY_BOGUS: unknown setting\n" },
 		{ "FERRY_=1", "ferryd: env FERRY_: unknown setting\n" },
+		{ "FERRY_X\nferryd: Y=1", "ferryd: env FERRY_X\\nferryd: Y: unknown setting\n" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -520,6 +521,10 @@ static void test_bad_flags(void **state)
 		{ { "-x" }, "ferryd: flag -x: unknown flag (see --help)\n" },
 		{ { "--" }, "ferryd: flag --: unknown flag (see --help)\n" },
 		{ { "stray" }, "ferryd: unexpected argument \"stray\"; settings are given as --key=value\n" },
+		/* what a user typed is escaped: an error stays one line */
+		{ { "a\nferryd: b" }, "ferryd: unexpected argument \"a\\nferryd: b\"; settings are given as --key=value\n" },
+		{ { "--bo\x1b[2Jgus=1" }, "ferryd: flag --bo\\x1b[2Jgus: unknown flag\n" },
+		{ { "--port.mtu\n=1" }, "ferryd: flag --port.mtu\\n: unknown flag (did you mean --port.mtu?)\n" },
 		{ { "-c" }, "ferryd: flag -c: needs a file name\n" },
 		{ { "--check-config=yes" }, "ferryd: flag --check-config: unknown flag" },
 	};
@@ -619,6 +624,7 @@ static void test_rules(void **state)
 		{ { "--fault.rx_drop=0.5", "--fault.rx_dup=0.3", "--fault.rx_corrupt=0.3" }, "ferryd: fault.rx_drop: flag --fault.rx_drop: fault.rx_drop, rx_dup, rx_reorder and rx_corrupt add up to 1.1; at most 1\n" },
 		{ { "--fault.tx_reorder=0.6", "--fault.tx_dup=0.6" }, "ferryd: fault.tx_drop: default: fault.tx_drop, tx_dup, tx_reorder and tx_corrupt add up to 1.2; at most 1\n" },
 		{ { "--ipc.shm_dir=shm" }, "ferryd: ipc.shm_dir: flag --ipc.shm_dir: \"shm\" is not an absolute path\n" },
+		{ { "--ipc.shm_dir=s\nferryd: x" }, "ferryd: ipc.shm_dir: flag --ipc.shm_dir: \"s\\nferryd: x\" is not an absolute path\n" },
 		{ { "--ipc.socket=run/ferryd.sock" }, "ferryd: ipc.socket: flag --ipc.socket: \"run/ferryd.sock\" is not an absolute path\n" },
 		{ { "--ipc.socket=/run/ferry/ferryd-with-a-socket-path-that-is-much-too-long-for-the-sun-path-of-a-sockaddr-un-structure.socket" }, "ferryd: ipc.socket: flag --ipc.socket: \"/run/ferry/ferryd-with-a-socket-path-that-is-much-too-long-for-the-sun-path-of-a-sockaddr-un-structure.socket\" is 109 bytes long; a Unix socket path holds at most 107\n" },
 	};

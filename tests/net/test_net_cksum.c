@@ -109,6 +109,20 @@ static void test_incremental_update(void **state)
 	}
 }
 
+/* An echo request with identifier, sequence and data all zero: its reply
+ * is all zero but for the checksum, which must be 0xffff to verify. */
+static void test_incremental_update_to_zero_data(void **state)
+{
+	(void)state;
+	uint8_t icmp[8] = {8, 0, 0, 0, 0, 0, 0, 0};
+	ferry_st16(icmp + 2, (uint16_t)~ferry_cksum_sum(icmp, sizeof(icmp), 0));
+	assert_int_equal(ferry_ld16(icmp + 2), 0xf7ff);
+	ferry_st16(icmp + 2, ferry_cksum_update16(0xf7ff, 0x0800, 0x0000));
+	icmp[0] = 0;
+	assert_int_equal(ferry_ld16(icmp + 2), 0xffff);
+	assert_int_equal(ferry_cksum_sum(icmp, sizeof(icmp), 0), 0xffff);
+}
+
 static void test_kernel_headers_verify(void **state)
 {
 	(void)state;
@@ -151,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_chaining),
 		cmocka_unit_test(test_phdr_sum),
 		cmocka_unit_test(test_incremental_update),
+		cmocka_unit_test(test_incremental_update_to_zero_data),
 		cmocka_unit_test(test_kernel_headers_verify),
 		cmocka_unit_test(test_udp_zero_becomes_ffff),
 	};

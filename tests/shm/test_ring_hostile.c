@@ -231,6 +231,41 @@ static void test_head_more_than_lap_behind(void **state)
 	expect_head_rejected(tail, tail - CAP + 32, 0);
 }
 
+/* A peer can start the positions anywhere, so they may pass 2^64: a
+ * producer just below it still checks the head before a record that
+ * crosses it, and honest traffic crosses it with every byte intact. */
+static void test_positions_across_2_64(void **state)
+{
+	(void)state;
+	struct tu_ring t;
+	uint8_t buf[300];
+	const uint64_t start = 0 - 256ull;
+	int err = 0;
+
+	init(&t, start, CAP);
+	atomic_store(&t.ctl->head, 0); /* far from the tail: impossible */
+	assert_null(ferry_ring_reserve(&t.prod, 300, FERRY_REC_DATA, 0, 0, &err));
+	assert_int_equal(err, -EBADMSG);
+	assert_int_equal(t.prod.pos, start);
+	tu_ring_fini(&t);
+
+	init(&t, start, CAP);
+	for (unsigned i = 0; i < 64; i++) {
+		struct ferry_rec_view v;
+		memset(buf, (int)i, sizeof(buf));
+		assert_int_equal(ferry_ring_write(&t.prod, FERRY_REC_DATA, 0, i, buf, sizeof(buf)), 0);
+		assert_int_equal(ferry_ring_write(&t.prod, FERRY_REC_DATA, 0, i, buf, 7), 0);
+		assert_int_equal(ferry_ring_peek(&t.cons, &v), 1);
+		assert_int_equal(v.len, sizeof(buf));
+		assert_memory_equal(v.payload, buf, sizeof(buf));
+		assert_int_equal(ferry_ring_peek(&t.cons, &v), 1);
+		assert_int_equal(v.aux, i);
+		ferry_ring_release(&t.cons);
+	}
+	assert_true(t.prod.pos < start); /* it did wrap */
+	tu_ring_fini(&t);
+}
+
 /* A head that moves backwards after the producer cached a limit is caught
  * when the producer next loads it. */
 static void test_head_corrupted_later(void **state)
@@ -660,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_head_beyond_tail),
 		cmocka_unit_test(test_head_more_than_lap_behind),
 		cmocka_unit_test(test_head_corrupted_later),
+		cmocka_unit_test(test_positions_across_2_64),
 		cmocka_unit_test(test_misaligned_positions),
 		cmocka_unit_test(test_layout_values),
 		cmocka_unit_test(test_validate_header),

@@ -209,6 +209,7 @@ struct consumer_result {
 	bool stalled;
 };
 
+__attribute__((format(printf, 2, 3)))
 static void mismatch(struct consumer_result *cr, const char *fmt, ...)
 {
 	if (cr->mismatches++ == 0) {
