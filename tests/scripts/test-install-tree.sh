@@ -33,6 +33,8 @@ $LIBDIR/pkgconfig/libferry.pc
 $INCLUDEDIR/ferry.h
 $SYSCONFDIR/ferry/ferryd.conf
 $UNITDIR/ferryd.service
+$UNITDIR/ferry-prometheus.service
+$UNITDIR/ferry-prometheus.timer
 $SYSUSERSDIR/ferry.conf
 $TMPFILESDIR/ferry.conf
 $DATADIR/ferry/scripts/ferry-common.sh
