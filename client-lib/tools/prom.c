@@ -198,7 +198,8 @@ static void map_row(const struct row *r, struct sample *s)
 	for (size_t i = 0; !(rule && rule->rest) && i < sizeof(k_units) / sizeof(k_units[0]); i++)
 		if (ends_with(counter, clen, k_units[i].suffix)) {
 			counter[clen - strlen(k_units[i].suffix)] = '\0';
-			strcat(counter, k_units[i].to); /* shorter than the suffix */
+			/* fits: counter holds at most a label (104 bytes) */
+			strcat(counter, k_units[i].to);
 			s->scale = k_units[i].div;
 			unit_note = *k_units[i].to ? ", in seconds" : ", divided by 1000";
 			break;
