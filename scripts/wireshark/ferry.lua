@@ -34,6 +34,9 @@ local WIRE_VERSIONS = { [2] = true } -- FERRY_WIRE_VERSION values we know
 local DEFAULT_PORTS = "31850"
 local FRAME_HDR = 8
 local RPC_HDR = 16
+-- packets kept per stream while waiting for a gap to fill: a capture that
+-- lost a packet for good would otherwise keep the rest of the stream
+local PENDING_MAX = 4096
 
 -- ---- the tables ------------------------------------------------------------
 
@@ -210,7 +213,8 @@ ferry.experts = { E.short, E.version, E.type, E.malformed, E.odd, E.unknown_boun
 --             frame header's offset (>= off, or < off while its header is
 --             cut: hdr holds its first bytes), msg = { start, len } of the
 --             message whose body covers off }
---   pending   out-of-order packets: pending[off] = payload string
+--   pending   out-of-order packets: pending[off] = payload string, at
+--             most PENDING_MAX of them (npending)
 --   isn       the first packet number from OPEN or ACCEPT
 -- pkts[number]: { key, off } of every DATA packet, for later passes.
 local streams, pkts = {}, {}
@@ -261,7 +265,7 @@ end
 local function stream_for(key, isn)
 	local st = streams[key]
 	if st == nil or (isn ~= nil and st.isn ~= nil and st.isn ~= isn) then
-		st = { frontier = 0, at = { [0] = { start = 0 } }, pending = {}, isn = isn }
+		st = { frontier = 0, at = { [0] = { start = 0 } }, pending = {}, npending = 0, isn = isn }
 		streams[key] = st
 	elseif isn ~= nil and st.isn == nil then
 		st.isn = isn
@@ -273,7 +277,10 @@ end
 -- frontier (and any held packets it joins up with), ahead of it it waits.
 local function stream_take(st, off, data)
 	if off > st.frontier then
-		st.pending[off] = st.pending[off] or data
+		if st.pending[off] == nil and st.npending < PENDING_MAX then
+			st.pending[off] = data
+			st.npending = st.npending + 1
+		end
 		return
 	end
 	while off == st.frontier do
@@ -284,6 +291,7 @@ local function stream_take(st, off, data)
 		data = st.pending[off]
 		if data == nil then break end
 		st.pending[off] = nil
+		st.npending = st.npending - 1
 	end
 end
 
