@@ -142,22 +142,22 @@ end
 for _, t in pairs(TYPES) do
 	for _, p in ipairs(type(t.payload) == "table" and t.payload or {}) do
 		local ctor = p[3] == "stringz" and ProtoField.string or ProtoField.bytes
-		F["pl_" .. p[1]] = ctor("ferry." .. p[1], p[4], nil, p[5])
+		F["pl_" .. p[1]] = ctor("ferry." .. p[1], p[4], p[3] == "stringz" and base.ASCII or base.NONE, p[5])
 	end
 end
 F.sack_seq = ProtoField.uint32("ferry.sack.seq", "Also arrived", base.DEC, nil, nil,
 	"A packet number the sack bitmap says has arrived")
-F.stream = ProtoField.bytes("ferry.stream", "Stream bytes", nil,
+F.stream = ProtoField.bytes("ferry.stream", "Stream bytes", base.NONE,
 	"The payload: a slice of the session's stream of frames")
 F.stream_start = ProtoField.uint64("ferry.stream.start", "Stream start", base.DEC, nil, nil,
 	"Stream offset of the payload's first byte, widened to 64 bits")
 F.stream_end = ProtoField.uint64("ferry.stream.end", "Stream end", base.DEC, nil, nil,
 	"Stream offset just past the payload")
-F.stream_cont = ProtoField.bytes("ferry.stream.cont", "Continued message", nil,
+F.stream_cont = ProtoField.bytes("ferry.stream.cont", "Continued message", base.NONE,
 	"The rest of a message whose frame began in an earlier packet")
 F.stream_unknown = ProtoField.bytes("ferry.stream.unknown", "Stream bytes, boundaries unknown",
-	nil, "Where frames begin is not known (capture started mid-stream, or a gap)")
-F.frame = ProtoField.bytes("ferry.frame", "Frame", nil, "One message of the stream")
+	base.NONE, "Where frames begin is not known (capture started mid-stream, or a gap)")
+F.frame = ProtoField.bytes("ferry.frame", "Frame", base.NONE, "One message of the stream")
 F.frame_offset = ProtoField.uint64("ferry.frame.offset", "Frame offset", base.DEC, nil, nil,
 	"Stream offset where the frame (its header) begins")
 F.frame_len = ProtoField.uint32("ferry.frame.len", "Message length", base.DEC, nil, nil,
@@ -170,7 +170,7 @@ for _, b in ipairs(FRAME_FLAGS) do
 end
 F.frame_zero = ProtoField.uint16("ferry.frame.zero", "Reserved", base.HEX, nil, nil,
 	"Always 0")
-F.frame_msg = ProtoField.bytes("ferry.frame.message", "Message", nil,
+F.frame_msg = ProtoField.bytes("ferry.frame.message", "Message", base.NONE,
 	"The message, or the part of it in this packet")
 F.rpc_kind = ProtoField.uint8("ferry.rpc.kind", "RPC kind", base.DEC,
 	{ [1] = "request", [2] = "response" }, nil,

@@ -6,8 +6,8 @@
 # packet boundaries, a cut frame header, out of order with two passes, a
 # retransmission), the service, the sack, reasons, the RPC header, and the
 # expert infos: errors on exactly the malformed packets, a warning on the
-# odd one, notes where boundaries are unknown. The port preference moves
-# it off 31850.
+# odd one, notes where boundaries are unknown. Every field has a
+# description. The port preference moves it off 31850.
 # Usage: test-wireshark-dissector.sh FERRY_LUA FERRY_PCAP_PY
 set -u
 LUA=$1 GEN=$2
@@ -114,6 +114,16 @@ for f in Version Type Flags "Destination session" "Source session" Aux "Stream o
 	grep -q "^ *$f" "$D/v" || missing+=" '$f'"
 done
 if [ -z "$missing" ]; then ok "tshark -V names every field"; else fail "tshark -V lacks$missing"; fi
+
+# every field has a description (Wireshark shows it for the selected
+# field): the dissector loaded as a personal plugin, tshark -G fields
+mkdir -p "$D/home/.local/lib/wireshark/plugins"
+cp "$LUA" "$D/home/.local/lib/wireshark/plugins/"
+HOME=$D/home tshark -G fields 2>/dev/null | awk -F'\t' '$1 == "F" && $3 ~ /^ferry\./ && $4 != "FT_NONE"' >"$D/g"
+bare=$(awk -F'\t' '$NF == "" { print $3 }' "$D/g" | tr '\n' ' ')
+if [ "$(grep -c . "$D/g")" -ge 35 ] && [ -z "$bare" ]; then
+	ok "$(grep -c . "$D/g") fields, each with a description"
+else fail "fields without a description: $bare"; fi
 
 [ $FAILS -eq 0 ] || { echo "$FAILS check(s) failed"; exit 1; }
 echo "all dissector checks passed"
