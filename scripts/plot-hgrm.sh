@@ -101,7 +101,7 @@ for scenario in $(printf '%s\n' "${!FILES[@]}" | sort); do
 	((${#plots[@]})) || continue
 	png=$OUT/$scenario.png
 	{
-		echo "set terminal pngcairo size 900,540 font 'sans,10'"
+		echo "set terminal pngcairo noenhanced size 900,540 font 'sans,10'"
 		echo "set output $(gq "$png")"
 		echo "set title $(gq "$scenario: round-trip time by percentile")"
 		echo 'set logscale xy'
