@@ -53,7 +53,12 @@ lab_up() {
 		cat "$TMP/up.log"
 		skip "DPDK cannot start here"
 	fi
-	((rc == 0)) || { cat "$TMP/up.log"; fail "lab.sh up exited $rc"; }
+	if ((rc != 0)); then
+		cat "$TMP/up.log"
+		# whatever it left half built would stop the next test
+		"$LAB" down >/dev/null 2>&1
+		fail "lab.sh up exited $rc"
+	fi
 	UP=1
 }
 
