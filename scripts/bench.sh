@@ -3,7 +3,13 @@
 #
 # bench.sh: measure ferry and print one table, every row from this run.
 #
-#   scripts/bench.sh [--json FILE]
+#   scripts/bench.sh [--json FILE] [--plot DIR]
+#
+# --plot DIR: also write every latency histogram of the run as an
+# HdrHistogram percentile distribution, DIR/<scenario>-<impl>.hgrm
+# (local-32B-rtt, local-32B-floor, twohost-1KiB-udpbusy ...), and chart
+# each scenario's curves as DIR/<scenario>.png (scripts/plot-hgrm.sh;
+# installs gnuplot-nox if it is missing).
 #
 # Local mode: ferry-perf ping-pong RTT, one-way messages/s and RPC (one
 # call at a time, and calls/s with 32 in flight) over a local session at
@@ -29,15 +35,28 @@ source "$TOP/scripts/ferry-common.sh"
 source "$TOP/scripts/local-daemon.sh"
 
 JSON_OUT=
+PLOT=
 while (($#)); do
 	case $1 in
 	--json) JSON_OUT=${2:?--json needs a file}; shift ;;
+	--plot) PLOT=${2:?--plot needs a directory}; shift ;;
 	-h | --help) awk 'NR > 3 && !/^#/ { exit } NR > 3' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see $PROG --help)" ;;
 	esac
 	shift
 done
 require_root
+if [[ -n $PLOT ]]; then
+	mkdir -p "$PLOT"
+	PLOT=$(cd "$PLOT" && pwd)
+	if ! have gnuplot; then
+		info "installing gnuplot-nox for --plot"
+		DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gnuplot-nox >/dev/null
+	fi
+fi
+# sz BYTES: a size as --plot's file names write it (32B, 1KiB)
+sz() { if (($1 % 1024 == 0)); then echo "$(($1 / 1024))KiB"; else echo "$1B"; fi; }
 
 BUILD=$TOP/build-release
 build_ferry "$BUILD" release
@@ -47,7 +66,8 @@ trap 'stop_local_daemon; rm -rf "$TMP"' EXIT
 
 info "ferry-perf: local session, 32 B and 1 KiB"
 "$BUILD/client-lib/tools/ferry-perf" --socket "$FERRY_RUN/ferryd.sock" --sizes 32,1K \
-	--count 500000 --tcount 5000000 --rpc --json >"$TMP/perf.json"
+	--count 500000 --tcount 5000000 --rpc --json ${PLOT:+--hgrm "$PLOT/local-{size}-{what}.hgrm"} \
+	>"$TMP/perf.json"
 stop_local_daemon
 info "idle CPU and client reclaim"
 FERRYD=$BUILD/daemon/ferryd "$BUILD/tests/bench/bench_local" --idle-s 10 --json >"$TMP/local.json"
@@ -68,7 +88,7 @@ info "two hosts: ferry-perf ferry-a -> ferry-b"
 SPID=$!
 "$LAB" exec a "$BUILD/client-lib/tools/ferry-perf" -r client -H 10.77.0.2 --sizes 32,1K \
 	--count 20000 --warmup 2000 --tcount 200000 --no-floor --spin-us 0 --yield-us 5000 \
-	--timeout-ms 5000 --rpc --json >"$TMP/two.json"
+	--timeout-ms 5000 --rpc --json ${PLOT:+--hgrm "$PLOT/twohost-{size}-{what}.hgrm"} >"$TMP/two.json"
 kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null || true
 info "two hosts: kernel UDP over the same veths"
 "$LAB" baseline-addrs on >/dev/null
@@ -79,7 +99,8 @@ for size in 32 1024; do
 			--mode "$mode" >/dev/null 2>&1 &
 		SPID=$!
 		"$LAB" exec a "$PP" --client 10.77.1.2 31999 --mode "$mode" --size "$size" \
-			--count 20000 --warmup 2000 --timeout-ms 3000 --json >"$TMP/udp-$mode-$size.json"
+			--count 20000 --warmup 2000 --timeout-ms 3000 --json \
+			${PLOT:+--hgrm "$PLOT/twohost-$(sz "$size")-udp$mode.hgrm"} >"$TMP/udp-$mode-$size.json"
 		wait "$SPID" || true
 	done
 done
@@ -107,7 +128,8 @@ FERRY_SOCKET=$MM/2.sock "$BUILD/client-lib/tools/ferry-perf" -r server --spin-us
 SPID=$!
 FERRY_SOCKET=$MM/1.sock "$BUILD/client-lib/tools/ferry-perf" -r client -H 10.66.0.2 --sizes 32,1K \
 	--count 20000 --warmup 2000 --tcount 200000 --no-floor --spin-us 0 --yield-us 5000 \
-	--timeout-ms 5000 --rpc --json >"$TMP/memif.json" || { cat "$MM"/*.log; die "memif run failed"; }
+	--timeout-ms 5000 --rpc --json ${PLOT:+--hgrm "$PLOT/twohost-{size}-memif.hgrm"} \
+	>"$TMP/memif.json" || { cat "$MM"/*.log; die "memif run failed"; }
 kill -TERM "$SPID" "${MPIDS[@]}" 2>/dev/null
 wait "$SPID" "${MPIDS[@]}" 2>/dev/null || true
 rm -rf /dev/shm/ferry-memif-1 /dev/shm/ferry-memif-2 /var/run/dpdk/ferry-memif-1 \
@@ -224,3 +246,7 @@ if sys.argv[3]:
                "kernel_udp": {"%s_%d" % k: v for k, v in udp.items()}, "ready_ms": ready},
               open(sys.argv[3], "w"), indent=1)
 PY
+if [[ -n $PLOT ]]; then
+	info "charts in $PLOT:"
+	"$TOP/scripts/plot-hgrm.sh" "$PLOT"
+fi

@@ -9,8 +9,8 @@
 # Needs: Debian 12 (bookworm) or later, dpkg-query, apt-get, root when
 # something is missing.
 #
-# FERRY_DPKG_QUERY and FERRY_APT_GET name other programs to use (tests fake
-# them).
+# FERRY_DPKG_QUERY, FERRY_APT_GET and FERRY_DEBCONF_SET name other programs
+# to use (tests fake them).
 set -euo pipefail
 
 PROG=${0##*/}
@@ -19,6 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/ferry-common.sh"
 
 DPKG_QUERY=${FERRY_DPKG_QUERY:-dpkg-query}
 APT_GET=${FERRY_APT_GET:-apt-get}
+DEBCONF_SET=${FERRY_DEBCONF_SET:-debconf-set-selections}
 
 # What each group is for; one package a word.
 BUILD_PKGS="build-essential gcc meson ninja-build pkg-config"
@@ -29,6 +30,14 @@ LIB_PKGS="dpdk dpdk-dev libdpdk-dev libnuma-dev libconfig-dev libsystemd-dev lib
 # and lspci for binding NICs; systemd-analyze to check the unit; ethtool
 # to turn checksum offload off on the test lab's veths.
 RUN_PKGS="iproute2 iputils-ping arping kmod pciutils python3 procps systemd ethtool"
+# What operators and network engineers look at ferry with, and the tests
+# check ferry against: promtool (ferry-stat --prometheus), tshark with the
+# Lua dissector, and tcpdump to capture the lab's traffic.
+OBSERVE_PKGS="prometheus tshark tcpdump"
+# Answers to questions packages ask while installing, so that an install
+# never waits for a terminal: tshark's wireshark-common asks whether users
+# other than root may capture (no: ferry's tests capture as root).
+DEBCONF_ANSWERS="wireshark-common wireshark-common/install-setuid boolean false"
 OPTIONAL_PKGS="valgrind shellcheck"
 
 usage() {
@@ -42,6 +51,7 @@ those already installed.
   fuzzing:   $FUZZ_PKGS
   libraries: $LIB_PKGS
   run/test:  $RUN_PKGS
+  observing: $OBSERVE_PKGS
   optional:  $OPTIONAL_PKGS (with --optional)
 
   --optional  also install the optional tools
@@ -79,7 +89,7 @@ main() {
 	parse_args "$@"
 	have "$DPKG_QUERY" || die "$DPKG_QUERY not found: this script is for Debian and its derivatives"
 	local wanted missing=()
-	wanted="$BUILD_PKGS $FUZZ_PKGS $LIB_PKGS $RUN_PKGS"
+	wanted="$BUILD_PKGS $FUZZ_PKGS $LIB_PKGS $RUN_PKGS $OBSERVE_PKGS"
 	((WITH_OPTIONAL)) && wanted+=" $OPTIONAL_PKGS"
 	# shellcheck disable=SC2086 # word splitting of the package lists is meant
 	mapfile -t missing < <(missing_packages $wanted)
@@ -90,6 +100,13 @@ main() {
 	info "installing: ${missing[*]}"
 	require_root
 	export DEBIAN_FRONTEND=noninteractive
+	if [[ " ${missing[*]} " == *" tshark "* ]]; then
+		if ((DRY_RUN)); then
+			printf '%s <<< %s\n' "$(show_cmd "$DEBCONF_SET")" "'$DEBCONF_ANSWERS'"
+		else
+			"$DEBCONF_SET" <<<"$DEBCONF_ANSWERS"
+		fi
+	fi
 	run "$APT_GET" update
 	run "$APT_GET" install -y --no-install-recommends "${missing[@]}"
 	if ((!DRY_RUN)); then

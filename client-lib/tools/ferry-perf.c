@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "ferry.h"
+#include "hgrm.h"
 #include "hist.h"
 #include "sizearg.h"
 #include "tsc.h"
@@ -70,6 +72,7 @@ struct opts {
 	int json, floor, verify, rpc, rpc_depth;
 	int spin_us, yield_us;
 	int timeout_ms;
+	const char *hgrm; /* --hgrm PATTERN */
 };
 
 static struct opts O = {
@@ -100,6 +103,12 @@ static void usage(FILE *o)
 		"      --timeout-ms N    give up when nothing arrives for N ms, or when nobody\n"
 		"                        has listened on the service for that long (default 10000)\n"
 		"  -j, --json            one JSON object per size (an array if several)\n"
+		"      --hgrm PATTERN    write each latency histogram as an HdrHistogram\n"
+		"                        percentile distribution (.hgrm, microseconds) to\n"
+		"                        PATTERN with {size} replaced by the size (32B, 1KiB)\n"
+		"                        and {what} by rtt, floor or rpc; without {what}\n"
+		"                        only the ping-pong RTT is written, and {size} is\n"
+		"                        needed with several sizes\n"
 		"  -h, --help\n",
 		FERRY_DEFAULT_SOCKET);
 }
@@ -410,6 +419,32 @@ static void print_hist_json(const char *key, const struct hist *h)
 	       key, hist_pct(h, 0.5), hist_pct(h, 0.9), hist_pct(h, 0.99), hist_pct(h, 0.999), h->max);
 }
 
+/* --hgrm: this size's histograms, one file each (see usage) */
+static void save_hgrm(const struct result *r)
+{
+	const struct {
+		const char *what;
+		const struct hist *h;
+	} k[] = {{"rtt", &r->h}, {"floor", &r->floor}, {"rpc", &r->rpc}};
+	char size[32], path[PATH_MAX], err[PATH_MAX + 128];
+	const char *unit[] = {"B", "KiB", "MiB", "GiB"};
+	size_t v = r->size;
+	int u = 0;
+	while (u < 3 && v >= 1024 && v % 1024 == 0)
+		v /= 1024, u++;
+	snprintf(size, sizeof(size), "%zu%s", v, unit[u]);
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		if (k[i].h->count == 0 || (i > 0 && !strstr(O.hgrm, "{what}")))
+			continue;
+		if (hgrm_path(path, sizeof(path), O.hgrm, size, k[i].what) < 0)
+			snprintf(err, sizeof(err), "%s: file name too long", O.hgrm);
+		else if (hgrm_save(path, k[i].h, HGRM_SCALE_US, err, sizeof(err)) == 0)
+			continue;
+		fprintf(stderr, "ferry-perf: --hgrm: %s\n", err);
+		exit(1);
+	}
+}
+
 static void report(const struct result *r, int idx, int n)
 {
 	const struct hist *h = &r->h, *fl = &r->floor;
@@ -581,6 +616,8 @@ static int client(void)
 			rpc_bench(r, buf);
 		bad |= r->errors != 0 || r->rx != r->tx || r->rpc_errors != 0;
 		report(r, i, O.nsizes);
+		if (O.hgrm)
+			save_hgrm(r);
 	}
 	struct msg q = {.kind = K_QUIT};
 	if (strcmp(O.role, "both") == 0)
@@ -600,7 +637,7 @@ int main(int argc, char **argv)
 		{"warmup", 1, 0, 'w'},   {"duration", 1, 0, 'd'}, {"no-floor", 0, 0, 'F'},
 		{"spin-us", 1, 0, 'U'},  {"yield-us", 1, 0, 'Y'}, {"socket", 1, 0, 'P'},
 		{"json", 0, 0, 'j'},     {"verify", 0, 0, 'V'},  {"timeout-ms", 1, 0, 'T'},
-		{"rpc", 0, 0, 'R'},      {"rpc-depth", 1, 0, 'D'},
+		{"rpc", 0, 0, 'R'},      {"rpc-depth", 1, 0, 'D'},  {"hgrm", 1, 0, 'G'},
 		{"help", 0, 0, 'h'},     {0, 0, 0, 0}};
 	int c;
 	const char *sizes = "32,1K";
@@ -623,6 +660,7 @@ int main(int argc, char **argv)
 		case 'R': O.rpc = 1; break;
 		case 'D': O.rpc_depth = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
 		case 'T': O.timeout_ms = atoi(optarg); break;
+		case 'G': O.hgrm = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -637,6 +675,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		O.sizes[O.nsizes++] = v;
+	}
+	if (O.hgrm && (!*O.hgrm || (O.nsizes > 1 && !strstr(O.hgrm, "{size}")))) {
+		fprintf(stderr, "ferry-perf: --hgrm needs a file name, with {size} in it "
+				"when several sizes are measured\n");
+		return 2;
 	}
 	if (O.count == 0 && O.duration <= 0) {
 		fprintf(stderr, "ferry-perf: --count must be positive\n");

@@ -9,6 +9,13 @@
  * file at all) means "reopen", and the old mapping stays valid until we drop
  * it. --once and --json print one snapshot and exit.
  *
+ * --prometheus prints the counters in Prometheus's text format (prom.h);
+ * with --out FILE it replaces FILE whole (afile.h), so node_exporter's
+ * textfile collector never reads half a file, and with --interval it
+ * keeps doing so, following restarts like live mode. A daemon that is
+ * gone is data there, not an error: the file then says ferry_daemon_up 0
+ * rather than keep the last counters as if they were current.
+ *
  * The file is the daemon's, but a client's attach name ends up in labels
  * ("client.7.<name>.commands"), so labels are untrusted text: the table
  * replaces control characters and invalid UTF-8, and JSON escapes them.
@@ -30,18 +37,22 @@
 
 #include "ferry_atomic.h"
 #include "ferry_shm.h"
+#include "afile.h"
 #include "ferry_shm_util.h"
+#include "prom.h"
 #include "status_map.h"
+#include "utf8.h"
 
 #define NS_PER_S 1000000000ull
-#define STALE_NS (5 * NS_PER_S)
+#define STALE_NS PROM_STALE_NS
 #define DEFAULT_DIR "/dev/shm/ferry"
 
 struct opts {
 	const char *dir;
 	double interval;
-	bool once, json;
+	bool once, json, prometheus, interval_set;
 	const char *filter;
+	const char *out; /* --out FILE */
 };
 
 static volatile sig_atomic_t g_stop;
@@ -60,29 +71,6 @@ static uint64_t clock_ns(clockid_t id)
 
 /* ---- untrusted text ---------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left, n > 0) with its
- * code point in *cp, or 0 when the bytes are not valid UTF-8 (overlong
- * forms, surrogates and values past U+10FFFF included). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-	uint32_t c = s[0];
-	size_t len = c < 0x80 ? 1 : c >> 5 == 6 ? 2 : c >> 4 == 14 ? 3 : c >> 3 == 30 ? 4 : 0;
-	if (len == 0 || len > n)
-		return 0;
-	if (len > 1)
-		c &= 0x7f >> len;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* Copy @p s for a terminal: controls (C0, DEL, C1) and invalid UTF-8 become
  * '?', so a label cannot move the cursor or retitle the window.
  * @return the number of characters (columns, ignoring wide glyphs) */
@@ -93,7 +81,7 @@ static size_t text_clean(char *out, size_t outlen, const char *s)
 	for (size_t i = 0, k; i < n && o + 5 < outlen; i += k ? k : 1, cols++) {
 		uint32_t cp;
 		k = utf8_next(u + i, n - i, &cp);
-		if (k == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+		if (k == 0 || utf8_is_control(cp)) {
 			out[o++] = '?';
 		} else {
 			memcpy(out + o, s + i, k);
@@ -222,13 +210,41 @@ static void print_table(struct smap *m, uint32_t n, const char *filter, bool rat
 	m->prev_mono = now;
 }
 
+/* --prometheus: to stdout, or replacing o->out. @p m not open: the
+ * daemon is gone. @return 0, or 1 with a message when FILE cannot be
+ * written */
+static int print_prom(struct smap *m, const struct opts *o)
+{
+	struct smap_daemon v;
+	uint32_t n = 0;
+	if (m->base) {
+		n = smap_snapshot(m, o->filter);
+		smap_daemon_view(m, &v);
+	}
+	if (!o->out)
+		return prom_write(stdout, m->rows, n, m->base ? &v : NULL) < 0;
+	struct afile a;
+	char err[2 * PATH_MAX];
+	int rc = afile_open(&a, o->out, 0644, err, sizeof(err));
+	if (rc == 0 && prom_write(a.f, m->rows, n, m->base ? &v : NULL) == -ENOMEM) {
+		afile_abort(&a);
+		snprintf(err, sizeof(err), "out of memory for %u counters", n);
+		rc = -ENOMEM;
+	}
+	if (rc == 0)
+		rc = afile_commit(&a, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "ferry-stat: --out: %s\n", err);
+	return rc < 0;
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static void usage(FILE *o)
 {
 	fprintf(o,
 		"usage: ferry-stat [--shm-dir DIR] [--interval SEC] [--once] [--json]\n"
-		"                  [--filter SUBSTR] [--help]\n"
+		"                  [--prometheus [--out FILE]] [--filter SUBSTR] [--help]\n"
 		"Show ferryd's status and counters from DIR/status.\n"
 		"  --shm-dir DIR    ferryd's ipc.shm_dir (default: $FERRY_IPC_SHM_DIR,\n"
 		"                   else " DEFAULT_DIR ")\n"
@@ -236,8 +252,16 @@ static void usage(FILE *o)
 		"  --once           print the table once and exit\n"
 		"  --json           print one JSON object and exit (implies --once)\n"
 		"  --filter SUBSTR  only counters whose label contains SUBSTR\n"
+		"  --prometheus     print the counters in Prometheus's text format and exit:\n"
+		"                   ferry_<group>_<name>, session, client and drop reason\n"
+		"                   as labels, ns as seconds, counters ending in _total\n"
+		"  --out FILE       with --prometheus: replace FILE whole instead of printing\n"
+		"                   (for node_exporter's textfile collector: FILE ends in\n"
+		"                   .prom); with --interval, keep replacing it until SIGTERM.\n"
+		"                   No usable status file writes ferry_daemon_up 0.\n"
 		"Live mode marks the heartbeat STALE after 5 s and follows daemon restarts.\n"
-		"Exit status: 0 ok, 1 no usable status file, 2 usage error.\n");
+		"Exit status: 0 ok, 1 no usable status file (not with --out) or FILE cannot\n"
+		"be written, 2 usage error.\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -246,6 +270,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"shm-dir", required_argument, NULL, 'd'}, {"interval", required_argument, NULL, 'i'},
 		{"once", no_argument, NULL, 'o'},          {"json", no_argument, NULL, 'j'},
 		{"filter", required_argument, NULL, 'f'},  {"help", no_argument, NULL, 'h'},
+		{"prometheus", no_argument, NULL, 'p'},    {"out", required_argument, NULL, 'O'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *env = getenv("FERRY_IPC_SHM_DIR");
@@ -267,6 +292,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 						"between 0.05 and 86400\n", optarg);
 				return 2;
 			}
+			o->interval_set = true;
 			break;
 		case 'o':
 			o->once = true;
@@ -276,6 +302,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'f':
 			o->filter = optarg;
+			break;
+		case 'p':
+			o->prometheus = true;
+			break;
+		case 'O':
+			o->out = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -294,6 +326,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "ferry-stat: --shm-dir: empty path\n");
 		return 2;
 	}
+	const char *bad = o->out && !o->prometheus ? "--out needs --prometheus"
+			  : o->prometheus && o->json ? "--prometheus and --json exclude each other"
+			  : o->prometheus && o->interval_set && !o->out ? "--prometheus with --interval needs --out"
+			  : o->out && !*o->out ? "--out: empty path" : NULL;
+	if (bad) {
+		fprintf(stderr, "ferry-stat: %s\n", bad);
+		return 2;
+	}
+	/* only --out FILE --interval keeps running */
+	if (o->prometheus && !(o->out && o->interval_set))
+		o->once = true;
 	return -1;
 }
 
@@ -306,7 +349,10 @@ static void sleep_until(uint64_t deadline)
 		;
 }
 
-static void live(struct smap *m, const struct opts *o, char *why, size_t whylen)
+/* Live mode, and --prometheus --out --interval: refresh every interval,
+ * reopening the status file when the daemon replaced it.
+ * @return the exit status */
+static int live(struct smap *m, const struct opts *o, char *why, size_t whylen)
 {
 	const bool tty = isatty(STDOUT_FILENO);
 	const uint64_t period = (uint64_t)(o->interval * 1e9 + 0.5);
@@ -316,18 +362,25 @@ static void live(struct smap *m, const struct opts *o, char *why, size_t whylen)
 			smap_close(m);
 		if (!m->base)
 			smap_open(m, o->dir, why, whylen);
+		if (o->prometheus) {
+			if (print_prom(m, o))
+				return 1;
+			goto wait;
+		}
 		fputs(tty ? "\033[H\033[2J" : "\n", stdout);
 		if (m->base)
 			print_table(m, smap_snapshot(m, o->filter), o->filter, true);
 		else
 			printf("ferry-stat: waiting: %s\n", why);
 		fflush(stdout);
+wait:;
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		next += period;
 		if (next < now) /* suspended or very slow: do not burst to catch up */
 			next = now + period;
 		sleep_until(next);
 	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -355,16 +408,26 @@ int main(int argc, char **argv)
 		rc = smap_open(&m, o.dir, why, sizeof(why));
 	}
 	if (rc < 0) {
-		fprintf(stderr, "ferry-stat: %s\n", why);
-		return 1;
+		fprintf(stderr, "ferry-stat: %s%s\n", why,
+			o.out ? "; writing ferry_daemon_up 0" : "");
+		/* --out: the file says the daemon is not there (live mode
+		 * writes it and goes on waiting) */
+		if (!o.out)
+			return 1;
+		if (o.once)
+			return print_prom(&m, &o);
 	}
-	if (o.json)
+	if (o.prometheus && o.once)
+		rc = print_prom(&m, &o);
+	else if (o.json)
 		print_json(&m, smap_snapshot(&m, o.filter));
 	else if (o.once)
 		print_table(&m, smap_snapshot(&m, o.filter), o.filter, false);
 	else
-		live(&m, &o, why, sizeof(why));
+		rc = live(&m, &o, why, sizeof(why));
 	smap_close(&m);
+	if (rc > 0)
+		return rc;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "ferry-stat: writing output: %s\n", strerror(errno));
 		return 1;

@@ -6,7 +6,7 @@
  *
  *   udp_pingpong --server PORT [--bind ADDR] [--once] [--idle-exit-s N]
  *   udp_pingpong --client HOST PORT [--size N] [--count N] [--warmup N]
- *                [--json]
+ *                [--json] [--hgrm FILE]
  *   both:        [--mode block|busy] [--cpu N] [--timeout-ms N]
  *
  * The client first says hello (repeated every 100 ms until the server
@@ -55,6 +55,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "../../client-lib/tools/hgrm.h"
 #include "../../client-lib/tools/hist.h"
 #include "../../client-lib/tools/tsc.h"
 
@@ -79,7 +80,7 @@ struct hdr {
 
 struct opts {
 	bool server, client, busy, json, once;
-	const char *host, *bind_addr;
+	const char *host, *bind_addr, *hgrm;
 	int port, size, cpu;
 	long count, warmup, timeout_ms, idle_exit_s;
 };
@@ -457,6 +458,11 @@ static int client(const struct opts *o)
 	}
 
 	double rate = (double)received * 1e9 / (double)elapsed_ns;
+	char err[512];
+	if (o->hgrm && hgrm_save(o->hgrm, &hist, HGRM_SCALE_US, err, sizeof(err)) < 0) {
+		fprintf(stderr, "udp_pingpong: --hgrm: %s\n", err);
+		return 1;
+	}
 	if (o->json) {
 		printf("{\"mode\":\"%s\",\"size\":%d,\"count\":%ld,\"warmup\":%ld,"
 		       "\"rtt_ns\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 ",\"p99\":%" PRIu64
@@ -490,7 +496,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: udp_pingpong --server PORT [--bind ADDR] [--once] [--idle-exit-s N] [common]\n"
 		"       udp_pingpong --client HOST PORT [--size N] [--count N] [--warmup N] [--json] "
-		"[common]\n"
+		"[--hgrm FILE] [common]\n"
 		"common: [--mode block|busy] [--cpu N] [--timeout-ms N]\n"
 		"\n"
 		"Kernel UDP ping-pong latency and one-way rate, the baseline for ferry's figures.\n"
@@ -499,6 +505,8 @@ static void usage(FILE *f)
 		"  --warmup N       untimed round trips first (default 1000)\n"
 		"  --json           one JSON object: rtt_ns {p50 p90 p99 p999 max min mean},\n"
 		"                   msgs_per_s, blast {sent received lost elapsed_ns send_ns}\n"
+		"  --hgrm FILE      the ping-pong histogram as HdrHistogram's percentile\n"
+		"                   distribution (.hgrm text, microseconds)\n"
 		"  --mode M         block: blocking recv; busy: non-blocking recv in a loop\n"
 		"  --cpu N          pin to CPU N\n"
 		"  --timeout-ms N   client: longest wait for any answer (default 1000)\n"
@@ -521,7 +529,7 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 int main(int argc, char **argv)
 {
 	enum { O_SERVER = 256, O_CLIENT, O_BIND, O_ONCE, O_IDLE, O_MODE, O_CPU, O_TMO, O_SIZE,
-	       O_COUNT, O_WARMUP, O_JSON };
+	       O_COUNT, O_WARMUP, O_JSON, O_HGRM };
 	static const struct option lo[] = {
 		{"server", required_argument, NULL, O_SERVER}, {"client", required_argument, NULL, O_CLIENT},
 		{"bind", required_argument, NULL, O_BIND},     {"once", no_argument, NULL, O_ONCE},
@@ -529,7 +537,8 @@ int main(int argc, char **argv)
 		{"cpu", required_argument, NULL, O_CPU},       {"timeout-ms", required_argument, NULL, O_TMO},
 		{"size", required_argument, NULL, O_SIZE},     {"count", required_argument, NULL, O_COUNT},
 		{"warmup", required_argument, NULL, O_WARMUP}, {"json", no_argument, NULL, O_JSON},
-		{"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
+		{"hgrm", required_argument, NULL, O_HGRM},     {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
 	struct opts o = {.bind_addr = "0.0.0.0", .size = 32, .cpu = -1, .count = 10000,
 			 .warmup = 1000, .timeout_ms = 1000, .idle_exit_s = 300};
 	const char *port_arg = NULL;
@@ -554,6 +563,7 @@ int main(int argc, char **argv)
 		case O_BIND: o.bind_addr = optarg; break;
 		case O_ONCE: o.once = true; break;
 		case O_JSON: o.json = true; break;
+		case O_HGRM: o.hgrm = optarg; break;
 		case O_MODE:
 			if (strcmp(optarg, "busy") != 0 && strcmp(optarg, "block") != 0) {
 				fprintf(stderr, "udp_pingpong: --mode wants block or busy, not \"%s\"\n", optarg);

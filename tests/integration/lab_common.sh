@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 #
-# Shared by the two-host tests (twohost.sh, reliable.sh): how they report,
-# and the checks before they bring up the lab. Sourced; $LAB is lab.sh.
+# Shared by the two-host tests (twohost.sh, reliable.sh, wireshark_lab.sh):
+# how they report, the checks before they bring up the lab, bringing it up
+# and down. Sourced; $LAB is lab.sh, $BUILD the build directory, $TMP the
+# test's scratch directory.
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
@@ -39,4 +41,42 @@ lab_preflight() {
 	[[ $? -eq 3 ]] || skip "a lab is already (partly) up: run scripts/lab.sh down first"
 	getent passwd ferry >/dev/null || systemd-sysusers "$(dirname "$LAB")/../systemd/ferry.sysusers" \
 		|| skip "no ferry user and systemd-sysusers failed"
+}
+
+# lab_up ARGS...: the lab with these ferryd flags on both daemons; skip
+# (77) when DPDK cannot start here. UP=1 once it is up.
+UP=0
+lab_up() {
+	LAB_FERRYD_ARGS="$*" "$LAB" --build "$BUILD" up >"$TMP/up.log" 2>&1
+	local rc=$?
+	if ((rc == 77)); then
+		cat "$TMP/up.log"
+		skip "DPDK cannot start here"
+	fi
+	if ((rc != 0)); then
+		cat "$TMP/up.log"
+		# whatever it left half built would stop the next test
+		"$LAB" down >/dev/null 2>&1
+		fail "lab.sh up exited $rc"
+	fi
+	UP=1
+}
+
+lab_down() {
+	"$LAB" down >"$TMP/down.log" 2>&1 || { cat "$TMP/down.log"; fail "lab.sh down"; }
+	UP=0
+}
+
+# lab_cleanup: the EXIT trap: stop the test's background jobs, take the
+# lab down if it is up, remove $TMP
+lab_cleanup() {
+	local p
+	for p in $(jobs -p); do
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if ((UP)); then
+		"$LAB" down >/dev/null 2>&1 || echo "lab.sh down failed"
+	fi
+	rm -rf "$TMP"
 }

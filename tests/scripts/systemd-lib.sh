@@ -40,3 +40,43 @@ verify_unit() {
 	fi
 	echo "ok - systemd-analyze verify $name"
 }
+
+# scratch_root UNITDIR [FILE NAME]...: skip without systemd-analyze;
+# otherwise set R to a scratch root removed at exit, copy each FILE to
+# UNITDIR/NAME inside it, and set passed/failed to 0 for count().
+scratch_root() {
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze is missing (apt-get install systemd)"
+	R=$(mktemp -d "${TMPDIR:-/tmp}/ferry-unit-test.XXXXXX")
+	# shellcheck disable=SC2064 # R is meant to be expanded now
+	trap "rm -rf '$R'" EXIT
+	passed=0
+	failed=0
+	local dir=$1
+	shift
+	mkdir -p "$R$dir"
+	while (($# >= 2)); do
+		cp "$1" "$R$dir/$2"
+		shift 2
+	done
+}
+
+# count CMD...: run a check, adding to passed or failed.
+count() { if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
+
+# stand_in ROOT PATH: an executable at PATH inside ROOT that exits 0, for
+# the ExecStart= binary systemd-analyze wants to find.
+stand_in() {
+	mkdir -p "$1${2%/*}"
+	printf '#!/bin/sh\nexit 0\n' >"$1$2"
+	chmod 755 "$1$2"
+}
+
+# unit_has_line FILE LINE: FILE has LINE exactly.
+unit_has_line() {
+	if grep -qxF -- "$2" "$1"; then
+		echo "ok - ${1##*/} has $2"
+	else
+		echo "not ok - ${1##*/} has $2"
+		return 1
+	fi
+}

@@ -44,7 +44,8 @@ expect_rc 0 "everything installed"
 expect_out "" "everything installed: no command"
 expect_err_has "nothing to do" "everything installed"
 for p in build-essential meson ninja-build pkg-config clang libclang-rt-dev dpdk dpdk-dev libdpdk-dev libnuma-dev \
-	libconfig-dev libsystemd-dev libcmocka-dev libcap-dev iproute2 iputils-ping arping kmod python3 procps systemd; do
+	libconfig-dev libsystemd-dev libcmocka-dev libcap-dev iproute2 iputils-ping arping kmod python3 procps systemd \
+	prometheus tshark tcpdump; do
 	if grep -qx "$p" "$FAKE_LOG"; then pass "checks $p"; else fail "checks $p"; fi
 done
 if grep -qx valgrind "$FAKE_LOG"; then fail "valgrind is not checked without --optional"; else pass "valgrind is not checked without --optional"; fi
@@ -59,6 +60,12 @@ expect_rc 0 "two missing"
 expect_out "+ apt-get update
 + apt-get install -y --no-install-recommends libcmocka-dev kmod" "two missing"
 expect_err_has "installing: libcmocka-dev kmod" "two missing"
+
+# tshark's debconf question is answered before apt-get runs
+deps "tshark tcpdump" --dry-run
+expect_out "+ debconf-set-selections <<< 'wireshark-common wireshark-common/install-setuid boolean false'
++ apt-get update
++ apt-get install -y --no-install-recommends tshark tcpdump" "tshark missing: debconf answered first"
 
 deps "valgrind" --dry-run
 expect_out "" "a missing optional tool is not installed by default"

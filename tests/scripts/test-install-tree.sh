@@ -33,6 +33,8 @@ $LIBDIR/pkgconfig/libferry.pc
 $INCLUDEDIR/ferry.h
 $SYSCONFDIR/ferry/ferryd.conf
 $UNITDIR/ferryd.service
+$UNITDIR/ferry-prometheus.service
+$UNITDIR/ferry-prometheus.timer
 $SYSUSERSDIR/ferry.conf
 $TMPFILESDIR/ferry.conf
 $DATADIR/ferry/scripts/ferry-common.sh
@@ -40,6 +42,7 @@ $DATADIR/ferry/scripts/bind-nic.sh       x
 $DATADIR/ferry/scripts/install-deps.sh   x
 $DATADIR/ferry/scripts/setup-aws.sh      x
 $DATADIR/ferry/scripts/setup-hugepages.sh x
+$DATADIR/ferry/wireshark/ferry.lua
 '
 
 for v in PREFIX BINDIR SBINDIR LIBDIR INCLUDEDIR SYSCONFDIR DATADIR UNITDIR SYSUSERSDIR TMPFILESDIR; do

@@ -17,33 +17,14 @@ UNIT=${1:?usage: $0 UNIT_FILE SBINDIR UNITDIR}
 SBINDIR=${2:?}
 UNITDIR=${3:?}
 
-command -v systemd-analyze >/dev/null || skip "systemd-analyze is missing (apt-get install systemd)"
-
-R=$(mktemp -d "${TMPDIR:-/tmp}/ferry-unit-test.XXXXXX")
-trap 'rm -rf "$R"' EXIT
-
-passed=0
-failed=0
-count() { if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
-
-mkdir -p "$R$UNITDIR" "$R$SBINDIR"
-cp "$UNIT" "$R$UNITDIR/ferryd.service"
-printf '#!/bin/sh\nexit 0\n' >"$R$SBINDIR/ferryd"
-chmod 755 "$R$SBINDIR/ferryd"
+scratch_root "$UNITDIR" "$UNIT" ferryd.service
+stand_in "$R" "$SBINDIR/ferryd"
 count verify_unit "$R" "$UNITDIR/ferryd.service"
 
 # The unit must not have lost what the daemon and DPDK rely on.
-has_line() {
-	if grep -qx -- "$1" "$UNIT"; then
-		echo "ok - ferryd.service has $1"
-	else
-		echo "not ok - ferryd.service has $1"
-		return 1
-	fi
-}
 for l in "Type=notify" "ExecStart=$SBINDIR/ferryd" "NotifyAccess=main" "WatchdogSec=10s" \
 	"Restart=on-failure" "LimitMEMLOCK=infinity"; do
-	count has_line "$l"
+	count unit_has_line "$UNIT" "$l"
 done
 if grep -q '^User=' "$UNIT"; then
 	echo "not ok - ferryd.service has no User= (EAL needs root at start; ferryd drops privileges itself)"

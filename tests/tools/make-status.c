@@ -7,12 +7,14 @@
  *
  *   make-status DIR [--pid N | --dead-pid] [--heartbeat-age-ms N]
  *               [--magic HEX] [--major N] [--counter-max N] [--empty]
- *               [--extra LABEL=VALUE] [--hold SEC]
+ *               [--extra [g:]LABEL=VALUE]... [--hold SEC]
  *
  * pid: --pid N, or --dead-pid (a child that has been reaped), else the
  * helper's own pid with --hold and its parent's (the test shell) without.
  * --hold SEC stays alive like a daemon for SEC seconds (or until SIGTERM):
  * port.rx_packets grows by 10 and the heartbeat is refreshed every 100 ms.
+ * --extra adds a counter (a gauge with "g:"), up to 12 of them; the value
+ * follows the last '=', so a label may hold one.
  * Prints nothing; exits 0, or 1 with a message.
  */
 #include <errno.h>
@@ -29,7 +31,8 @@
 #include "ferry_atomic.h"
 #include "ferry_shm_util.h"
 
-#define SLOTS 16u
+#define SLOTS 24u
+#define EXTRA_MAX 12
 
 static volatile sig_atomic_t g_stop;
 
@@ -70,7 +73,8 @@ int main(int argc, char **argv)
 	uint64_t magic = FERRY_SHM_MAGIC_STATUS, age_ms = 0;
 	long pid = 0, major = FERRY_SHM_VERSION_MAJOR, counter_max = SLOTS, hold = -1;
 	int empty = 0, dead = 0;
-	const char *extra = NULL;
+	const char *extra[EXTRA_MAX];
+	int nextra = 0;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--dead-pid"))
@@ -87,8 +91,8 @@ int main(int argc, char **argv)
 			major = strtol(v, NULL, 10);
 		else if (v && !strcmp(a, "--counter-max") && ++i)
 			counter_max = strtol(v, NULL, 10);
-		else if (v && !strcmp(a, "--extra") && ++i)
-			extra = v;
+		else if (v && !strcmp(a, "--extra") && nextra < EXTRA_MAX && ++i)
+			extra[nextra++] = v;
 		else if (v && !strcmp(a, "--hold") && ++i)
 			hold = strtol(v, NULL, 10);
 		else {
@@ -153,14 +157,19 @@ int main(int argc, char **argv)
 	    "client.9.we\"ird\\\x01\x1b[2J\xc3\xa9\xff.commands");
 	put(&c[10], FERRY_COUNTER_ACTIVE, FERRY_CTR_GAUGE, UINT64_MAX, "zzz.other");
 	/* a counter the device does not have: its value must not be shown */
-	put(&c[12], FERRY_COUNTER_ACTIVE, FERRY_CTR_COUNT, 77, "eni.pps_allowance_exceeded")->flags =
+	put(&c[7], FERRY_COUNTER_ACTIVE, FERRY_CTR_COUNT, 77, "eni.pps_allowance_exceeded")->flags =
 		FERRY_CTR_F_UNAVAILABLE;
-	if (extra) {
-		const char *eq = strchr(extra, '=');
+	for (int i = 0; i < nextra; i++) {
+		const char *x = extra[i], *eq = strrchr(x, '=');
+		uint32_t type = FERRY_CTR_COUNT;
+		if (strncmp(x, "g:", 2) == 0) {
+			type = FERRY_CTR_GAUGE;
+			x += 2;
+		}
 		char label[sizeof(c->label)];
-		snprintf(label, sizeof(label), "%.*s", eq ? (int)(eq - extra) : 0, extra);
-		put(&c[11], FERRY_COUNTER_ACTIVE, FERRY_CTR_COUNT,
-		    eq ? strtoull(eq + 1, NULL, 10) : 0, label);
+		snprintf(label, sizeof(label), "%.*s", eq ? (int)(eq - x) : 0, x);
+		put(&c[11 + i], FERRY_COUNTER_ACTIVE, type, eq ? strtoull(eq + 1, NULL, 10) : 0,
+		    label);
 	}
 	ferry_shm_publish(h, magic);
 

@@ -1,0 +1,558 @@
+-- SPDX-License-Identifier: BSD-3-Clause
+--
+-- Wireshark / tshark dissector for ferry, the transport ferryd daemons
+-- speak to each other over UDP (port 31850 by default).
+--
+--   tshark -X lua_script:ferry.lua -r capture.pcap -V
+--   wireshark -X lua_script:ferry.lua capture.pcap
+-- or copy it to ~/.local/lib/wireshark/plugins/ to load it always.
+-- The port (or a range) is the preference ferry.ports.
+--
+-- A ferry packet is a 48-byte header (ferryd's wire.h, all fields in
+-- network byte order) and a payload: the service name in OPEN, a slice of
+-- the session's stream in DATA. Each direction of a session is a stream
+-- of frames, one per message: an 8-byte frame header (length, flags,
+-- zero) and the message. A DATA packet's aux is the stream offset of its
+-- first byte; slices are cut where the window ends, not where frames do,
+-- so a packet can begin in the middle of a message or of a frame header.
+--
+-- To find frames, the dissector follows each direction's stream from its
+-- start (offset 0, announced by OPEN or ACCEPT) in stream order: packets
+-- that arrive out of order are kept until the gap is filled, and with
+-- two passes (tshark -2, or Wireshark's GUI, which revisits packets) they
+-- too are shown cut into frames. A capture that starts in the middle of a
+-- session shows stream bytes without frame boundaries.
+--
+-- Adding to the protocol: a header field is one entry in HEADER, a packet
+-- type one entry in TYPES (with its aux meaning and payload fields), a flag
+-- one entry in FLAGS, a reason one entry in REASONS, a frame flag one entry
+-- in FRAME_FLAGS.
+
+local ferry = Proto("ferry", "ferry transport")
+
+local WIRE_VERSIONS = { [2] = true } -- FERRY_WIRE_VERSION values we know
+local DEFAULT_PORTS = "31850"
+local FRAME_HDR = 8
+local RPC_HDR = 16
+-- packets kept per stream while waiting for a gap to fill: a capture that
+-- lost a packet for good would otherwise keep the rest of the stream
+local PENDING_MAX = 4096
+
+-- ---- the tables ------------------------------------------------------------
+
+-- enum ferry_reason (ferry.h): why a session was refused or closed
+local REASONS = {
+	[1] = "CLOSED: the peer closed it",
+	[2] = "PEER_GONE: the peer's process ended",
+	[3] = "NO_LISTENER: nobody listens on that service",
+	[4] = "REFUSED: the listener refused it",
+	[5] = "LIMIT: a daemon limit (sessions, memory)",
+	[6] = "DAEMON_GONE: ferryd ended",
+	[7] = "PROTOCOL: the peer broke the protocol",
+	[8] = "TIMEOUT: the peer stopped answering",
+	[9] = "UNREACHABLE: no route or no ARP answer",
+	[10] = "SHUTDOWN: ferryd is shutting down",
+	[11] = "RESET: the peer's ferryd no longer knows the session (it restarted)",
+}
+
+-- What aux means, by packet type: a field of its own for each meaning.
+local AUX = {
+	offset = { "Stream offset", base.DEC, nil,
+		"Stream offset of the payload's first byte (low 32 bits)" },
+	reason = { "Reason", base.DEC, REASONS, "Why the session was refused or closed" },
+	max_message = { "Largest message", base.DEC, nil,
+		"The sender's ipc.max_message_size; the session takes the smaller of both ends'" },
+}
+
+-- enum ferry_wire_type. aux: the AUX entry its aux is; payload: "stream"
+-- for DATA, else a list of fields in order: { name, length, kind, label,
+-- description } (kind "stringz": NUL-terminated within length).
+local TYPES = {
+	[1] = { "OPEN", "open a session to a service", aux = "max_message",
+		payload = { { "service", 32, "stringz", "Service",
+			"The service to open (FERRY_SERVICE_MAX bytes, NUL-terminated)" } } },
+	[2] = { "ACCEPT", "the service accepted: src_session is its id", aux = "max_message" },
+	[3] = { "REFUSE", "no such service, refused, or a limit", aux = "reason" },
+	[4] = { "DATA", "a slice of the message stream", aux = "offset", payload = "stream" },
+	[5] = { "CLOSE", "the session ended; all data was acked", aux = "reason" },
+	[6] = { "ACK", "ack fields only (PROBE: answer with an ACK)" },
+	[7] = { "CLOSE_ACK", "the CLOSE arrived" },
+}
+
+-- ferry_wire_hdr.flags bits: { mask, name, description }
+local FLAGS = {
+	{ 0x1, "probe", "The receiver acks at once (keepalive, window probe)" },
+}
+
+-- ferry_wire_frame.flags bits (the record's FERRY_RECF_*)
+local FRAME_FLAGS = {
+	{ 0x1, "rpc", "RPC: the message starts with a 16-byte RPC header" },
+}
+
+-- The header, in wire order: { name, length, label, base, description }.
+-- "type" and "flags" take their value names from the tables above.
+local HEADER = {
+	{ "version", 1, "Version", base.DEC, "Wire protocol version (FERRY_WIRE_VERSION)" },
+	{ "type", 1, "Type", base.DEC, "Packet type" },
+	{ "flags", 2, "Flags", base.HEX, "FWF_* bits" },
+	{ "dst_session", 4, "Destination session", base.DEC,
+		"The receiver's session id, which it looks the session up by; 0 in OPEN" },
+	{ "src_session", 4, "Source session", base.DEC, "The sender's session id" },
+	{ "aux", 4, "Aux", base.DEC,
+		"DATA: stream offset; OPEN, ACCEPT: largest message; REFUSE, CLOSE: reason" },
+	{ "seq", 4, "Sequence", base.DEC,
+		"DATA: packet number; OPEN, ACCEPT: the sender's first packet number" },
+	{ "ack", 4, "Ack", base.DEC, "Next packet number the sender expects" },
+	{ "sack", 8, "Selective ack", base.HEX, "Bit i: packet ack + 1 + i has arrived" },
+	{ "window", 4, "Window", base.DEC,
+		"Stream offset the peer may send up to (low 32 bits)" },
+	{ "ts", 4, "Timestamp", base.DEC, "The sender's clock, ns (low 32 bits)" },
+	{ "ts_echo", 4, "Timestamp echo", base.DEC,
+		"ts of the packet this acks, 0: none" },
+	{ "ack_delay", 4, "Ack delay", base.DEC,
+		"ns from that packet's arrival to this packet's sending" },
+}
+
+-- ---- fields and expert infos -----------------------------------------------
+
+local F = {}
+local HDR_LEN = 0
+local function bits_desc(tbl)
+	local names = {}
+	for _, b in ipairs(tbl) do names[#names + 1] = b[2] end
+	return table.concat(names, ", ")
+end
+local type_names = {}
+for code, t in pairs(TYPES) do type_names[code] = t[1] end
+for _, h in ipairs(HEADER) do
+	local name, len, label, b, desc = h[1], h[2], h[3], h[4], h[5]
+	local vals = name == "type" and type_names or nil
+	if name == "flags" then desc = desc .. ": " .. bits_desc(FLAGS) end
+	local ctor = ({ [1] = ProtoField.uint8, [2] = ProtoField.uint16, [4] = ProtoField.uint32,
+		[8] = ProtoField.uint64 })[len]
+	F[name] = ctor("ferry." .. name, label, b, vals, nil, desc)
+	HDR_LEN = HDR_LEN + len
+end
+for _, b in ipairs(FLAGS) do
+	F["flag_" .. b[2]] = ProtoField.bool("ferry.flags." .. b[2], b[2], 16, nil, b[1], b[3])
+end
+for name, a in pairs(AUX) do
+	F["aux_" .. name] = ProtoField.uint32("ferry." .. name, a[1], a[2], a[3], nil, a[4])
+end
+for _, t in pairs(TYPES) do
+	for _, p in ipairs(type(t.payload) == "table" and t.payload or {}) do
+		local ctor = p[3] == "stringz" and ProtoField.string or ProtoField.bytes
+		F["pl_" .. p[1]] = ctor("ferry." .. p[1], p[4], p[3] == "stringz" and base.ASCII or base.NONE, p[5])
+	end
+end
+F.sack_seq = ProtoField.uint32("ferry.sack.seq", "Also arrived", base.DEC, nil, nil,
+	"A packet number the sack bitmap says has arrived")
+F.stream = ProtoField.bytes("ferry.stream", "Stream bytes", base.NONE,
+	"The payload: a slice of the session's stream of frames")
+F.stream_start = ProtoField.uint64("ferry.stream.start", "Stream start", base.DEC, nil, nil,
+	"Stream offset of the payload's first byte, widened to 64 bits")
+F.stream_end = ProtoField.uint64("ferry.stream.end", "Stream end", base.DEC, nil, nil,
+	"Stream offset just past the payload")
+F.stream_cont = ProtoField.bytes("ferry.stream.cont", "Continued message", base.NONE,
+	"The rest of a message whose frame began in an earlier packet")
+F.stream_unknown = ProtoField.bytes("ferry.stream.unknown", "Stream bytes, boundaries unknown",
+	base.NONE, "Where frames begin is not known (capture started mid-stream, or a gap)")
+F.frame = ProtoField.bytes("ferry.frame", "Frame", base.NONE, "One message of the stream")
+F.frame_offset = ProtoField.uint64("ferry.frame.offset", "Frame offset", base.DEC, nil, nil,
+	"Stream offset where the frame (its header) begins")
+F.frame_len = ProtoField.uint32("ferry.frame.len", "Message length", base.DEC, nil, nil,
+	"Length of the message after the 8-byte frame header")
+F.frame_flags = ProtoField.uint16("ferry.frame.flags", "Frame flags", base.HEX, nil, nil,
+	"The record's FERRY_RECF_* bits: " .. bits_desc(FRAME_FLAGS))
+for _, b in ipairs(FRAME_FLAGS) do
+	F["frame_flag_" .. b[2]] = ProtoField.bool("ferry.frame.flags." .. b[2], b[2], 16, nil,
+		b[1], b[3])
+end
+F.frame_zero = ProtoField.uint16("ferry.frame.zero", "Reserved", base.HEX, nil, nil,
+	"Always 0")
+F.frame_msg = ProtoField.bytes("ferry.frame.message", "Message", base.NONE,
+	"The message, or the part of it in this packet")
+F.rpc_kind = ProtoField.uint8("ferry.rpc.kind", "RPC kind", base.DEC,
+	{ [1] = "request", [2] = "response" }, nil,
+	"ferry_rpc_hdr, in the sending host's byte order (little-endian on x86)")
+F.rpc_type = ProtoField.uint16("ferry.rpc.type", "RPC type", base.DEC, nil, nil,
+	"The request type the caller chose")
+F.rpc_status = ProtoField.int32("ferry.rpc.status", "RPC status", base.DEC, nil, nil,
+	"Response: 0, or -errno from the server side")
+F.rpc_id = ProtoField.uint64("ferry.rpc.id", "RPC id", base.DEC, nil, nil,
+	"Chosen by the caller, echoed in the response")
+
+local fields = {}
+for _, f in pairs(F) do fields[#fields + 1] = f end
+ferry.fields = fields
+
+local E = {
+	short = ProtoExpert.new("ferry.short", "Packet shorter than the ferry header",
+		expert.group.MALFORMED, expert.severity.ERROR),
+	version = ProtoExpert.new("ferry.bad_version", "Unknown wire version",
+		expert.group.MALFORMED, expert.severity.ERROR),
+	type = ProtoExpert.new("ferry.bad_type", "Unknown packet type",
+		expert.group.MALFORMED, expert.severity.ERROR),
+	malformed = ProtoExpert.new("ferry.malformed", "Malformed ferry packet",
+		expert.group.MALFORMED, expert.severity.ERROR),
+	odd = ProtoExpert.new("ferry.unexpected", "Unexpected value",
+		expert.group.PROTOCOL, expert.severity.WARN),
+	unknown_bounds = ProtoExpert.new("ferry.no_frames", "Frame boundaries unknown",
+		expert.group.SEQUENCE, expert.severity.NOTE),
+	retransmit = ProtoExpert.new("ferry.retransmission", "Stream bytes seen before",
+		expert.group.SEQUENCE, expert.severity.NOTE),
+}
+ferry.experts = { E.short, E.version, E.type, E.malformed, E.odd, E.unknown_bounds,
+	E.retransmit }
+
+-- ---- stream state ----------------------------------------------------------
+
+-- streams[key]: one direction of one session, key "src/sid>dst":
+--   frontier  stream bytes [0, frontier) seen in order
+--   at[off]   where frames stand at stream offset off: { start = the next
+--             frame header's offset (>= off, or < off while its header is
+--             cut: hdr holds its first bytes), msg = { start, len } of the
+--             message whose body covers off }
+--   pending   out-of-order packets: pending[off] = payload string, at
+--             most PENDING_MAX of them (npending)
+--   isn       the first packet number from OPEN or ACCEPT
+-- pkts[number]: { key, off } of every DATA packet, for later passes.
+local streams, pkts = {}, {}
+
+function ferry.init()
+	streams, pkts = {}, {}
+end
+
+local function u32(s, i) -- big-endian from a Lua string, 1-based
+	local a, b, c, d = s:byte(i, i + 3)
+	return ((a * 256 + b) * 256 + c) * 256 + d
+end
+
+local TWO32 = 4294967296
+
+-- The 64-bit offset nearest ref whose low 32 bits are v (ferry_wire_widen).
+local function widen(ref, v)
+	local d = (v - ref % TWO32) % TWO32
+	if d >= TWO32 / 2 then d = d - TWO32 end
+	return ref + d
+end
+
+-- Cut data (stream bytes from offset off) into frames, starting from the
+-- state at off. Returns the frames that begin or go on in data, each
+-- { start, len, flags, zero } (a header cut at the end of data: { start,
+-- cut = true }), and the state at the end of data.
+local function walk(state, off, data)
+	local frames, stop = {}, off + #data
+	local pos, hdr, msg = state.start, state.hdr or "", state.msg
+	while pos < stop do
+		-- a header begun in the previous packet has its first bytes in
+		-- hdr: the rest is at the start of data (pos + #hdr == off)
+		local from = pos + #hdr - off
+		local have = hdr .. data:sub(from + 1, from + FRAME_HDR - #hdr)
+		if #have < FRAME_HDR then
+			frames[#frames + 1] = { start = pos, cut = true }
+			return frames, { start = pos, hdr = have, msg = msg }
+		end
+		local len = u32(have, 1)
+		frames[#frames + 1] = { start = pos, len = len, flags = have:byte(5) * 256 + have:byte(6),
+			zero = have:byte(7) * 256 + have:byte(8) }
+		msg = { start = pos, len = len }
+		pos, hdr = pos + FRAME_HDR + len, ""
+	end
+	return frames, { start = pos, hdr = "", msg = msg }
+end
+
+local function stream_for(key, isn)
+	local st = streams[key]
+	if st == nil or (isn ~= nil and st.isn ~= nil and st.isn ~= isn) then
+		st = { frontier = 0, at = { [0] = { start = 0 } }, pending = {}, npending = 0, isn = isn }
+		streams[key] = st
+	elseif isn ~= nil and st.isn == nil then
+		st.isn = isn
+	end
+	return st
+end
+
+-- First pass: the stream takes a DATA packet at off; in order it moves the
+-- frontier (and any held packets it joins up with), ahead of it it waits.
+local function stream_take(st, off, data)
+	if off > st.frontier then
+		if st.pending[off] == nil and st.npending < PENDING_MAX then
+			st.pending[off] = data
+			st.npending = st.npending + 1
+		end
+		return
+	end
+	while off == st.frontier do
+		local _, state = walk(st.at[off], off, data)
+		off = off + #data
+		st.frontier = off
+		st.at[off] = st.at[off] or state
+		data = st.pending[off]
+		if data == nil then break end
+		st.pending[off] = nil
+		st.npending = st.npending - 1
+	end
+end
+
+-- ---- dissection ------------------------------------------------------------
+
+local function add_bits(tree, tvb_range, tbl, prefix)
+	for _, b in ipairs(tbl) do tree:add(F[prefix .. b[2]], tvb_range) end
+end
+
+local function known_bits(v, tbl)
+	local all = 0
+	for _, b in ipairs(tbl) do all = all + b[1] end
+	-- v has a bit outside all: v - (v AND all) ~= 0, done bit by bit
+	local rest, m = v, 1
+	while rest > 0 do
+		if rest % 2 == 1 and math.floor(all / m) % 2 == 0 then return false end
+		rest, m = math.floor(rest / 2), m * 2
+	end
+	return true
+end
+
+-- The frames of one DATA payload, as far as they lie in this packet.
+local function show_frames(tree, tvb, pos0, off, frames, state)
+	local n = tvb:len() - pos0
+	-- bytes before the first frame header: the end of an earlier message
+	local lead = math.min(state.start - off, n)
+	if lead > 0 then
+		local t = tree:add(F.stream_cont, tvb(pos0, lead))
+		if state.msg then
+			t:append_text(string.format(" (of the %d-byte message at stream offset %.0f)",
+				state.msg.len, state.msg.start))
+		end
+	end
+	for _, fr in ipairs(frames) do
+		local h0 = fr.start - off -- the header's position in the payload; < 0: begun before
+		local from = math.max(h0, 0)
+		local body = h0 + FRAME_HDR
+		local stop = fr.cut and n or math.min(body + fr.len, n)
+		local t = tree:add(F.frame, tvb(pos0 + from, stop - from))
+		t:add(F.frame_offset, UInt64(fr.start % TWO32, math.floor(fr.start / TWO32)))
+			:set_generated()
+		if fr.cut then
+			t:set_text(string.format("Frame at stream offset %.0f: header cut, continues in the next packet",
+				fr.start))
+		else
+			t:set_text(string.format("Frame at stream offset %.0f: %d-byte message%s%s", fr.start,
+				fr.len, fr.flags % 2 == 1 and ", RPC" or "",
+				h0 < 0 and " (header began in the previous packet)" or
+					(body + fr.len > n and " (continues in later packets)" or "")))
+			local lt, ft, zt
+			if h0 >= 0 then
+				local hr = tvb(pos0 + h0, FRAME_HDR)
+				lt = t:add(F.frame_len, hr(0, 4))
+				ft = t:add(F.frame_flags, hr(4, 2))
+				add_bits(ft, hr(4, 2), FRAME_FLAGS, "frame_flag_")
+				zt = t:add(F.frame_zero, hr(6, 2))
+			else
+				lt = t:add(F.frame_len, fr.len):set_generated()
+				ft = t:add(F.frame_flags, fr.flags):set_generated()
+				zt = t:add(F.frame_zero, fr.zero):set_generated()
+			end
+			if fr.zero ~= 0 then zt:add_proto_expert_info(E.odd, "reserved frame field is not 0") end
+			if not known_bits(fr.flags, FRAME_FLAGS) then
+				ft:add_proto_expert_info(E.odd, "unknown frame flags")
+			end
+			if body < n and fr.len > 0 then
+				local mr = tvb(pos0 + body, stop - body)
+				t:add(F.frame_msg, mr)
+				if fr.flags % 2 == 1 and stop - body >= RPC_HDR then
+					local rt = t:add(mr(0, RPC_HDR), "RPC header")
+					rt:add_le(F.rpc_kind, mr(0, 1))
+					rt:add_le(F.rpc_type, mr(2, 2))
+					rt:add_le(F.rpc_status, mr(4, 4))
+					rt:add_le(F.rpc_id, mr(8, 8))
+				end
+			end
+		end
+	end
+end
+
+local function dissect_stream(tvb, pinfo, tree, pos, hdr)
+	local n = tvb:len() - pos
+	local key = string.format("%s/%d>%s", tostring(pinfo.src), hdr.src_session, tostring(pinfo.dst))
+	if not pinfo.visited then
+		local st = streams[key]
+		if st == nil and hdr.aux == 0 then st = stream_for(key, nil) end
+		if st ~= nil then
+			local off = widen(st.frontier, hdr.aux)
+			pkts[pinfo.number] = { key = key, off = off, again = n > 0 and off < st.frontier }
+			stream_take(st, off, n > 0 and tvb:raw(pos, n) or "")
+		end
+	end
+	local p = pkts[pinfo.number]
+	local st = p and streams[p.key]
+	local sub
+	if n > 0 then sub = tree:add(F.stream, tvb(pos, n)) else sub = tree end
+	if st == nil then
+		if n > 0 then
+			sub:add(F.stream_unknown, tvb(pos, n))
+			sub:add_proto_expert_info(E.unknown_bounds,
+				"frame boundaries unknown: the stream's start was not captured")
+		end
+		return 0
+	end
+	local off = p.off
+	sub:add(F.stream_start, UInt64(off % TWO32, math.floor(off / TWO32))):set_generated()
+	sub:add(F.stream_end, UInt64((off + n) % TWO32, math.floor((off + n) / TWO32))):set_generated()
+	if n == 0 then return 0 end
+	sub:set_text(string.format("Stream bytes [%.0f, %.0f): %d bytes", off, off + n, n))
+	local state = st.at[off]
+	if state == nil then
+		sub:add(F.stream_unknown, tvb(pos, n))
+		sub:add_proto_expert_info(E.unknown_bounds, off > st.frontier and
+			"frame boundaries unknown: earlier stream bytes were not captured (or come later: try two passes, tshark -2)"
+			or "frame boundaries unknown: a slice cut differently from the first sending")
+		return 0
+	end
+	if p.again then
+		sub:add_proto_expert_info(E.retransmit, "stream bytes seen before: a retransmission")
+	end
+	local frames = walk(state, off, tvb:raw(pos, n))
+	show_frames(sub, tvb, pos, off, frames, state)
+	return #frames
+end
+
+-- Read the header through the HEADER table; returns the values by name.
+local function dissect_header(tvb, tree)
+	local v, pos = {}, 0
+	local ht = tree:add(tvb(0, HDR_LEN), "Header")
+	for _, h in ipairs(HEADER) do
+		local name, len = h[1], h[2]
+		local r = tvb(pos, len)
+		local item = ht:add(F[name], r)
+		if len == 8 then
+			v[name .. "_hi"], v[name .. "_lo"] = r(0, 4):uint(), r(4, 4):uint()
+		else
+			v[name] = r:uint()
+		end
+		v[name .. "_item"], v[name .. "_range"] = item, r
+		pos = pos + len
+	end
+	return v, ht
+end
+
+function ferry.dissector(tvb, pinfo, tree)
+	local len = tvb:len()
+	pinfo.cols.protocol = "ferry"
+	local top = tree:add(ferry, tvb())
+	if len < HDR_LEN then
+		top:add_proto_expert_info(E.short, string.format(
+			"%d bytes: shorter than the %d-byte ferry header", len, HDR_LEN))
+		pinfo.cols.info = string.format("ferry, %d bytes: too short", len)
+		return len
+	end
+	local h, ht = dissect_header(tvb, top)
+	local t = TYPES[h.type]
+	local tname = t and t[1] or string.format("type %d", h.type)
+	if not WIRE_VERSIONS[h.version] then
+		h.version_item:add_proto_expert_info(E.version, string.format(
+			"version %d is not one this dissector knows; the header is shown as version 2's",
+			h.version))
+		if len > HDR_LEN then top:add(tvb(HDR_LEN), string.format("Payload (%d bytes)", len - HDR_LEN)) end
+		pinfo.cols.info = string.format("ferry version %d (unknown)", h.version)
+		return len
+	end
+	if t == nil then
+		h.type_item:add_proto_expert_info(E.type, string.format(
+			"type %d is not a ferry packet type", h.type))
+	else
+		h.type_item:append_text(": " .. t[2])
+	end
+	add_bits(h.flags_item, h.flags_range, FLAGS, "flag_")
+	if not known_bits(h.flags, FLAGS) then
+		h.flags_item:add_proto_expert_info(E.odd, "unknown flag bits")
+	end
+	if t and t.aux then
+		local item = h.aux_item:add(F["aux_" .. t.aux], h.aux_range)
+		if t.aux == "reason" and REASONS[h.aux] == nil then
+			item:add_proto_expert_info(E.odd, "no such reason (ferryd reads it as CLOSED)")
+		end
+	end
+	for i = 0, 63 do
+		local word, bit = i < 32 and h.sack_lo or h.sack_hi, i % 32
+		if math.floor(word / 2 ^ bit) % 2 == 1 then
+			h.sack_item:add(F.sack_seq, h.sack_range, (h.ack + 1 + i) % TWO32):set_generated()
+		end
+	end
+
+	local info = string.format("%s %d > %d", tname, h.src_session, h.dst_session)
+	if t and t.aux == "offset" then
+		info = info .. string.format(" seq=%d off=%d len=%d", h.seq, h.aux, len - HDR_LEN)
+	elseif t and (h.type == 1 or h.type == 2) then
+		info = info .. string.format(" isn=%d", h.seq)
+	elseif t and t.aux == "reason" then
+		info = info .. " " .. (REASONS[h.aux] or tostring(h.aux)):gsub(":.*", "")
+	end
+	if h.type ~= 1 then info = info .. string.format(" ack=%d", h.ack) end
+	if h.flags % 2 == 1 then info = info .. " [PROBE]" end
+
+	local pos = HDR_LEN
+	local payload = t and t.payload
+	if h.type == 1 and (h.src_session == 0) then
+		h.src_session_item:add_proto_expert_info(E.malformed, "OPEN from session 0 (ferryd drops it)")
+	elseif h.type == 1 and h.dst_session ~= 0 then
+		h.dst_session_item:add_proto_expert_info(E.odd, "OPEN names a destination session")
+	end
+	if (h.type == 1 or h.type == 2) and not pinfo.visited then
+		stream_for(string.format("%s/%d>%s", tostring(pinfo.src), h.src_session,
+			tostring(pinfo.dst)), h.seq)
+	end
+	if payload == "stream" then
+		local nf = dissect_stream(tvb, pinfo, top, pos, h)
+		if nf > 0 then info = info .. string.format(" [%d frame%s]", nf, nf > 1 and "s" or "") end
+	elseif type(payload) == "table" then
+		for _, pf in ipairs(payload) do
+			local flen = pf[2]
+			if pos + flen > len then
+				top:add_proto_expert_info(E.malformed, string.format(
+					"%s: %d bytes expected, %d left", pf[1], flen, len - pos))
+				break
+			end
+			local r = tvb(pos, flen)
+			if pf[3] == "stringz" then
+				local raw = r:raw()
+				local z = raw:find("\0", 1, true)
+				local s = z and raw:sub(1, z - 1) or raw
+				local item = top:add(F["pl_" .. pf[1]], r, s)
+				if not z or #s == 0 or s:find("[%c%s/\127-\255]") then
+					item:add_proto_expert_info(E.malformed,
+						"not a service name: empty, unterminated, or a space, control, '/' or non-ASCII byte")
+				end
+				info = info .. string.format(" %s=\"%s\"", pf[1], s)
+			else
+				top:add(F["pl_" .. pf[1]], r)
+			end
+			pos = pos + flen
+		end
+		if pos < len then top:add(tvb(pos), string.format("Trailing bytes (%d)", len - pos)) end
+	elseif len > HDR_LEN then
+		top:add(tvb(HDR_LEN), string.format("Payload (%d bytes)", len - HDR_LEN))
+			:add_proto_expert_info(E.odd, tname .. " carries no payload")
+	end
+	top:append_text(", " .. info)
+	pinfo.cols.info = info
+	return len
+end
+
+-- ---- registration ----------------------------------------------------------
+
+ferry.prefs.ports = Pref.range("UDP ports", DEFAULT_PORTS,
+	"UDP ports (or ranges, e.g. 31850,32000-32010) that carry ferry (ferryd's net.udp_port)",
+	65535)
+
+local udp_port = DissectorTable.get("udp.port")
+local registered = DEFAULT_PORTS
+udp_port:add(DEFAULT_PORTS, ferry)
+
+function ferry.prefs_changed()
+	if ferry.prefs.ports ~= registered then
+		udp_port:remove(registered, ferry)
+		registered = ferry.prefs.ports
+		udp_port:add(registered, ferry)
+	end
+end

@@ -1,0 +1,208 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The Wireshark dissector (scripts/wireshark/ferry.lua) on real traffic:
+# tcpdump captures ferry's UDP port on the lab's switch (bridge ferry-br0
+# in namespace ferry-sw) while ferry-xfer sends 300 messages of 1 B ..
+# 64 KiB from ferry-a to ferry-b (frames spanning packets, frame headers
+# cut by packet boundaries) and ferry-perf runs ping-pong, a one-way
+# stream and RPC; then tshark -2 with the dissector must
+#   - decode every captured packet as ferry, with no malformed packet and
+#     no expert info above a note, and no stream whose frames it cannot
+#     find;
+#   - agree with what each ferryd counted over the same time: packets each
+#     sent (remote.tx_packets) and DATA + ACK each received
+#     (remote.rx_packets), messages each sent (remote.tx_messages: the
+#     distinct frames in its streams), the OPENs and ACCEPTs (one per
+#     session, naming the services used, with the daemons'
+#     ipc.max_message_size).
+# Then the same with fault injection on both daemons' sends (duplicated and
+# reordered packets on the wire): frames found in every stream, and the
+# duplicates counted by the daemons are the extra packets captured.
+#
+# usage: wireshark_lab.sh LAB_SH BUILD_DIR FERRY_LUA
+# exit:  0 pass, 1 fail, 77 skip (no root, no namespaces, no tshark or
+#        tcpdump, a lab already up, DPDK cannot start)
+set -u
+
+LAB=$1
+BUILD=$2
+LUA=$3
+PERF=$BUILD/client-lib/tools/ferry-perf
+STAT=$BUILD/client-lib/tools/ferry-stat
+XFER=$BUILD/tests/integration/ferry-xfer
+FERRYD=$BUILD/daemon/ferryd
+TMP=$(mktemp -d /tmp/ferry-wireshark.XXXXXX)
+
+# shellcheck source=lab_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab_common.sh"
+
+trap lab_cleanup EXIT
+
+for t in tshark tcpdump; do
+	command -v "$t" >/dev/null || skip "$t is missing (scripts/install-deps.sh installs it)"
+done
+lab_preflight "$PERF" "$STAT" "$XFER" "$FERRYD"
+MAX_MSG=$("$FERRYD" --check-config 2>/dev/null | awk '$1 == "ipc.max_message_size" {print $3}')
+
+# counters HOST FILE: that ferryd's counters as JSON
+counters() {
+	"$STAT" --shm-dir "/dev/shm/ferry-lab-$1" --json >"$2" || fail "ferry-stat on ferry-$1"
+}
+
+# settle: wait (5 s at most) until neither daemon has a session and their
+# packet counters stop moving, so the capture holds all they sent
+settle() {
+	local last="" now _
+	for _ in $(seq 50); do
+		now=$(for h in a b; do "$STAT" --shm-dir "/dev/shm/ferry-lab-$h" --json; done |
+			python3 -c 'import json, sys
+c = [json.loads(l)["counters"] for l in sys.stdin]
+print(sum(x["daemon.sessions"] for x in c), [x["remote.tx_packets"] for x in c])')
+		[[ $now == "0 "* && $now == "$last" ]] && return 0
+		last=$now
+		sleep 0.1
+	done
+	fail "the daemons did not go quiet: $now"
+}
+
+# capture NAME: traffic between ferry-a and ferry-b while tcpdump records
+# the switch into $TMP/NAME.pcap; counters before and after in
+# $TMP/NAME.{a,b}.{0,1}
+capture() {
+	local name=$1 cpid rpid spid _
+	counters a "$TMP/$name.a.0"
+	counters b "$TMP/$name.b.0"
+	"$LAB" exec sw tcpdump -i ferry-br0 -U -B 16384 -s 0 -w "$TMP/$name.pcap" udp port 31850 \
+		2>"$TMP/$name.tcpdump" &
+	cpid=$!
+	for _ in $(seq 50); do
+		grep -q "listening on" "$TMP/$name.tcpdump" && break
+		sleep 0.1
+	done
+	grep -q "listening on" "$TMP/$name.tcpdump" || { cat "$TMP/$name.tcpdump"; fail "tcpdump did not start"; }
+
+	"$LAB" exec b "$XFER" recv --service wsx --count 300 --seed 5 --max-size 64K \
+		--timeout-ms 60000 >"$TMP/$name.recv" 2>&1 &
+	rpid=$!
+	for _ in $(seq 50); do
+		grep -q "listening" "$TMP/$name.recv" && break
+		sleep 0.1
+	done
+	"$LAB" exec a "$XFER" send --host 10.77.0.2 --service wsx --count 300 --seed 5 \
+		--max-size 64K --timeout-ms 60000 >"$TMP/$name.send" 2>&1 ||
+		{ cat "$TMP/$name.send" "$TMP/$name.recv"; fail "$name: ferry-xfer a -> b"; }
+	wait "$rpid" || { cat "$TMP/$name.recv"; fail "$name: ferry-xfer receiver"; }
+
+	"$LAB" exec b "$PERF" -r server --spin-us 0 --yield-us 5000 >/dev/null 2>&1 &
+	spid=$!
+	sleep 0.5 # to listen (a client that comes too early is refused and tries again)
+	"$LAB" exec a "$PERF" -r client -H 10.77.0.2 -s 32,1K -n 300 -w 30 -t 3000 --rpc --no-floor \
+		--spin-us 0 --yield-us 5000 --timeout-ms 5000 >"$TMP/$name.perf" 2>&1 ||
+		{ cat "$TMP/$name.perf"; fail "$name: ferry-perf a -> b"; }
+	kill -TERM "$spid"
+	wait "$spid"
+	settle
+
+	# tcpdump reads the kernel's capture ring a block at a time, a block
+	# when it is full or 1 s old (tcpdump's buffer timeout; immediate mode
+	# would read each packet and, on two busy cores, drop some): wait for
+	# the last block before stopping it
+	sleep 1.5
+	kill -INT "$cpid"
+	wait "$cpid"
+	counters a "$TMP/$name.a.1"
+	counters b "$TMP/$name.b.1"
+	grep -q "^0 packets dropped by kernel" "$TMP/$name.tcpdump" ||
+		{ cat "$TMP/$name.tcpdump"; fail "$name: tcpdump dropped packets"; }
+	tshark -2 -r "$TMP/$name.pcap" -X lua_script:"$LUA" -T fields -E separator='|' \
+		-E occurrence=a -E aggregator=';' -e frame.number -e ip.src -e ip.dst -e ferry.type \
+		-e ferry.src_session -e ferry.frame.offset -e ferry.service -e ferry.max_message \
+		-e _ws.expert.severity -e _ws.expert.message -e _ws.malformed \
+		>"$TMP/$name.fields" 2>"$TMP/$name.tshark" || { cat "$TMP/$name.tshark"; fail "$name: tshark"; }
+	! grep -q "Lua Error" "$TMP/$name.fields" "$TMP/$name.tshark" ||
+		fail "$name: the dissector raised a Lua error"
+}
+
+# judge NAME FAULTS: what the capture says against what the daemons counted
+judge() {
+	python3 - "$TMP/$1" "$2" "$MAX_MSG" <<'PY'
+import json, sys
+from collections import Counter
+base, faults, max_msg = sys.argv[1], sys.argv[2] == "faults", sys.argv[3]
+ip = {"a": "10.77.0.1", "b": "10.77.0.2"}
+def delta(h):
+    c0 = json.load(open("%s.%s.0" % (base, h)))["counters"]
+    c1 = json.load(open("%s.%s.1" % (base, h)))["counters"]
+    return {k: v - c0.get(k, 0) for k, v in c1.items()}
+d = {h: delta(h) for h in "ab"}
+NOTE = 4194304
+pkts, frames, bad = Counter(), {h: set() for h in "ab"}, []
+types = {h: Counter() for h in "ab"}
+opens = []
+for line in open(base + ".fields"):
+    num, src, dst, typ, sid, offs, svc, mx, sev, msg, malformed = line.rstrip("\n").split("|")
+    h = "a" if src == ip["a"] else "b"
+    if not typ:
+        bad.append("packet %s not decoded as ferry" % num)
+        continue
+    if malformed or any(int(s) > NOTE for s in sev.split(";") if s):
+        bad.append("packet %s: %s %s" % (num, sev, msg))
+    if "boundaries unknown" in msg:
+        bad.append("packet %s: %s" % (num, msg))
+    pkts[h] += 1
+    types[h][int(typ)] += 1
+    for o in filter(None, offs.split(";")):
+        frames[h].add((sid, dst, int(o)))
+    if typ in ("1", "2"):
+        opens.append((h, typ, svc, mx, sid))
+for h in "ab":
+    o = "b" if h == "a" else "a"
+    dup = d[h].get("fault.tx_dup", 0)
+    print("ferry-%s: %d packets captured (%s), counted tx_packets %d, tx_dup %d; "
+          "%d frames, counted tx_messages %d; DATA+ACK %d, peer counted rx_packets %d "
+          "(+%d unknown)" % (h, pkts[h], dict(sorted(types[h].items())), d[h]["remote.tx_packets"],
+          dup, len(frames[h]), d[h]["remote.tx_messages"], types[h][4] + types[h][6],
+          d[o]["remote.rx_packets"], d[o]["remote.rx_unknown_session"]))
+    if d[h]["port.tx_dropped"] or d[h]["remote.tx_failed"]:
+        bad.append("ferry-%s dropped packets on sending: no exact count" % h)
+    if pkts[h] != d[h]["remote.tx_packets"] + dup:
+        bad.append("ferry-%s: %d packets on the wire, %d counted sent (+%d duplicated)" %
+                   (h, pkts[h], d[h]["remote.tx_packets"], dup))
+    if len(frames[h]) != d[h]["remote.tx_messages"]:
+        bad.append("ferry-%s: %d frames in its streams, %d messages counted sent" %
+                   (h, len(frames[h]), d[h]["remote.tx_messages"]))
+    da = types[h][4] + types[h][6]
+    if not faults and not (d[o]["remote.rx_packets"] <= da <=
+                           d[o]["remote.rx_packets"] + d[o]["remote.rx_unknown_session"]):
+        bad.append("ferry-%s sent %d DATA + ACK, ferry-%s counted %d received (+%d unknown)" %
+                   (h, da, o, d[o]["remote.rx_packets"], d[o]["remote.rx_unknown_session"]))
+# two sessions, both opened by a: OPENs naming the services used (one
+# refused and tried again would add one), two sessions accepted, the
+# daemons' largest message in each
+got = sorted(set((h, t, s) for h, t, s, _, _ in opens))
+want = [("a", "1", "perf"), ("a", "1", "wsx"), ("b", "2", "")]
+accepted = set(sid for h, t, _, _, sid in opens if t == "2")
+if got != want or len(accepted) != 2:
+    bad.append("OPEN/ACCEPT: %s, %d accepted; expected %s, 2" % (got, len(accepted), want))
+if any(m != max_msg for _, _, _, m, _ in opens):
+    bad.append("largest message in OPEN/ACCEPT: %s, ferryd's is %s" %
+               (sorted(set(m for _, _, _, m, _ in opens)), max_msg))
+for b in bad[:20]:
+    print("  " + b)
+sys.exit(1 if bad else 0)
+PY
+}
+
+lab_up ""
+capture clean
+judge clean clean || fail "the clean capture does not match the daemons' counters"
+ok "clean: every packet decoded, frames and packets match ferryd's counters"
+lab_down
+
+lab_up "--fault.seed=9 --fault.tx_dup=0.02 --fault.tx_reorder=0.05"
+capture faults
+judge faults faults || fail "the capture with duplicates and reordering does not match"
+ok "duplicated and reordered on the wire: every frame found, counts match"
+lab_down
+echo "wireshark_lab: all checks passed"

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Write a pcap of crafted ferry packets with known contents, for testing
+the Wireshark dissector (scripts/wireshark/ferry.lua) without daemons.
+
+    ferry_pcap.py OUT.pcap
+
+Packets, in capture order (numbers are tshark's frame numbers):
+  1  OPEN   10.77.0.1 session 5 -> 10.77.0.2, isn 100, max 1 MiB, "perf"
+  2  ACCEPT 10.77.0.2 session 9 -> session 5, isn 200, max 64 KiB
+  3  DATA   5 -> 9 seq 100, stream [0, 51): a 10-byte message, a 20-byte
+            RPC request (id 42, type 7), and the first 5 bytes of the
+            next frame header
+  4  DATA   seq 102, stream [1054, 1654), ahead of seq 101: the last 500
+            bytes of the 1500-byte message, then a 92-byte message
+  5  DATA   seq 101, stream [51, 1054): the other 3 header bytes and the
+            first 1000 bytes of the 1500-byte message
+  6  DATA   seq 101 again (a retransmission)
+  7  ACK    9 -> 5, ack 103, sack bits 0 and 2, PROBE
+  8  DATA   9 -> 5 seq 200, stream [0, 12): a 4-byte message "ok!!"
+  9  CLOSE  5 -> 9, reason 1 (CLOSED)
+  10 CLOSE_ACK 9 -> 5
+  11 REFUSE 10.77.0.2 -> session 6, reason 3 (NO_LISTENER)
+  12 DATA   session 11 -> 12 at stream offset 0: one frame whose
+            reserved field is not 0
+  13 DATA   session 21 -> 22 at stream offset 5000, never seen from its
+            start: boundaries unknown
+  14 20 bytes: too short for a header
+  15 version 9
+  16 type 42
+  17 OPEN from session 0, service not NUL-terminated
+"""
+import struct
+import sys
+
+A, B = "10.77.0.1", "10.77.0.2"
+MAC = {A: b"\x02\x77\x00\x00\x00\x01", B: b"\x02\x77\x00\x00\x00\x02"}
+PORT = 31850
+
+
+def hdr(typ, dst, src, aux=0, seq=0, ack=0, sack=0, window=65536, flags=0, version=2,
+        ts=1000, ts_echo=0, ack_delay=0):
+    return struct.pack("!BBHIIIIIQIIII", version, typ, flags, dst, src, aux, seq, ack, sack,
+                       window, ts, ts_echo, ack_delay)
+
+
+def frame(msg, flags=0, zero=0):
+    return struct.pack("!IHH", len(msg), flags, zero) + msg
+
+
+def ip_sum(b):
+    s = sum(struct.unpack("!10H", b))
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def packet(src, dst, payload):
+    udp = struct.pack("!HHHH", PORT, PORT, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                     bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))))
+    ip = ip[:10] + struct.pack("!H", ip_sum(ip)) + ip[12:]
+    return MAC[dst] + MAC[src] + b"\x08\x00" + ip + udp
+
+
+def main(out):
+    # the A -> B stream: 10-byte message, RPC request, 1500-byte, 92-byte
+    rpc = struct.pack("<BBHiQ", 1, 0, 7, 0, 42) + b"abcd"
+    stream = frame(b"0123456789") + frame(rpc, flags=1) + frame(bytes(range(256)) * 5 +
+                                                                bytes(220)) + frame(b"z" * 92)
+    assert len(stream) == 1654
+    service = b"perf".ljust(32, b"\0")
+    pkts = [
+        (A, B, hdr(1, 0, 5, aux=1 << 20, seq=100) + service),
+        (B, A, hdr(2, 5, 9, aux=65536, seq=200, ack=100)),
+        (A, B, hdr(4, 9, 5, aux=0, seq=100, ack=200) + stream[0:51]),
+        (A, B, hdr(4, 9, 5, aux=1054, seq=102, ack=200) + stream[1054:1654]),
+        (A, B, hdr(4, 9, 5, aux=51, seq=101, ack=200) + stream[51:1054]),
+        (A, B, hdr(4, 9, 5, aux=51, seq=101, ack=200) + stream[51:1054]),
+        (B, A, hdr(6, 5, 9, seq=200, ack=103, sack=0b101, flags=1)),
+        (B, A, hdr(4, 5, 9, aux=0, seq=200, ack=103) + frame(b"ok!!")),
+        (A, B, hdr(5, 9, 5, aux=1, seq=103, ack=201)),
+        (B, A, hdr(7, 5, 9)),
+        (B, A, hdr(3, 6, 0, aux=3)),
+        (A, B, hdr(4, 12, 11, aux=0, seq=1) + frame(b"xy", zero=1)),
+        (A, B, hdr(4, 22, 21, aux=5000, seq=7) + b"q" * 40),
+        (A, B, b"\x02\x04" + b"\0" * 18),
+        (A, B, hdr(4, 9, 5, version=9)),
+        (A, B, hdr(42, 9, 5)),
+        (A, B, hdr(1, 0, 0, seq=1) + b"x" * 32),
+    ]
+    with open(out, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, (src, dst, payload) in enumerate(pkts):
+            p = packet(src, dst, payload)
+            f.write(struct.pack("<IIII", 1700000000, i * 1000, len(p), len(p)) + p)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
