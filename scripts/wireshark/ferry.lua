@@ -8,9 +8,10 @@
 -- or copy it to ~/.local/lib/wireshark/plugins/ to load it always.
 -- The port (or a range) is the preference ferry.ports.
 --
--- A ferry packet is a 48-byte header (ferryd's wire.h, all fields in
--- network byte order) and a payload: the service name in OPEN, a slice of
--- the session's stream in DATA. Each direction of a session is a stream
+-- A ferry packet is a 48-byte header (ferryd's daemon/core/wire.h, all
+-- fields in network byte order, version 3) and a payload: in OPEN the
+-- service, the sender's incarnation and its largest window; in ACCEPT the
+-- last two; in DATA a slice of the session's stream. Each direction of a session is a stream
 -- of frames, one per message: an 8-byte frame header (length, flags,
 -- zero) and the message. A DATA packet's aux is the stream offset of its
 -- first byte; slices are cut where the window ends, not where frames do,
@@ -30,7 +31,7 @@
 
 local ferry = Proto("ferry", "ferry transport")
 
-local WIRE_VERSIONS = { [2] = true } -- FERRY_WIRE_VERSION values we know
+local WIRE_VERSIONS = { [3] = true } -- FERRY_WIRE_VERSION values we know
 local DEFAULT_PORTS = "31850"
 local FRAME_HDR = 8
 local RPC_HDR = 16
@@ -62,21 +63,36 @@ local AUX = {
 	reason = { "Reason", base.DEC, REASONS, "Why the session was refused or closed" },
 	max_message = { "Largest message", base.DEC, nil,
 		"The sender's ipc.max_message_size; the session takes the smaller of both ends'" },
+	incarnation = { "Incarnation", base.HEX, nil,
+		"The sending ferryd's incarnation, drawn at each start: another value means it restarted" },
 }
 
 -- enum ferry_wire_type. aux: the AUX entry its aux is; payload: "stream"
 -- for DATA, else a list of fields in order: { name, length, kind, label,
--- description } (kind "stringz": NUL-terminated within length).
+-- description, field = an existing field to show it as } (kind "stringz":
+-- NUL-terminated within length; "uint32": big-endian; "bytes").
+local INCARNATION = { "incarnation", 4, "uint32", "Incarnation", "", field = "aux_incarnation" }
+local MAX_WINDOW = { "max_window", 4, "uint32", "Largest window",
+	"The most stream bytes the sender will ever advertise beyond what it has received" }
+local RESERVED = { "reserved", 8, "bytes", "Reserved", "Zero" }
 local TYPES = {
 	[1] = { "OPEN", "open a session to a service", aux = "max_message",
 		payload = { { "service", 32, "stringz", "Service",
-			"The service to open (FERRY_SERVICE_MAX bytes, NUL-terminated)" } } },
-	[2] = { "ACCEPT", "the service accepted: src_session is its id", aux = "max_message" },
-	[3] = { "REFUSE", "no such service, refused, or a limit", aux = "reason" },
+			"The service to open (FERRY_SERVICE_MAX bytes, NUL-terminated)" },
+			INCARNATION, MAX_WINDOW, RESERVED } },
+	[2] = { "ACCEPT", "the service accepted: src_session is its id; ack echoes the OPEN's seq",
+		aux = "max_message", payload = { INCARNATION, MAX_WINDOW, RESERVED } },
+	[3] = { "REFUSE", "no such service, refused, or a limit; ack echoes the OPEN's seq",
+		aux = "reason" },
 	[4] = { "DATA", "a slice of the message stream", aux = "offset", payload = "stream" },
-	[5] = { "CLOSE", "the session ended; all data was acked", aux = "reason" },
+	[5] = { "CLOSE", "the session ended; seq: the sender's next packet number", aux = "reason" },
 	[6] = { "ACK", "ack fields only (PROBE: answer with an ACK)" },
-	[7] = { "CLOSE_ACK", "the CLOSE arrived" },
+	[7] = { "CLOSE_ACK", "the CLOSE arrived; ack echoes its seq" },
+	[8] = { "RESET", "no such session here: ack echoes the seq of the packet that named it",
+		aux = "incarnation" },
+	[9] = { "PING", "is the peer's ferryd there, and which incarnation? seq: a nonce",
+		aux = "incarnation" },
+	[10] = { "PONG", "answers a PING: ack echoes its nonce", aux = "incarnation" },
 }
 
 -- ferry_wire_hdr.flags bits: { mask, name, description }
@@ -96,12 +112,15 @@ local HEADER = {
 	{ "type", 1, "Type", base.DEC, "Packet type" },
 	{ "flags", 2, "Flags", base.HEX, "FWF_* bits" },
 	{ "dst_session", 4, "Destination session", base.DEC,
-		"The receiver's session id, which it looks the session up by; 0 in OPEN" },
-	{ "src_session", 4, "Source session", base.DEC, "The sender's session id" },
+		"The receiver's session id, which it looks the session up by; 0 in OPEN, PING, PONG" },
+	{ "src_session", 4, "Source session", base.DEC,
+		"The sender's session id (random); 0 in REFUSE, PING, PONG" },
 	{ "aux", 4, "Aux", base.DEC,
-		"DATA: stream offset; OPEN, ACCEPT: largest message; REFUSE, CLOSE: reason" },
+		"DATA: stream offset; OPEN, ACCEPT: largest message; REFUSE, CLOSE: reason; " ..
+		"RESET, PING, PONG: the sender's incarnation" },
 	{ "seq", 4, "Sequence", base.DEC,
-		"DATA: packet number; OPEN, ACCEPT: the sender's first packet number" },
+		"DATA: packet number; OPEN, ACCEPT: the sender's first packet number; CLOSE: its " ..
+		"next; PING: a nonce" },
 	{ "ack", 4, "Ack", base.DEC, "Next packet number the sender expects" },
 	{ "sack", 8, "Selective ack", base.HEX, "Bit i: packet ack + 1 + i has arrived" },
 	{ "window", 4, "Window", base.DEC,
@@ -141,8 +160,15 @@ for name, a in pairs(AUX) do
 end
 for _, t in pairs(TYPES) do
 	for _, p in ipairs(type(t.payload) == "table" and t.payload or {}) do
-		local ctor = p[3] == "stringz" and ProtoField.string or ProtoField.bytes
-		F["pl_" .. p[1]] = ctor("ferry." .. p[1], p[4], p[3] == "stringz" and base.ASCII or base.NONE, p[5])
+		if not p.field then
+			if p[3] == "uint32" then
+				F["pl_" .. p[1]] = ProtoField.uint32("ferry." .. p[1], p[4], base.DEC, nil, nil, p[5])
+			else
+				local ctor = p[3] == "stringz" and ProtoField.string or ProtoField.bytes
+				F["pl_" .. p[1]] = ctor("ferry." .. p[1], p[4],
+					p[3] == "stringz" and base.ASCII or base.NONE, p[5])
+			end
+		end
 	end
 end
 F.sack_seq = ProtoField.uint32("ferry.sack.seq", "Also arrived", base.DEC, nil, nil,
@@ -451,7 +477,7 @@ function ferry.dissector(tvb, pinfo, tree)
 	local tname = t and t[1] or string.format("type %d", h.type)
 	if not WIRE_VERSIONS[h.version] then
 		h.version_item:add_proto_expert_info(E.version, string.format(
-			"version %d is not one this dissector knows; the header is shown as version 2's",
+			"version %d is not one this dissector knows; the header is shown as version 3's",
 			h.version))
 		if len > HDR_LEN then top:add(tvb(HDR_LEN), string.format("Payload (%d bytes)", len - HDR_LEN)) end
 		pinfo.cols.info = string.format("ferry version %d (unknown)", h.version)
@@ -525,7 +551,7 @@ function ferry.dissector(tvb, pinfo, tree)
 				end
 				info = info .. string.format(" %s=\"%s\"", pf[1], s)
 			else
-				top:add(F["pl_" .. pf[1]], r)
+				top:add(F[pf.field or ("pl_" .. pf[1])], r)
 			end
 			pos = pos + flen
 		end

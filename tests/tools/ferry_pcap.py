@@ -6,8 +6,10 @@ the Wireshark dissector (scripts/wireshark/ferry.lua) without daemons.
     ferry_pcap.py OUT.pcap
 
 Packets, in capture order (numbers are tshark's frame numbers):
-  1  OPEN   10.77.0.1 session 5 -> 10.77.0.2, isn 100, max 1 MiB, "perf"
-  2  ACCEPT 10.77.0.2 session 9 -> session 5, isn 200, max 64 KiB
+  1  OPEN   10.77.0.1 session 5 -> 10.77.0.2, isn 100, max 1 MiB, "perf",
+            incarnation 0x11223344, largest window 4 MiB
+  2  ACCEPT 10.77.0.2 session 9 -> session 5, isn 200, max 64 KiB,
+            incarnation 0x55667788, largest window 1 MiB
   3  DATA   5 -> 9 seq 100, stream [0, 51): a 10-byte message, a 20-byte
             RPC request (id 42, type 7), and the first 5 bytes of the
             next frame header
@@ -29,6 +31,9 @@ Packets, in capture order (numbers are tshark's frame numbers):
   15 version 9
   16 type 42
   17 OPEN from session 0, service not NUL-terminated
+  18 RESET  9 -> 5, ack 103, incarnation 0x55667788
+  19 PING   10.77.0.1 -> 10.77.0.2, nonce 777, incarnation 0x11223344
+  20 PONG   10.77.0.2 -> 10.77.0.1, ack 777, incarnation 0x55667788
 """
 import struct
 import sys
@@ -38,7 +43,7 @@ MAC = {A: b"\x02\x77\x00\x00\x00\x01", B: b"\x02\x77\x00\x00\x00\x02"}
 PORT = 31850
 
 
-def hdr(typ, dst, src, aux=0, seq=0, ack=0, sack=0, window=65536, flags=0, version=2,
+def hdr(typ, dst, src, aux=0, seq=0, ack=0, sack=0, window=65536, flags=0, version=3,
         ts=1000, ts_echo=0, ack_delay=0):
     return struct.pack("!BBHIIIIIQIIII", version, typ, flags, dst, src, aux, seq, ack, sack,
                        window, ts, ts_echo, ack_delay)
@@ -70,9 +75,11 @@ def main(out):
                                                                 bytes(220)) + frame(b"z" * 92)
     assert len(stream) == 1654
     service = b"perf".ljust(32, b"\0")
+    open_tail = struct.pack("!II8x", 0x11223344, 4 << 20)
+    accept = struct.pack("!II8x", 0x55667788, 1 << 20)
     pkts = [
-        (A, B, hdr(1, 0, 5, aux=1 << 20, seq=100) + service),
-        (B, A, hdr(2, 5, 9, aux=65536, seq=200, ack=100)),
+        (A, B, hdr(1, 0, 5, aux=1 << 20, seq=100) + service + open_tail),
+        (B, A, hdr(2, 5, 9, aux=65536, seq=200, ack=100) + accept),
         (A, B, hdr(4, 9, 5, aux=0, seq=100, ack=200) + stream[0:51]),
         (A, B, hdr(4, 9, 5, aux=1054, seq=102, ack=200) + stream[1054:1654]),
         (A, B, hdr(4, 9, 5, aux=51, seq=101, ack=200) + stream[51:1054]),
@@ -87,7 +94,10 @@ def main(out):
         (A, B, b"\x02\x04" + b"\0" * 18),
         (A, B, hdr(4, 9, 5, version=9)),
         (A, B, hdr(42, 9, 5)),
-        (A, B, hdr(1, 0, 0, seq=1) + b"x" * 32),
+        (A, B, hdr(1, 0, 0, seq=1) + b"x" * 32 + open_tail),
+        (B, A, hdr(8, 5, 9, aux=0x55667788, ack=103)),
+        (A, B, hdr(9, 0, 0, aux=0x11223344, seq=777)),
+        (B, A, hdr(10, 0, 0, aux=0x55667788, ack=777)),
     ]
     with open(out, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))

@@ -23,7 +23,8 @@ ok() { echo "ok - $*"; }
 
 python3 "$GEN" "$D/t.pcap" || exit 1
 FIELDS=(frame.number ferry.type ferry.src_session ferry.dst_session ferry.frame.offset
-	ferry.frame.len ferry.service ferry.max_message ferry.sack.seq ferry.flags.probe
+	ferry.frame.len ferry.service ferry.max_message ferry.incarnation ferry.max_window
+	ferry.sack.seq ferry.flags.probe
 	ferry.reason ferry.rpc.kind ferry.rpc.type ferry.rpc.id ferry.stream.start
 	ferry.stream.unknown _ws.expert.severity _ws.expert.message)
 fields() { # OUT TSHARK_ARGS...
@@ -66,8 +67,8 @@ PY
 ERR=8388608 WARN=6291456 NOTE=4194304
 # with two passes, the out-of-order packet 4 is cut into frames too
 read -r -d '' WANT <<EOF
-1 ferry.type=1  ferry.src_session=5  ferry.dst_session=0  ferry.service=perf  ferry.max_message=1048576  ferry.flags.probe=0
-2 ferry.type=2  ferry.src_session=9  ferry.dst_session=5  ferry.max_message=65536  ferry.flags.probe=0
+1 ferry.type=1  ferry.src_session=5  ferry.dst_session=0  ferry.service=perf  ferry.max_message=1048576  ferry.incarnation=0x11223344  ferry.max_window=4194304  ferry.flags.probe=0
+2 ferry.type=2  ferry.src_session=9  ferry.dst_session=5  ferry.max_message=65536  ferry.incarnation=0x55667788  ferry.max_window=1048576  ferry.flags.probe=0
 3 ferry.type=4  ferry.src_session=5  ferry.dst_session=9  ferry.frame.offset=0;18;46  ferry.frame.len=10;20  ferry.rpc.kind=1  ferry.rpc.type=7  ferry.rpc.id=42  ferry.stream.start=0  ferry.flags.probe=0
 4 ferry.type=4  ferry.src_session=5  ferry.dst_session=9  ferry.frame.offset=1554  ferry.frame.len=92  ferry.stream.start=1054  ferry.flags.probe=0
 5 ferry.type=4  ferry.src_session=5  ferry.dst_session=9  ferry.frame.offset=46  ferry.frame.len=1500  ferry.stream.start=51  ferry.flags.probe=0
@@ -82,16 +83,19 @@ read -r -d '' WANT <<EOF
 14 _ws.expert.severity=$ERR  _ws.expert.message=20 bytes: shorter than the 48-byte ferry header
 15 ferry.type=4  ferry.src_session=5  ferry.dst_session=9  _ws.expert.severity=$ERR
 16 ferry.type=42  ferry.src_session=5  ferry.dst_session=9  ferry.flags.probe=0  _ws.expert.severity=$ERR  _ws.expert.message=type 42 is not a ferry packet type
-17 ferry.type=1  ferry.src_session=0  ferry.dst_session=0  ferry.service=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx  ferry.max_message=0  ferry.flags.probe=0  _ws.expert.severity=$ERR;$ERR
+17 ferry.type=1  ferry.src_session=0  ferry.dst_session=0  ferry.service=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx  ferry.max_message=0  ferry.incarnation=0x11223344  ferry.max_window=4194304  ferry.flags.probe=0  _ws.expert.severity=$ERR;$ERR
+18 ferry.type=8  ferry.src_session=9  ferry.dst_session=5  ferry.incarnation=0x55667788  ferry.flags.probe=0
+19 ferry.type=9  ferry.src_session=0  ferry.dst_session=0  ferry.incarnation=0x11223344  ferry.flags.probe=0
+20 ferry.type=10  ferry.src_session=0  ferry.dst_session=0  ferry.incarnation=0x55667788  ferry.flags.probe=0
 EOF
 if fields "$D/two" -2 && check "$D/two" "$WANT"; then
-	ok "two passes: every field of 17 crafted packets, frames across packets and out of order, expert infos"
+	ok "two passes: every field of 20 crafted packets, frames across packets and out of order, expert infos"
 else fail "two passes"; fi
 
 # one pass: packet 4 comes before the bytes ahead of it, so its boundaries
 # are unknown; everything else is the same
 WANT1=$(sed "s/^4 .*/4 ferry.type=4  ferry.src_session=5  ferry.dst_session=9  ferry.stream.start=1054  ferry.stream.unknown=PAYLOAD4  ferry.flags.probe=0  _ws.expert.severity=$NOTE/" <<<"$WANT")
-if fields "$D/one" && p4=$(awk -F'|' '$1 == 4 { print $16 }' "$D/one") && [ ${#p4} -eq 1200 ] &&
+if fields "$D/one" && p4=$(awk -F'|' '$1 == 4 { print $18 }' "$D/one") && [ ${#p4} -eq 1200 ] &&
    check "$D/one" "${WANT1/PAYLOAD4/$p4}"; then
 	ok "one pass: the packet ahead of a gap shows stream bytes with boundaries unknown"
 else fail "one pass"; fi
@@ -101,7 +105,7 @@ tshark -r "$D/t.pcap" -X lua_script:"$LUA" -o ferry.ports:40000 -T fields -e fra
 	>"$D/p40000" 2>/dev/null
 tshark -r "$D/t.pcap" -X lua_script:"$LUA" -o ferry.ports:31000-32000 -T fields -e frame.protocols \
 	>"$D/prange" 2>/dev/null
-if ! grep -q ferry "$D/p40000" && [ "$(grep -c ':ferry$' "$D/prange")" = 17 ]; then
+if ! grep -q ferry "$D/p40000" && [ "$(grep -c ':ferry$' "$D/prange")" = 20 ]; then
 	ok "ferry.ports: 40000 leaves 31850 alone, 31000-32000 takes it"
 else fail "ferry.ports preference"; fi
 
