@@ -134,7 +134,8 @@ ip = {"a": "10.77.0.1", "b": "10.77.0.2"}
 def delta(h):
     c0 = json.load(open("%s.%s.0" % (base, h)))["counters"]
     c1 = json.load(open("%s.%s.1" % (base, h)))["counters"]
-    return {k: v - c0.get(k, 0) for k, v in c1.items()}
+    # counters a device does not have are null: they count nothing here
+    return {k: v - (c0.get(k) or 0) for k, v in c1.items() if v is not None}
 d = {h: delta(h) for h in "ab"}
 NOTE = 4194304
 pkts, frames, bad = Counter(), {h: set() for h in "ab"}, []
