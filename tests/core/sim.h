@@ -81,6 +81,7 @@ struct sim_host {
 	struct fcore *core;
 	uint64_t rng;
 	bool cut;            /* its link is down (both directions) */
+	uint64_t arp_confirms; /* fcore_input() said to confirm the sender */
 	struct sim_client cl[SIM_CLIENTS];
 	struct fcore_params p;
 };
