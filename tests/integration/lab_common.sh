@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 #
-# Shared by the two-host tests (twohost.sh, reliable.sh): how they report,
+# Shared by the two-host tests (twohost.sh, reliable.sh, arp_spoof.sh): how they report,
 # and the checks before they bring up the lab. Sourced; $LAB is lab.sh.
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -39,4 +39,32 @@ lab_preflight() {
 	[[ $? -eq 3 ]] || skip "a lab is already (partly) up: run scripts/lab.sh down first"
 	getent passwd ferry >/dev/null || systemd-sysusers "$(dirname "$LAB")/../systemd/ferry.sysusers" \
 		|| skip "no ferry user and systemd-sysusers failed"
+}
+
+# lab_bring_up [FERRYD_ARGS]: the lab with these extra ferryd flags on
+# both daemons; skip (77) when DPDK cannot start, fail otherwise. Needs
+# $TMP; sets UP=1 for lab_cleanup.
+lab_bring_up() {
+	LAB_FERRYD_ARGS="$*" "$LAB" --build "$BUILD" up >"$TMP/up.log" 2>&1
+	local rc=$?
+	if ((rc == 77)); then
+		cat "$TMP/up.log"
+		skip "DPDK cannot start here"
+	fi
+	((rc == 0)) || { cat "$TMP/up.log"; fail "lab.sh up exited $rc"; }
+	UP=1
+}
+
+# lab_cleanup: the EXIT trap: stop the script's background jobs, take the
+# lab down if lab_bring_up brought it up, remove $TMP.
+lab_cleanup() {
+	local p
+	for p in $(jobs -p); do
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if ((UP)); then
+		"$LAB" down >/dev/null 2>&1 || echo "lab.sh down failed"
+	fi
+	rm -rf "$TMP"
 }

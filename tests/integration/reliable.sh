@@ -43,32 +43,12 @@ BIG+=" --ipc.session_ring_size=33554432 --transport.open_timeout_ms=10000"
 # shellcheck source=lab_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab_common.sh"
 
-cleanup() {
-	local p
-	for p in $(jobs -p); do
-		kill -TERM "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	if ((UP)); then
-		"$LAB" down >/dev/null 2>&1 || echo "lab.sh down failed"
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap lab_cleanup EXIT
 
 lab_preflight "$XFER" "$STAT"
 
 # lab_up ARGS...: the lab with these ferryd flags on both daemons
-lab_up() {
-	LAB_FERRYD_ARGS="$*" "$LAB" --build "$BUILD" up >"$TMP/up.log" 2>&1
-	local rc=$?
-	if ((rc == 77)); then
-		cat "$TMP/up.log"
-		skip "DPDK cannot start here"
-	fi
-	((rc == 0)) || { cat "$TMP/up.log"; fail "lab.sh up exited $rc"; }
-	UP=1
-}
+lab_up() { lab_bring_up "$@"; }
 
 lab_down() {
 	"$LAB" down >"$TMP/down.log" 2>&1 || { cat "$TMP/down.log"; fail "lab.sh down"; }
