@@ -36,6 +36,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lab_common.sh"
 
 trap lab_cleanup EXIT
 lab_preflight "$XFER" "$STAT"
+SECONDS=0 # the lab is ours from here
 # shellcheck disable=SC2119 # no extra ferryd flags
 lab_bring_up
 
@@ -137,4 +138,4 @@ ok "with 10.77.0.2 static on ferry-a: 400 messages intact under the same claims,
 
 "$LAB" down >/dev/null 2>&1 || fail "lab.sh down"
 UP=0
-ok "lab down, nothing left"
+ok "lab down, nothing left; $SECONDS s with the lab"
