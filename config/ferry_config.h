@@ -114,6 +114,8 @@
           "how long a resolved ARP entry stays valid") \
   FS_LIST(net_allowed_peers, "net.allowed_peers", "", \
           "subnets (a.b.c.d/len) whose ferryds may talk to this one; empty = any. Their packets are counted and dropped before any session lookup") \
+  FS_LIST(net_static_neighbors, "net.static_neighbors", "", \
+          "neighbours at a fixed MAC, entries \"a.b.c.d xx:xx:xx:xx:xx:xx\" (in a variable or flag the same words, blank-separated), e.g. the VPC gateway at the MAC `ip neigh` shows for it; ferryd never sends ARP requests for them and nothing it hears replaces them. At most 16, on the subnet of net.address") \
   /* privileges */ \
   FS_STR (priv_user,       "privileges.user",  "ferry", \
           "user to run as once the port and IPC are set up") \
@@ -293,6 +295,29 @@ void ferry_config_usage(FILE *out, const char *argv0);
 
 /** Parse "a.b.c.d/len" strictly (as net.address is). @return 0 or -1 */
 int ferry_config_parse_cidr(const char *text, uint32_t *addr, uint8_t *prefix_len);
+
+/** One entry of net.static_neighbors. */
+struct ferry_neighbor {
+	uint32_t ip; /* host byte order */
+	uint8_t mac[6];
+};
+
+#define FERRY_STATIC_NEIGHBORS_MAX 16
+
+/**
+ * Read net.static_neighbors. The list's items, split on blanks, are taken
+ * in pairs, an IPv4 address then a MAC, so the file's
+ * ["10.0.1.1 02:aa:bb:cc:dd:ee"] and a variable's
+ * "10.0.1.1 02:aa:bb:cc:dd:ee" are the same one entry. Checks the form of
+ * each pair (dotted quad, xx:xx:xx:xx:xx:xx unicast MAC, no address twice);
+ * the settings rules check the addresses against net.address.
+ *
+ * @param out  room for @p max entries
+ * @param why  on error, what is wrong, naming the entry
+ * @return the number of entries, or -1
+ */
+int ferry_config_parse_neighbors(const struct ferry_strlist *l, struct ferry_neighbor *out,
+				 int max, char *why, size_t n);
 
 /** "default", "file", "env" or "flag". */
 const char *ferry_config_source_name(enum ferry_cfg_source s);

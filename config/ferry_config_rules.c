@@ -32,6 +32,10 @@ const char *const fcfg_rule_docs[] = {
 	"`ipc.shm_dir` and `ipc.socket` are absolute paths; `ipc.socket` is at most 107 "
 	"bytes, the limit of a Unix socket address",
 	"`net.allowed_peers` lists subnets as a.b.c.d/len",
+	"`net.static_neighbors` needs `net.address`; its entries are pairs of a unicast "
+	"address on the subnet of `net.address` (not the address itself, nor, with a "
+	"prefix of /30 or shorter, the subnet's network or broadcast address) and a "
+	"unicast MAC, each address once, at most 16",
 	"`fault.rx_drop + fault.rx_dup + fault.rx_reorder + fault.rx_corrupt` is at most 1, "
 	"and likewise for `fault.tx_*`: each packet gets at most one of the four",
 	NULL,
@@ -182,6 +186,53 @@ static void peer_rules(struct check *k)
 			       "\"%s\" is not a subnet a.b.c.d/len", l->v[i]);
 }
 
+/* The form of each entry is the parser's to check; its place in the
+ * subnet is checked here, against the final net.address. */
+static void neighbor_rules(struct check *k)
+{
+	const struct ferry_config *c = k->c;
+	const struct ferry_ipv4 *a = &c->net_address;
+	struct ferry_neighbor nb[FERRY_STATIC_NEIGHBORS_MAX];
+	uint32_t mask = mask_of(a->prefix_len);
+	char why[256], buf[160];
+	int n;
+
+	if (c->net_static_neighbors.n == 0)
+		return;
+	n = ferry_config_parse_neighbors(&c->net_static_neighbors, nb, FERRY_STATIC_NEIGHBORS_MAX,
+					 why, sizeof(why));
+	if (n < 0) {
+		broken(k, FERRY_CFG_net_static_neighbors, "%s", why);
+		return;
+	}
+	if (!a->set) {
+		broken(k, FERRY_CFG_net_static_neighbors, "needs net.address to be set");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		uint32_t ip = nb[i].ip;
+		const uint8_t *m = nb[i].mac;
+		const char *bad, *subnet = other(k, FERRY_CFG_net_address, buf, sizeof(buf));
+
+		if (!unicast(ip))
+			bad = "is not a unicast address", subnet = "";
+		else if (ip == a->addr)
+			bad = "is net.address itself", subnet = "";
+		else if ((ip & mask) != (a->addr & mask))
+			bad = "is outside the subnet of ";
+		else if (a->prefix_len <= 30 && (ip & ~mask) == 0)
+			bad = "is the network address of the subnet of ";
+		else if (a->prefix_len <= 30 && (ip & ~mask) == ~mask)
+			bad = "is the broadcast address of the subnet of ";
+		else
+			continue;
+		broken(k, FERRY_CFG_net_static_neighbors,
+		       "\"%u.%u.%u.%u %02x:%02x:%02x:%02x:%02x:%02x\": %u.%u.%u.%u %s%s", ip >> 24,
+		       (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, m[0], m[1], m[2], m[3], m[4], m[5],
+		       ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, bad, subnet);
+	}
+}
+
 /* Paths are shown escaped: a newline in one must not break the message. */
 static void path_rules(struct check *k)
 {
@@ -223,6 +274,7 @@ int fcfg_check_rules(const struct ferry_config *c, fcfg_report_fn *report, void 
 	order_rules(&k);
 	net_rules(&k);
 	peer_rules(&k);
+	neighbor_rules(&k);
 	path_rules(&k);
 	fault_rules(&k);
 	return k.broken;

@@ -12,6 +12,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/ether.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -200,6 +202,100 @@ int ferry_config_parse_cidr(const char *text, uint32_t *addr, uint8_t *prefix_le
 	*addr = v.addr;
 	*prefix_len = v.prefix_len;
 	return 0;
+}
+
+/* "xx:xx:xx:xx:xx:xx" exactly: ether_aton_r() alone also takes one-digit
+ * groups and ignores what follows the sixth, so its reading must print
+ * back as the text. */
+static bool scan_mac(const char *text, uint8_t mac[6])
+{
+	struct ether_addr ea;
+	char back[18];
+
+	if (strlen(text) != 17 || !ether_aton_r(text, &ea))
+		return false;
+	snprintf(back, sizeof(back), "%02x:%02x:%02x:%02x:%02x:%02x", ea.ether_addr_octet[0],
+		 ea.ether_addr_octet[1], ea.ether_addr_octet[2], ea.ether_addr_octet[3],
+		 ea.ether_addr_octet[4], ea.ether_addr_octet[5]);
+	if (strcasecmp(back, text) != 0)
+		return false;
+	memcpy(mac, ea.ether_addr_octet, 6);
+	return true;
+}
+
+/* One pair of words, the entry the messages name. */
+static bool neighbor_of(const char *ip, const char *mac, struct ferry_neighbor *out, char *why,
+			size_t n)
+{
+	struct ferry_ipv4 v;
+
+	if (!scan_ipv4(ip, false, &v) || !v.set) {
+		snprintf(why, n, "\"%s %s\": \"%s\" is not an IPv4 address (a.b.c.d)", ip, mac, ip);
+		return false;
+	}
+	if (!scan_mac(mac, out->mac)) {
+		snprintf(why, n, "\"%s %s\": \"%s\" is not a MAC address (xx:xx:xx:xx:xx:xx)", ip,
+			 mac, mac);
+		return false;
+	}
+	if (out->mac[0] & 1) {
+		snprintf(why, n, "\"%s %s\": %s is a multicast or broadcast MAC, not a neighbour's",
+			 ip, mac, mac);
+		return false;
+	}
+	if (!(out->mac[0] | out->mac[1] | out->mac[2] | out->mac[3] | out->mac[4] | out->mac[5])) {
+		snprintf(why, n, "\"%s %s\": %s is the zero MAC, not a neighbour's", ip, mac, mac);
+		return false;
+	}
+	out->ip = v.addr;
+	return true;
+}
+
+int ferry_config_parse_neighbors(const struct ferry_strlist *l, struct ferry_neighbor *out,
+				 int max, char *why, size_t n)
+{
+	size_t len = 1;
+	char *words, *save = NULL;
+	int count = 0;
+
+	for (int i = 0; i < l->n; i++)
+		len += strlen(l->v[i]) + 1;
+	if (!(words = malloc(len))) {
+		snprintf(why, n, "out of memory");
+		return -1;
+	}
+	words[0] = '\0';
+	for (int i = 0; i < l->n; i++) {
+		strcat(words, l->v[i]);
+		strcat(words, " ");
+	}
+	for (char *ip = strtok_r(words, " \t\n\r\f\v", &save); ip;
+	     ip = strtok_r(NULL, " \t\n\r\f\v", &save)) {
+		char *mac = strtok_r(NULL, " \t\n\r\f\v", &save);
+
+		if (!mac) {
+			snprintf(why, n, "\"%s\" has no MAC address after it; each entry is "
+				 "\"a.b.c.d xx:xx:xx:xx:xx:xx\"", ip);
+			goto bad;
+		}
+		if (count == max) {
+			snprintf(why, n, "\"%s %s\": more than %d entries", ip, mac, max);
+			goto bad;
+		}
+		if (!neighbor_of(ip, mac, &out[count], why, n))
+			goto bad;
+		for (int i = 0; i < count; i++)
+			if (out[i].ip == out[count].ip) {
+				snprintf(why, n, "\"%s %s\": %s is listed twice", ip, mac, ip);
+				goto bad;
+			}
+		count++;
+	}
+	free(words);
+	return count;
+bad:
+	free(words);
+	return -1;
 }
 
 /* ---- lists -------------------------------------------------------------- */

@@ -240,9 +240,11 @@ void fcore_client_gone(struct fcore *c, struct fcore_client *cl, int reason);
 /**
  * A ferry packet (the UDP payload) from @p ip:@p port to our @p dport
  * (host order). Hostile bytes: everything is checked.
- * @return true when it belonged to a live session and that peer has not
- *         vouched for its address for a second: the caller confirms the
- *         peer's ARP entry (upper-layer confirmation, RFC 1122 2.3.2.1)
+ * @return true when it belonged to a live session (or was a PING from the
+ *         incarnation we know, or the PONG to our PING, of a peer with
+ *         sessions) and that peer has not vouched for its address for a
+ *         second: the caller confirms the peer's ARP entry (upper-layer
+ *         confirmation, RFC 1122 2.3.2.1)
  */
 bool fcore_input(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport, const uint8_t *p,
 		 uint32_t len);

@@ -293,9 +293,13 @@ bool peer_heard(struct fcore *c, struct fpeer *p);
  *  @p proven: the packet proved it saw our traffic (PONG, RESET). */
 void peer_incarnation(struct fcore *c, struct fpeer *p, uint32_t inc, bool proven);
 void peer_timer(struct fcore *c, struct fpeer *p);
-void peer_on_ping(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
+/** A PING, answered with a PONG. @return true when it came from the
+ *  incarnation we know, with sessions: the caller confirms its ARP entry */
+bool peer_on_ping(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 		  const struct ferry_wire_hdr *h);
-void peer_on_pong(struct fcore *c, struct fpeer *p, const struct ferry_wire_hdr *h);
+/** A PONG. @return true when it answers our PING (its nonce) and the peer
+ *  has sessions: the caller confirms its ARP entry */
+bool peer_on_pong(struct fcore *c, struct fpeer *p, const struct ferry_wire_hdr *h);
 /** Free peers no session names any more (reap()). */
 void peer_reap(struct fcore *c);
 void peers_fini(struct fcore *c);

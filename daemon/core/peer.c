@@ -189,7 +189,7 @@ void peer_timer(struct fcore *c, struct fpeer *p)
 	peer_rearm(c, p);
 }
 
-void peer_on_ping(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
+bool peer_on_ping(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 		  const struct ferry_wire_hdr *h)
 {
 	uint32_t inc = ntohl(h->aux);
@@ -198,28 +198,29 @@ void peer_on_ping(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 	send_bare(c, ip, dport, port, FW_PONG, 0, 0, 0, ntohl(h->seq), c->incarnation);
 	struct fpeer *p = peer_find(c, ip);
 	if (p == NULL)
-		return;
+		return false;
 	if (inc == p->incarnation)
-		peer_heard(c, p);
-	else
-		peer_incarnation(c, p, inc, false);
+		return peer_heard(c, p) && p->n_sessions > 0;
+	peer_incarnation(c, p, inc, false);
+	return false;
 }
 
-void peer_on_pong(struct fcore *c, struct fpeer *p, const struct ferry_wire_hdr *h)
+bool peer_on_pong(struct fcore *c, struct fpeer *p, const struct ferry_wire_hdr *h)
 {
 	if (p->ping_nonce == 0 || ntohl(h->ack) != p->ping_nonce) {
 		core_count(c, FC_RX_REJECTED);
-		return;
+		return false;
 	}
 	p->ping_nonce = 0;
 	core_count(c, FC_RX_PONGS);
-	peer_heard(c, p);
+	bool confirm = peer_heard(c, p) && p->n_sessions > 0;
 	uint32_t inc = ntohl(h->aux);
 	if (p->claimed_inc && p->claimed_inc != inc)
 		LOG_I("peer %u.%u.%u.%u: someone claimed incarnation %08x for it; it is %08x",
 		      IP4(p->ip), p->claimed_inc, inc);
 	p->claimed_inc = 0;
 	peer_incarnation(c, p, inc, true);
+	return confirm;
 }
 
 void fcore_unreachable(struct fcore *c, uint32_t ip, bool all)

@@ -612,8 +612,10 @@ bool fcore_input(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport, co
 		on_open(c, ip, port, dport, &h, p, plen);
 		goto out;
 	}
+	/* An idle session's only packets: they confirm the peer's ARP
+	 * entry too, so it stays defended while its sessions live. */
 	if (h.type == FW_PING) {
-		peer_on_ping(c, ip, port, dport, &h);
+		confirm = peer_on_ping(c, ip, port, dport, &h);
 		goto out;
 	}
 	if (h.type == FW_PONG) {
@@ -621,7 +623,7 @@ bool fcore_input(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport, co
 		if (pe == NULL)
 			core_count(c, FC_RX_UNKNOWN);
 		else
-			peer_on_pong(c, pe, &h);
+			confirm = peer_on_pong(c, pe, &h);
 		goto out;
 	}
 	struct fsession *s = fmap_get(&c->sessions, ntohl(h.dst_session));

@@ -9,14 +9,25 @@
  * only in their low bits, across sets.
  *
  * Entries holding packets (INCOMPLETE) are never evicted: their packets are
- * owned by the cache until the reply or the failure hands them back. The
- * victim is otherwise the entry whose deadline comes first, which prefers
- * free, then long-failed, then the stalest resolved entries.
+ * owned by the cache until the reply or the failure hands them back, and
+ * STATIC entries are the operator's. The victim is otherwise the entry
+ * whose deadline comes first, which prefers free, then long-failed, then
+ * the stalest resolved entries. A set keeps at least one way that is not
+ * STATIC, so every address can still be resolved.
  *
  * Timers: each entry has one deadline whose meaning depends on its state.
  * The cache keeps the earliest of them so ferry_arp_tick() scans only when
  * something is due; scans are O(entries) but happen at most a few times per
- * resolution.
+ * resolution. A REACHABLE entry's deadline is when it goes stale; the tick
+ * forgets it one timeout later, so that is the time it tracks for it.
+ *
+ * Defence: defended_until is the end of the window a confirmation opened.
+ * Only a change of MAC is ever refused: a claim of the MAC we have is the
+ * peer itself and refreshes the entry as before. Refusing rather than
+ * learning costs a peer that truly moved at most one window plus a probe:
+ * its old MAC stops confirming, the refused claim has pulled the entry's
+ * staleness in to the window's end, and the probe that follows is
+ * answered by the new MAC.
  */
 #include "net_arp_cache.h"
 
@@ -33,6 +44,7 @@ struct arp_entry {
 	uint8_t mac[FERRY_ETH_ALEN];
 	uint16_t q_len; /* packets waiting: always drained whole */
 	uint64_t deadline;
+	uint64_t defended_until; /* a MAC change is refused before this */
 };
 
 struct ferry_arp_cache {
@@ -60,7 +72,8 @@ const char *ferry_arp_stat_name(unsigned i)
 
 const char *ferry_arp_state_name(enum ferry_arp_state s)
 {
-	static const char *const names[] = {"free", "incomplete", "reachable", "probe", "failed"};
+	static const char *const names[] = {"free",   "incomplete", "reachable",
+					    "probe",  "failed",     "static"};
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 
@@ -79,7 +92,7 @@ int ferry_arp_cache_create(struct ferry_arp_cache **out, const struct ferry_arp_
 	uint32_t nsets, bits = 0;
 
 	if (!p->entries || !p->queue_len || !p->max_requests || !p->retry_ns || !p->timeout_ns ||
-	    !p->fail_hold_ns || !ops->request || !ops->flush || !ops->unreachable)
+	    !p->fail_hold_ns || !p->confirm_ns || !ops->request || !ops->flush || !ops->unreachable)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -128,6 +141,21 @@ static void set_deadline(struct ferry_arp_cache *c, struct arp_entry *e, uint64_
 		c->next_deadline = when;
 }
 
+/* REACHABLE for another timeout; the tick's business with it is then the
+ * forgetting, one timeout after it goes stale (see ferry_arp_tick()). */
+static void set_stale_at(struct ferry_arp_cache *c, struct arp_entry *e, uint64_t when)
+{
+	e->deadline = when;
+	if (when + c->p.timeout_ns < c->next_deadline)
+		c->next_deadline = when + c->p.timeout_ns;
+}
+
+static bool has_mac(const struct arp_entry *e)
+{
+	return e->state == FERRY_ARP_REACHABLE || e->state == FERRY_ARP_PROBE ||
+	       e->state == FERRY_ARP_STATIC;
+}
+
 static void **queue_of(const struct ferry_arp_cache *c, const struct arp_entry *e)
 {
 	return c->queue + (size_t)(e - c->e) * c->p.queue_len;
@@ -159,7 +187,7 @@ static struct arp_entry *victim(struct ferry_arp_cache *c, uint32_t ip)
 	for (int i = 0; i < WAYS; i++) {
 		if (s[i].state == FERRY_ARP_FREE)
 			return &s[i];
-		if (s[i].state == FERRY_ARP_INCOMPLETE)
+		if (s[i].state == FERRY_ARP_INCOMPLETE || s[i].state == FERRY_ARP_STATIC)
 			continue;
 		if (!best || s[i].deadline < best->deadline)
 			best = &s[i];
@@ -189,6 +217,7 @@ int ferry_arp_resolve(struct ferry_arp_cache *c, uint32_t ip, void *pkt, uint64_
 			}
 			/* fall through */
 		case FERRY_ARP_PROBE:
+		case FERRY_ARP_STATIC:
 			ferry_mac_copy(mac, e->mac);
 			return FERRY_ARP_RESOLVED;
 		case FERRY_ARP_INCOMPLETE:
@@ -223,33 +252,93 @@ enqueue:
 	return FERRY_ARP_QUEUED;
 }
 
+/* A claim of another MAC for an entry we keep. A defended entry that is
+ * disputed goes stale when its defence lapses (unless confirmed again
+ * meanwhile), so a peer that truly moved is probed, and found, soon. */
+static int conflict(struct ferry_arp_cache *c, struct arp_entry *e)
+{
+	c->st.conflicts++;
+	if (e->state == FERRY_ARP_REACHABLE && e->defended_until < e->deadline)
+		set_stale_at(c, e, e->defended_until);
+	return -EEXIST;
+}
+
 int ferry_arp_input(struct ferry_arp_cache *c, uint32_t ip, const uint8_t mac[FERRY_ETH_ALEN],
-		    uint64_t now, bool create)
+		    uint64_t now, enum ferry_arp_claim how)
 {
 	struct arp_entry *e;
 	unsigned n;
 
-	if (!ip || ferry_mac_is_group(mac) || ferry_mac_is_zero(mac))
+	if (!ip || ferry_mac_is_group(mac) || ferry_mac_is_zero(mac) ||
+	    how < FERRY_ARP_CLAIM_REPLY || how > FERRY_ARP_CLAIM_ANNOUNCE)
 		return -EINVAL;
 	e = find(c, ip);
 	if (!e) {
-		if (!create || !(e = victim(c, ip))) {
+		if (how != FERRY_ARP_CLAIM_REQUEST || !(e = victim(c, ip))) {
 			c->st.ignored++;
 			return -ENOENT;
 		}
 		memset(e, 0, sizeof(*e));
 		e->ip = ip;
+	} else if (!has_mac(e) || !ferry_mac_equal(e->mac, mac)) {
+		bool solicited = e->state == FERRY_ARP_PROBE && how == FERRY_ARP_CLAIM_REPLY;
+		if (e->state == FERRY_ARP_STATIC ||
+		    (has_mac(e) && now < e->defended_until && !solicited))
+			return conflict(c, e);
+		e->defended_until = 0; /* it vouched for another MAC */
+	} else if (e->state == FERRY_ARP_STATIC) {
+		return 0;
 	}
 	ferry_mac_copy(e->mac, mac);
 	e->state = FERRY_ARP_REACHABLE;
 	e->requests = 0;
-	/* The tick has nothing to do for this entry until it is forgotten,
-	 * one timeout after it goes stale (see ferry_arp_tick()). */
-	e->deadline = now + c->p.timeout_ns;
-	if (e->deadline + c->p.timeout_ns < c->next_deadline)
-		c->next_deadline = e->deadline + c->p.timeout_ns;
+	set_stale_at(c, e, now + c->p.timeout_ns);
 	c->st.learned++;
 	n = drain(c, e);
+	if (n) {
+		c->st.flushed += n;
+		c->ops.flush(c->ops.arg, ip, e->mac, c->scratch, n);
+	}
+	return 0;
+}
+
+int ferry_arp_confirm(struct ferry_arp_cache *c, uint32_t ip, const uint8_t mac[FERRY_ETH_ALEN],
+		      uint64_t now)
+{
+	struct arp_entry *e = find(c, ip);
+
+	if (!e || (e->state != FERRY_ARP_REACHABLE && e->state != FERRY_ARP_PROBE) ||
+	    !ferry_mac_equal(e->mac, mac))
+		return -ENOENT;
+	e->state = FERRY_ARP_REACHABLE;
+	e->requests = 0;
+	set_stale_at(c, e, now + c->p.timeout_ns);
+	e->defended_until = now + c->p.confirm_ns;
+	c->st.confirmed++;
+	return 0;
+}
+
+int ferry_arp_add_static(struct ferry_arp_cache *c, uint32_t ip, const uint8_t mac[FERRY_ETH_ALEN])
+{
+	struct arp_entry *s = set_of(c, ip), *e;
+	int statics = 0;
+	unsigned n;
+
+	if (!ip || ferry_mac_is_group(mac) || ferry_mac_is_zero(mac))
+		return -EINVAL;
+	e = find(c, ip);
+	if (e && e->state == FERRY_ARP_STATIC)
+		return ferry_mac_equal(e->mac, mac) ? 0 : -EEXIST;
+	for (int i = 0; i < WAYS; i++)
+		statics += s[i].state == FERRY_ARP_STATIC;
+	if (statics >= WAYS - 1 || (!e && !(e = victim(c, ip))))
+		return -ENOSPC;
+	n = e->state == FERRY_ARP_INCOMPLETE ? drain(c, e) : 0;
+	memset(e, 0, sizeof(*e));
+	e->ip = ip;
+	e->state = FERRY_ARP_STATIC;
+	ferry_mac_copy(e->mac, mac);
+	e->deadline = UINT64_MAX;
 	if (n) {
 		c->st.flushed += n;
 		c->ops.flush(c->ops.arg, ip, e->mac, c->scratch, n);
@@ -284,6 +373,7 @@ unsigned ferry_arp_tick(struct ferry_arp_cache *c, uint64_t now)
 
 		switch (e->state) {
 		case FERRY_ARP_FREE:
+		case FERRY_ARP_STATIC:
 			continue;
 		case FERRY_ARP_INCOMPLETE:
 		case FERRY_ARP_PROBE:
@@ -338,6 +428,7 @@ int ferry_arp_cache_get(const struct ferry_arp_cache *c, uint32_t ip, struct fer
 	info->requests = e->requests;
 	info->queued = e->q_len;
 	info->deadline_ns = e->deadline;
+	info->defended_until_ns = e->defended_until;
 	return 0;
 }
 

@@ -66,6 +66,7 @@ static enum ferry_drop_reason arp_input(const struct ferry_net_host *h, uint8_t 
 	/* A reply to us, or anyone's announcement (sender == target): the
 	 * cache takes it only for entries it already has. */
 	if ((op == FERRY_ARP_OP_REPLY && tpa == h->ip) || (spa == tpa && spa != 0)) {
+		out->arp_announce = spa == tpa;
 		*v = FERRY_NET_ARP_REPLY;
 		return FERRY_DROP_NONE;
 	}

@@ -42,6 +42,8 @@ struct ferry_net_rx {
 	uint16_t reply_len;   /* ARP_REQUEST, ICMP_ECHO: reply length now in the frame */
 	uint8_t src_mac[FERRY_ETH_ALEN]; /* UDP/ICMP: Ethernet source; ARP: sender MAC */
 	uint8_t drop;         /* DROP: enum ferry_drop_reason; else FERRY_DROP_NONE */
+	uint8_t arp_announce; /* ARP_REPLY: 1 for a gratuitous ARP (sender == target),
+			       * 0 for a reply addressed to us */
 	struct ferry_net_frag_needed frag; /* ICMP_FRAG_NEEDED only (src_ip: the router) */
 };
 

@@ -40,6 +40,9 @@
 #include "wire.h"
 
 #define BURST 32
+#define IP4(a) (a) >> 24, ((a) >> 16) & 255, ((a) >> 8) & 255, (a) & 255
+#define MAC_FMT "%02x:%02x:%02x:%02x:%02x:%02x"
+#define MAC6(m) (m)[0], (m)[1], (m)[2], (m)[3], (m)[4], (m)[5]
 #define HOUSEKEEPING_NS 100000000ull
 #define PUBLISH_NS 100000000ull
 #define ALLOWANCE_READ_NS 1000000000ull
@@ -65,6 +68,7 @@ struct fnic {
 	uint64_t next_housekeeping, next_publish;
 	struct nic_ops ops;
 	uint64_t next_frag_log; /* one "fragmentation needed" log line a second */
+	uint64_t next_conflict_log, conflicts_logged; /* one ARP conflict line a second */
 	uint64_t reset_every_ns, next_reset; /* fault.port_reset_ms */
 	uint64_t resets_injected;
 	bool failed; /* the port could not be recovered: ferryd must restart */
@@ -184,6 +188,52 @@ static int send_garp(struct fnic *n)
 	return ferry_port_tx(n->port, &m, 1) == 1 ? 0 : -EAGAIN;
 }
 
+/* The ARP cache, with the operator's static neighbours (which the
+ * settings rules checked). A session's packets confirm its peer's entry at
+ * most once a second while it is busy, and its PING or PONG once a
+ * keepalive interval while it idles: an entry is defended for two of the
+ * longer of those. */
+static int arp_open(struct fnic *n)
+{
+	const struct ferry_config *cfg = n->cfg;
+	struct ferry_neighbor nb[FERRY_STATIC_NEIGHBORS_MAX];
+	char why[256];
+	int nn = ferry_config_parse_neighbors(&cfg->net_static_neighbors, nb,
+					      FERRY_STATIC_NEIGHBORS_MAX, why, sizeof(why));
+	if (nn < 0) {
+		LOG_E("net.static_neighbors: %s", why);
+		return -1;
+	}
+	struct ferry_arp_params ap = FERRY_ARP_PARAMS_DEFAULT;
+	ap.timeout_ns = (uint64_t)cfg->net_arp_timeout_ms * 1000000ull;
+	uint64_t keepalive_ns = (uint64_t)cfg->transport_keepalive_ms * 1000000ull;
+	if (2 * keepalive_ns > ap.confirm_ns)
+		ap.confirm_ns = 2 * keepalive_ns;
+	/* room to spare: a set of the table holds at most three static entries */
+	if (ap.entries < 64u * (uint32_t)nn)
+		ap.entries = 64u * (uint32_t)nn;
+	struct ferry_arp_ops ops = {.arg = n, .request = arp_request, .flush = arp_flush,
+				    .unreachable = arp_unreachable};
+	if (ferry_arp_cache_create(&n->arp, &ap, &ops) != 0) {
+		LOG_E("cannot create the ARP cache: out of memory");
+		return -1;
+	}
+	for (int i = 0; i < nn; i++) {
+		const uint8_t *m = nb[i].mac;
+		uint32_t ip = nb[i].ip;
+		int rc = ferry_arp_add_static(n->arp, ip, m);
+		if (rc != 0) {
+			LOG_E("net.static_neighbors: \"%u.%u.%u.%u " MAC_FMT "\": %s", IP4(ip), MAC6(m),
+			      rc == -ENOSPC ? "too many static entries share its slot of the ARP "
+					      "table; list fewer"
+					    : strerror(-rc));
+			return -1;
+		}
+		LOG_I("ARP: %u.%u.%u.%u is at " MAC_FMT " (static)", IP4(ip), MAC6(m));
+	}
+	return 0;
+}
+
 int nic_open(struct fnic **out, const struct ferry_config *cfg, struct fstatus *st)
 {
 	char err[512];
@@ -223,14 +273,8 @@ int nic_open(struct fnic **out, const struct ferry_config *cfg, struct fstatus *
 	/* the settings rules keep the range below 65536 */
 	ferry_net_host_set_port_count(&n->host, (uint32_t)cfg->net_udp_port_count);
 	n->host.ferry_hdr_min = sizeof(struct ferry_wire_hdr);
-	struct ferry_arp_params ap = FERRY_ARP_PARAMS_DEFAULT;
-	ap.timeout_ns = (uint64_t)cfg->net_arp_timeout_ms * 1000000ull;
-	struct ferry_arp_ops ops = {.arg = n, .request = arp_request, .flush = arp_flush,
-				    .unreachable = arp_unreachable};
-	if (ferry_arp_cache_create(&n->arp, &ap, &ops) != 0) {
-		LOG_E("cannot create the ARP cache: out of memory");
+	if (arp_open(n) != 0)
 		return -1;
-	}
 	if (ferry_port_link_wait(n->port, (unsigned)cfg->port_link_wait_ms) != 0)
 		LOG_W("port %u (%s): link still down after port.link_wait_ms = %lld ms; carrying on",
 		      n->port->port_id, n->port->name, (long long)cfg->port_link_wait_ms);
@@ -278,16 +322,37 @@ int nic_open(struct fnic **out, const struct ferry_config *cfg, struct fstatus *
 	return 0;
 }
 
-/* A session's packet shows its peer is there: refresh the peer's ARP entry
- * (when the peer is on our subnet and its MAC is the one we have), so a
- * busy session never depends on ARP probes getting through a lossy link. */
+/* A session's packet shows its peer is there: confirm the ARP entry it
+ * came through (the peer's, or the gateway's for an off-subnet peer) when
+ * its MAC is the one we have, so a busy session never depends on ARP
+ * probes getting through a lossy link, and the entry is defended against
+ * claims of another MAC while the session lives. */
 static void arp_confirm(struct fnic *n, uint32_t ip, const uint8_t *mac, uint64_t now)
 {
+	uint32_t nh;
+	if (ferry_net_next_hop(&n->host, ip, &nh) == 0)
+		ferry_arp_confirm(n->arp, nh, mac, now);
+}
+
+/* An ARP sender for the cache. A claim it refuses is someone on the
+ * segment (or a peer that moved) saying another MAC has an address we
+ * keep: logged at most once a second, with how many since the last line. */
+static void arp_claim(struct fnic *n, const struct ferry_net_rx *rx, enum ferry_arp_claim how,
+		      uint64_t now)
+{
 	struct ferry_arp_info info;
-	if (ferry_arp_cache_get(n->arp, ip, &info) == 0 &&
-	    (info.state == FERRY_ARP_REACHABLE || info.state == FERRY_ARP_PROBE) &&
-	    memcmp(info.mac, mac, FERRY_ETH_ALEN) == 0)
-		ferry_arp_input(n->arp, ip, mac, now, false);
+	if (ferry_arp_input(n->arp, rx->src_ip, rx->src_mac, now, how) != -EEXIST ||
+	    now < n->next_conflict_log || ferry_arp_cache_get(n->arp, rx->src_ip, &info) != 0)
+		return;
+	uint64_t all = ferry_arp_cache_stats(n->arp)->conflicts;
+	LOG_W("ARP conflict: " MAC_FMT " claims %u.%u.%u.%u, which is at " MAC_FMT
+	      " (%s); the claim is ignored (%" PRIu64 " such claims since the last line, %" PRIu64
+	      " in all)",
+	      MAC6(rx->src_mac), IP4(rx->src_ip), MAC6(info.mac),
+	      info.state == FERRY_ARP_STATIC ? "static" : "confirmed by its sessions",
+	      all - n->conflicts_logged, all);
+	n->conflicts_logged = all;
+	n->next_conflict_log = now + 1000000000ull;
 }
 
 /* Counted under net.icmp_frag_needed by the stack; logged at most once a
@@ -317,7 +382,7 @@ static void handle(struct fnic *n, struct rte_mbuf *m, unsigned flags, uint64_t 
 	switch (v) {
 	case FERRY_NET_ARP_REQUEST:
 		/* the asker is about to talk to us: learn it (RFC 826) */
-		ferry_arp_input(n->arp, rx.src_ip, rx.src_mac, now, true);
+		arp_claim(n, &rx, FERRY_ARP_CLAIM_REQUEST, now);
 		/* fall through */
 	case FERRY_NET_ICMP_ECHO:
 		/* the stack rewrote the frame into its answer */
@@ -325,7 +390,8 @@ static void handle(struct fnic *n, struct rte_mbuf *m, unsigned flags, uint64_t 
 		tx[(*ntx)++] = m;
 		return;
 	case FERRY_NET_ARP_REPLY:
-		ferry_arp_input(n->arp, rx.src_ip, rx.src_mac, now, false);
+		arp_claim(n, &rx, rx.arp_announce ? FERRY_ARP_CLAIM_ANNOUNCE : FERRY_ARP_CLAIM_REPLY,
+			  now);
 		break;
 	case FERRY_NET_ICMP_FRAG_NEEDED:
 		frag_needed(n, &rx, now);

@@ -431,7 +431,7 @@ static void deliver(struct sim *s, const struct sim_pkt *p)
 		if (h->ip != p->dst || h->cut)
 			continue;
 		fcore_set_now(h->core, s->now);
-		fcore_input(h->core, p->src, p->sport, p->dport, p->data, p->len);
+		h->arp_confirms += fcore_input(h->core, p->src, p->sport, p->dport, p->data, p->len);
 		s->dir[i ^ 1].delivered++;
 	}
 }

@@ -85,6 +85,7 @@ struct sim_host {
 	 * nothing (packets wait for it, its timers too), as a daemon sharing
 	 * a core with others would */
 	uint64_t stall_every_ns, stall_ns, stall_phase_ns;
+	uint64_t arp_confirms; /* fcore_input() said to confirm the sender */
 	struct sim_client cl[SIM_CLIENTS];
 	struct fcore_params p;
 };

@@ -353,10 +353,15 @@ static void test_keepalive_and_timeout(void **state)
 	struct pair p;
 	sim_init(&s, 9, NULL);
 	open_pair(&s, &p, 4 << 20);
+	uint64_t confirms[2] = {s.h[0].arp_confirms, s.h[1].arp_confirms};
 	sim_for(&s, 10 * SEC);
 	/* idle for twice the peer timeout: alive on PINGs alone */
 	assert_int_equal(sim_count(p.a, FERRY_EVT_DOWN, 0), 0);
 	assert_true(sim_counter(&s, 0, "remote.tx_pings") + sim_counter(&s, 1, "remote.tx_pings") >= 5);
+	/* and each side's ARP entry for the other confirmed all along, so it
+	 * stays defended (about once a keepalive, 1 s; the window is 5 s) */
+	for (int i = 0; i < 2; i++)
+		assert_true(s.h[i].arp_confirms - confirms[i] >= 5);
 	s.h[1].cut = true;
 	uint64_t t0 = s.now;
 	assert_true(wait_for(&s, p.a, FERRY_EVT_DOWN, 1, 10 * SEC));

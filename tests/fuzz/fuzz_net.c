@@ -435,22 +435,32 @@ static struct frame *frame_new(const uint8_t *p, uint16_t len, unsigned flags)
 	return m;
 }
 
-/* A packet from a peer tells the NIC glue that the peer is there. */
+/* A packet from a peer tells the NIC glue that the peer is there: the
+ * entry of its next hop is confirmed when the MAC is the one kept. */
 static void arp_confirm(uint32_t ip, const uint8_t *mac)
 {
+	uint32_t nh;
 	struct ferry_arp_info info;
-	if (ferry_arp_cache_get(g.arp, ip, &info) == 0 &&
-	    (info.state == FERRY_ARP_REACHABLE || info.state == FERRY_ARP_PROBE) &&
-	    memcmp(info.mac, mac, FERRY_ETH_ALEN) == 0)
-		FUZZ_CHECK(ferry_arp_input(g.arp, ip, mac, g.now, false) == 0,
-			   "confirming a resolved entry failed");
+	if (ferry_net_next_hop(&g.host, ip, &nh) != 0)
+		return;
+	bool kept = ferry_arp_cache_get(g.arp, nh, &info) == 0 &&
+		    (info.state == FERRY_ARP_REACHABLE || info.state == FERRY_ARP_PROBE) &&
+		    memcmp(info.mac, mac, FERRY_ETH_ALEN) == 0;
+	int rc = ferry_arp_confirm(g.arp, nh, mac, g.now);
+	FUZZ_CHECK(!kept || rc == 0, "confirming a resolved entry failed: %d", rc);
 }
 
-static void learn(const struct ferry_net_rx *rx, bool create)
+/* An ARP sender as the NIC glue hands it to the cache: a request may add
+ * its sender; replies and announcements only update, and a claim of
+ * another MAC for a defended entry is refused and counted. */
+static void learn(const struct ferry_net_rx *rx, enum ferry_arp_claim how)
 {
-	int rc = ferry_arp_input(g.arp, rx->src_ip, rx->src_mac, g.now, create);
-	FUZZ_CHECK(rc == 0 || rc == -ENOENT || (rc == -EINVAL && rx->src_ip == 0),
+	uint64_t conflicts = ferry_arp_cache_stats(g.arp)->conflicts;
+	int rc = ferry_arp_input(g.arp, rx->src_ip, rx->src_mac, g.now, how);
+	FUZZ_CHECK(rc == 0 || rc == -ENOENT || rc == -EEXIST || (rc == -EINVAL && rx->src_ip == 0),
 		   "ferry_arp_input: %d for %#x", rc, rx->src_ip);
+	FUZZ_CHECK((rc == -EEXIST) == (ferry_arp_cache_stats(g.arp)->conflicts == conflicts + 1),
+		   "a refused claim and the conflict count disagree");
 	remember(rx->src_ip);
 }
 
@@ -473,13 +483,13 @@ static void handle(struct frame *m, unsigned flags)
 	switch (v) {
 	case FERRY_NET_ARP_REQUEST:
 		check_arp_reply(orig, m->data, &rx);
-		learn(&rx, true);
+		learn(&rx, FERRY_ARP_CLAIM_REQUEST);
 		break;
 	case FERRY_NET_ICMP_ECHO:
 		check_echo_reply(orig, m->len, flags, m->data, &rx);
 		break;
 	case FERRY_NET_ARP_REPLY:
-		learn(&rx, false);
+		learn(&rx, rx.arp_announce ? FERRY_ARP_CLAIM_ANNOUNCE : FERRY_ARP_CLAIM_REPLY);
 		break;
 	case FERRY_NET_UDP:
 		check_udp(m->data, m->len, flags, &rx);
@@ -595,6 +605,7 @@ static int setup(struct fuzz_in *in)
 		.retry_ns = RETRY_NS,
 		.timeout_ns = (1000ull + fuzz_u16(in)) * 1000000ull, /* net.arp_timeout_ms >= 1000 */
 		.fail_hold_ns = HOLD_NS,
+		.confirm_ns = 5000000000ull, /* FERRY_ARP_PARAMS_DEFAULT's */
 	};
 	FUZZ_CHECK(ferry_arp_cache_create(&g.arp, &g.ap, &ops) == 0, "cannot create the ARP cache");
 	for (g.arp_capacity = 4; g.arp_capacity < g.ap.entries; g.arp_capacity <<= 1)

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 #
-# Shared by the two-host tests (twohost.sh, reliable.sh, wireshark_lab.sh):
-# how they report, the checks before they bring up the lab, bringing it up
-# and down. Sourced; $LAB is lab.sh, $BUILD the build directory, $TMP the
-# test's scratch directory.
+# Shared by the two-host tests (twohost.sh, reliable.sh, wireshark_lab.sh,
+# arp_spoof.sh): how they report, the checks before they bring up the lab,
+# bringing it up and down. Sourced; $LAB is lab.sh, $BUILD the build
+# directory, $TMP the test's scratch directory.
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }

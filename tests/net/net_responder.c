@@ -125,14 +125,15 @@ static void handle(struct responder *r, struct rte_mbuf *m, uint64_t now, struct
 	switch (v) {
 	case FERRY_NET_ARP_REQUEST:
 		/* the asker is about to talk to us: learn it (RFC 826) */
-		ferry_arp_input(r->arp, rx.src_ip, rx.src_mac, now, true);
+		ferry_arp_input(r->arp, rx.src_ip, rx.src_mac, now, FERRY_ARP_CLAIM_REQUEST);
 		/* fall through */
 	case FERRY_NET_ICMP_ECHO:
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - rx.reply_len));
 		tx[(*ntx)++] = m;
 		return;
 	case FERRY_NET_ARP_REPLY:
-		ferry_arp_input(r->arp, rx.src_ip, rx.src_mac, now, false);
+		ferry_arp_input(r->arp, rx.src_ip, rx.src_mac, now,
+				rx.arp_announce ? FERRY_ARP_CLAIM_ANNOUNCE : FERRY_ARP_CLAIM_REPLY);
 		break;
 	case FERRY_NET_UDP:
 		if (ferry_net_next_hop(&r->host, rx.src_ip, &nh) != 0 || make_echo(r, m, &rx) != 0)

@@ -520,12 +520,19 @@ static void test_arp_replies_and_announcements(void **state)
 	assert_int_equal(ferry_net_input(&a, f, len, 0, &rx, &st), FERRY_NET_ARP_REPLY);
 	assert_int_equal(rx.src_ip, IP_B);
 	assert_memory_equal(rx.src_mac, MAC_B, 6);
+	assert_int_equal(rx.arp_announce, 0);
 
-	/* A's gratuitous ARP seen by B: an update for B's cache */
+	/* A's gratuitous ARP seen by B: an update for B's cache, and said to
+	 * be an announcement, which no request of B's solicited */
 	len = (uint16_t)hex2bin(K_GARP_A, f, sizeof(f));
 	assert_int_equal(ferry_net_input(&b, f, len, 0, &rx, &st), FERRY_NET_ARP_REPLY);
 	assert_int_equal(rx.src_ip, IP_A);
 	assert_memory_equal(rx.src_mac, MAC_A, 6);
+	assert_int_equal(rx.arp_announce, 1);
+	/* the same announcement as a reply (as some hosts send it) */
+	ferry_st16(f + 20, FERRY_ARP_OP_REPLY);
+	assert_int_equal(ferry_net_input(&b, f, len, 0, &rx, &st), FERRY_NET_ARP_REPLY);
+	assert_int_equal(rx.arp_announce, 1);
 
 	/* our own announcement coming back from a bridge is not a conflict */
 	ferry_net_build_garp(&b, f);
