@@ -436,9 +436,12 @@ void fcore_client_room(struct fcore *c, struct fcore_client *cl)
 	if (cl->gone)
 		return;
 	core_enter(c);
+	/* a session still in its handshake has nothing to deliver, and its
+	 * window goes out with its OPEN or ACCEPT */
 	struct fsession_link *l;
 	LIST_FOREACH(l, &cl->sessions, le)
-		if (!l->s->dead && l->s->remote)
+		if (!l->s->dead && l->s->remote && l->s->state != FS_OPENING &&
+		    l->s->state != FS_INCOMING)
 			rtx_on_room(c, l->s);
 	core_leave(c);
 }

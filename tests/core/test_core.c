@@ -3,8 +3,8 @@
  * The protocol engine, two instances on a simulated link (sim.h): the
  * handshake, refusal, closing each way and crossing, a lost CLOSE_ACK, a
  * restarted peer, keepalive and peer timeout, a stalled reader, a client
- * that both accepts and opens sessions, one connected to itself, many
- * sessions at once. Every step checks both engines' invariants.
+ * that both accepts and opens sessions, one connected to itself, one that
+ * reads while sessions are in their handshake, many sessions at once. Every step checks both engines' invariants.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -468,6 +468,60 @@ static void test_own_service(void **state)
 	sim_fini(&s);
 }
 
+/* Packets of a session before its handshake is done (ACK, DATA, CLOSE
+ * from an opener that has no peer id yet, or from an acceptor that has
+ * not accepted), counted by the tap. */
+static bool early(struct sim *s, const struct sim_pkt *p, void *arg)
+{
+	(void)s;
+	unsigned *n = arg;
+	struct ferry_wire_hdr h;
+	if (p->len >= sizeof(h)) {
+		memcpy(&h, p->data, sizeof(h));
+		if ((h.type == FW_ACK || h.type == FW_DATA || h.type == FW_CLOSE) &&
+		    h.dst_session == 0)
+			(*n)++;
+	}
+	return false;
+}
+
+/* A client reads while one of its sessions is still opening and another
+ * still waits to be accepted: only sessions past the handshake tell their
+ * peer of the room (an ACK from the opening one named no session, and its
+ * peer answered with RESET; one from the unaccepted one reached an opener
+ * that took it for nobody's). */
+static void test_room_before_up(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct pair p;
+	unsigned n_early = 0;
+	sim_init(&s, 15, NULL);
+	sim_tap = early;
+	sim_tap_arg = &n_early;
+	open_pair(&s, &p, 64 << 10);
+	/* the reader falls behind: its window shuts, the engine holds a
+	 * message and waits for it to read */
+	static uint8_t m[16 << 10];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(sim_send(p.b, p.idb, m, sizeof(m)), 0);
+	sim_for(&s, 10 * MS);
+	assert_true(p.a->want);
+	/* a session each way that stays in its handshake */
+	assert_int_equal(sim_listen(p.a, "slow-a"), 0);
+	assert_int_equal(sim_listen(p.b, "slow-b"), 0);
+	sim_connect(p.a, 1, "slow-b");
+	sim_connect(p.b, 0, "slow-a");
+	assert_true(wait_for(&s, p.a, FERRY_EVT_INCOMING, 1, 1 * SEC));
+	sim_read_all(p.a);
+	sim_for(&s, 10 * MS);
+	assert_int_equal(n_early, 0);
+	assert_int_equal(sim_counter(&s, 0, "remote.rx_unknown_session"), 0);
+	assert_int_equal(sim_counter(&s, 1, "remote.rx_unknown_session"), 0);
+	assert_int_equal(sim_count(p.a, FERRY_EVT_DOWN, 0) + sim_count(p.b, FERRY_EVT_DOWN, 0), 0);
+	sim_fini(&s);
+}
+
 static void test_many_sessions(void **state)
 {
 	(void)state;
@@ -526,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_stalled_reader),
 		cmocka_unit_test(test_open_and_accept),
 		cmocka_unit_test(test_own_service),
+		cmocka_unit_test(test_room_before_up),
 		cmocka_unit_test(test_many_sessions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
