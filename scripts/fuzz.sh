@@ -3,8 +3,8 @@
 #
 # fuzz.sh: run one of ferry's libFuzzer targets for as long as you like.
 #
-#   scripts/fuzz.sh TARGET [SECONDS]   fuzz TARGET (net, shm, config, status)
-#                                      for SECONDS (default 600)
+#   scripts/fuzz.sh TARGET [SECONDS]   fuzz TARGET (net, shm, config, status,
+#                                      peer, cmds) for SECONDS (default 600)
 #   scripts/fuzz.sh --build            only set up and build build-fuzz/
 #
 # Installs what is missing (scripts/install-deps.sh), builds build-fuzz/

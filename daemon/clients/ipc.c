@@ -333,4 +333,10 @@ void ipc_send_bye(struct fclient *c, int status, const char *why)
 	 * the hang-up */
 	if (send_with_fds(c->sock, &m, sizeof(m), NULL, 0) < 0)
 		LOG_D("client %u: could not say why it is disconnected", c->id);
+	/* What it sent us and we never read would make our close reset its
+	 * socket, and its next read would return the reset, not this (as for
+	 * refusals): read it first (descriptors in it are closed unseen). */
+	char buf[512];
+	for (int i = 0; i < 64 && recv(c->sock, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++)
+		;
 }

@@ -233,10 +233,18 @@ int fcore_check(const struct fcore *c, char *why, unsigned whylen)
 	LIST_FOREACH(cl, &c->clients, link) {
 		uint32_t n = 0;
 		uint64_t held = 0;
-		const struct fsession *s;
-		LIST_FOREACH(s, &cl->sessions, cl_link[s->end[0] == cl ? 0 : 1]) {
-			if (s->end[0] != cl && s->end[1] != cl)
+		const struct fsession_link *l;
+		struct fsession_link *const *prev = &cl->sessions.lh_first;
+		LIST_FOREACH(l, &cl->sessions, le) {
+			const struct fsession *s = l->s;
+			if (l != &s->cl_link[0] && l != &s->cl_link[1])
+				BAD("client %u: a list entry that is no session's", cl->id);
+			if (s->end[l - s->cl_link] != cl)
 				BAD("session %u on client %u's list does not name it", s->id, cl->id);
+			if (l->le.le_prev != prev)
+				BAD("session %u on client %u's list: its back-pointer is stale", s->id,
+				    cl->id);
+			prev = &l->le.le_next;
 			if (s->dead)
 				continue;
 			n++;

@@ -48,6 +48,7 @@
 
 struct fcore;
 struct fsession;
+struct fsession_link;
 
 /* The core's part of a client. The client edge embeds it in its own record
  * and initialises it with fcore_client_init(); the core keeps here what it
@@ -61,7 +62,7 @@ struct fcore_client {
 	bool draining;        /* hung up: its last commands are taken even
 			       * past a full send buffer (bounded by its ring) */
 	bool gone;            /* being reclaimed: nothing more is emitted */
-	LIST_HEAD(, fsession) sessions; /* its sessions, either end */
+	LIST_HEAD(, fsession_link) sessions; /* its sessions, either end */
 	LIST_ENTRY(fcore_client) link;  /* the core's list of clients */
 	struct ferry_counter *c_sessions;
 };

@@ -160,6 +160,16 @@ struct rtx {
 	uint64_t idle_since_ns; /* nothing in flight or held since */
 };
 
+/* A session's place on the list of one of its ends. A client's list holds
+ * the sessions it opened and those it accepted alike, and <sys/queue.h>
+ * links a list's neighbours through the one field it is given: so every
+ * entry of such a list is one of these, whichever end it is, pointing back
+ * at its session. */
+struct fsession_link {
+	LIST_ENTRY(fsession_link) le;
+	struct fsession *s;
+};
+
 struct fsession {
 	uint32_t id;
 	uint32_t cookie; /* the opener's, echoed in its events */
@@ -169,7 +179,7 @@ struct fsession {
 	bool peer_done;  /* the peer ended it: nothing to tell it */
 	/* 0: opener, 1: acceptor; a remote session has only its local end */
 	struct fcore_client *end[2];
-	LIST_ENTRY(fsession) cl_link[2]; /* end[i]->sessions */
+	struct fsession_link cl_link[2]; /* on end[i]->sessions */
 	char service[FERRY_SERVICE_MAX];
 	uint64_t deadline_ns; /* OPENING, INCOMING: give up at */
 	struct ftimer timer;

@@ -61,10 +61,24 @@ void emit_down(struct fcore *c, struct fcore_client *cl, uint32_t session, uint3
 }
 
 /* A session is on each distinct end's list once: a client that connects
- * to its own service is both ends and lists the session through end 0. */
+ * to its own service is both ends and lists the session through end 0.
+ * Whether link i is on a list is the link's own record, set and cleared
+ * with it: ends leave one at a time, so the ends cannot tell. */
 static bool end_listed(const struct fsession *s, int i)
 {
-	return s->end[i] != NULL && (i == 0 || s->end[1] != s->end[0]);
+	return s->cl_link[i].s != NULL;
+}
+
+static void end_link(struct fsession *s, int i)
+{
+	s->cl_link[i].s = s;
+	LIST_INSERT_HEAD(&s->end[i]->sessions, &s->cl_link[i], le);
+}
+
+static void end_unlink(struct fsession *s, int i)
+{
+	LIST_REMOVE(&s->cl_link[i], le);
+	s->cl_link[i].s = NULL;
 }
 
 static void client_count(struct fcore_client *cl, int delta)
@@ -101,8 +115,8 @@ struct fsession *session_new(struct fcore *c, struct fcore_client *opener,
 	}
 	c->n_sessions++;
 	for (int i = 0; i < 2; i++) {
-		if (end_listed(s, i)) {
-			LIST_INSERT_HEAD(&s->end[i]->sessions, s, cl_link[i]);
+		if (s->end[i] != NULL && (i == 0 || s->end[1] != s->end[0])) {
+			end_link(s, i);
 			client_count(s->end[i], 1);
 		}
 	}
@@ -119,7 +133,7 @@ void session_detach(struct fcore *c, struct fsession *s, int i)
 	if (cl == NULL)
 		return;
 	if (end_listed(s, i)) {
-		LIST_REMOVE(s, cl_link[i]);
+		end_unlink(s, i);
 		if (!s->dead)
 			client_count(cl, -1);
 	}
@@ -156,7 +170,7 @@ void session_free(struct fcore *c, struct fsession *s)
 	assert(s->dead && c->depth == 0);
 	for (int i = 0; i < 2; i++)
 		if (end_listed(s, i))
-			LIST_REMOVE(s, cl_link[i]);
+			end_unlink(s, i);
 	if (s->remote) {
 		if (s->peer)
 			LIST_REMOVE(s, peer_link);
@@ -310,10 +324,10 @@ static int cmd_accept(struct fcore *c, struct fcore_client *cl, const struct fer
  * acceptor accepted: look through its sessions, not just unaccepted ones. */
 static struct fsession *find_by_cookie(struct fcore_client *cl, uint32_t cookie)
 {
-	struct fsession *s;
-	LIST_FOREACH(s, &cl->sessions, cl_link[s->end[0] == cl ? 0 : 1])
-		if (!s->dead && s->end[0] == cl && s->cookie == cookie)
-			return s;
+	struct fsession_link *l;
+	LIST_FOREACH(l, &cl->sessions, le)
+		if (!l->s->dead && l->s->end[0] == cl && l->s->cookie == cookie)
+			return l->s;
 	return NULL;
 }
 
@@ -422,10 +436,13 @@ void fcore_client_room(struct fcore *c, struct fcore_client *cl)
 	if (cl->gone)
 		return;
 	core_enter(c);
-	struct fsession *s;
-	LIST_FOREACH(s, &cl->sessions, cl_link[s->end[0] == cl ? 0 : 1])
-		if (!s->dead && s->remote)
-			rtx_on_room(c, s);
+	/* a session still in its handshake has nothing to deliver, and its
+	 * window goes out with its OPEN or ACCEPT */
+	struct fsession_link *l;
+	LIST_FOREACH(l, &cl->sessions, le)
+		if (!l->s->dead && l->s->remote && l->s->state != FS_OPENING &&
+		    l->s->state != FS_INCOMING)
+			rtx_on_room(c, l->s);
 	core_leave(c);
 }
 
@@ -446,8 +463,9 @@ void fcore_client_gone(struct fcore *c, struct fcore_client *cl, int reason)
 	/* Each turn takes the first session off the list: a live one ends
 	 * (and, lingering, detaches itself); what is left, dead, is detached
 	 * here, so nothing names this client once it is freed. */
-	struct fsession *s;
-	while ((s = LIST_FIRST(&cl->sessions)) != NULL) {
+	struct fsession_link *l;
+	while ((l = LIST_FIRST(&cl->sessions)) != NULL) {
+		struct fsession *s = l->s;
 		session_end(c, s, cl, reason);
 		for (int i = 0; i < 2; i++)
 			if (s->end[i] == cl)

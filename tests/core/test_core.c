@@ -2,8 +2,9 @@
 /*
  * The protocol engine, two instances on a simulated link (sim.h): the
  * handshake, refusal, closing each way and crossing, a lost CLOSE_ACK, a
- * restarted peer, keepalive and peer timeout, a stalled reader, many
- * sessions at once. Every step checks both engines' invariants.
+ * restarted peer, keepalive and peer timeout, a stalled reader, a client
+ * that both accepts and opens sessions, one connected to itself, one that
+ * reads while sessions are in their handshake, many sessions at once. Every step checks both engines' invariants.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "ferry.h"
@@ -397,6 +399,134 @@ static void test_stalled_reader(void **state)
 	sim_fini(&s);
 }
 
+/* A client that accepts some sessions and opens others, local and remote:
+ * its list of sessions holds both kinds at once. Its peers leave, then it
+ * does; each step checks every list's links (fcore_check()). The engine
+ * once linked each session into that list through the field of its own
+ * end, so opening a session after accepting one left the accepted
+ * session's other list with a stale link, and its opener's leaving never
+ * ended (the alarm turns that into a failure). */
+static void test_open_and_accept(void **state)
+{
+	(void)state;
+	struct sim s;
+	alarm(30);
+	sim_init(&s, 13, NULL);
+	struct sim_client *srv = sim_client(&s, 0, 0, 1 << 20);
+	struct sim_client *loc = sim_client(&s, 0, 1, 1 << 20);
+	struct sim_client *rem = sim_client(&s, 1, 0, 1 << 20);
+	assert_int_equal(sim_listen(srv, "svc"), 0);
+	assert_int_equal(sim_listen(rem, "rem"), 0);
+	/* accepted: a remote session, then two local ones */
+	sim_connect(rem, 0, "svc");
+	assert_true(wait_for(&s, srv, FERRY_EVT_INCOMING, 1, 1 * SEC));
+	sim_connect(loc, -1, "svc");
+	sim_connect(loc, -1, "svc");
+	assert_true(wait_for(&s, srv, FERRY_EVT_INCOMING, 3, 1 * SEC));
+	uint32_t from = 0;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sim_accept(srv, sim_next(srv, &from, FERRY_EVT_INCOMING)->session), 0);
+	assert_true(wait_for(&s, srv, FERRY_EVT_UP, 3, 1 * SEC));
+	/* opened: a remote session */
+	sim_connect(srv, 1, "rem");
+	assert_true(wait_for(&s, rem, FERRY_EVT_INCOMING, 1, 1 * SEC));
+	assert_int_equal(sim_accept(rem, sim_find(rem, FERRY_EVT_INCOMING, 0)->session), 0);
+	assert_true(wait_for(&s, srv, FERRY_EVT_UP, 4, 1 * SEC));
+	assert_int_equal(fcore_sessions(s.h[0].core), 4);
+	/* the local opener leaves: the server hears of both its sessions */
+	sim_client_gone(loc, FERRY_REASON_PEER_GONE);
+	sim_check(&s);
+	assert_int_equal(sim_count(srv, FERRY_EVT_DOWN, 0), 2);
+	/* the server closes the remote session it opened, then leaves */
+	assert_int_equal(sim_close(srv, sim_find(srv, FERRY_EVT_UP, 0)->session, 0), 0);
+	sim_for(&s, 10 * MS);
+	sim_client_gone(srv, FERRY_REASON_PEER_GONE);
+	assert_true(wait_for(&s, rem, FERRY_EVT_DOWN, 2, 1 * SEC));
+	sim_for(&s, 100 * MS);
+	assert_int_equal(fcore_sessions(s.h[0].core), 0);
+	assert_int_equal(fcore_sessions(s.h[1].core), 0);
+	sim_fini(&s);
+	alarm(0);
+}
+
+/* A client connected to its own service is both ends of the session,
+ * listed once. When it leaves, its ends go one after the other; the
+ * second was once taken for listed too and unlinked from nowhere (a write
+ * through a null pointer). */
+static void test_own_service(void **state)
+{
+	(void)state;
+	struct sim s;
+	sim_init(&s, 14, NULL);
+	struct sim_client *c = sim_client(&s, 0, 0, 1 << 20);
+	assert_int_equal(sim_listen(c, "self"), 0);
+	sim_connect(c, -1, "self");
+	sim_connect(c, -1, "self");
+	assert_true(wait_for(&s, c, FERRY_EVT_INCOMING, 2, 1 * SEC));
+	uint32_t from = 0;
+	assert_int_equal(sim_accept(c, sim_next(c, &from, FERRY_EVT_INCOMING)->session), 0);
+	assert_true(wait_for(&s, c, FERRY_EVT_UP, 2, 1 * SEC)); /* once each end */
+	assert_int_equal(fcore_sessions(s.h[0].core), 2);
+	sim_client_gone(c, FERRY_REASON_PEER_GONE);
+	sim_check(&s);
+	assert_int_equal(fcore_sessions(s.h[0].core), 0);
+	sim_fini(&s);
+}
+
+/* Packets of a session before its handshake is done (ACK, DATA, CLOSE
+ * from an opener that has no peer id yet, or from an acceptor that has
+ * not accepted), counted by the tap. */
+static bool early(struct sim *s, const struct sim_pkt *p, void *arg)
+{
+	(void)s;
+	unsigned *n = arg;
+	struct ferry_wire_hdr h;
+	if (p->len >= sizeof(h)) {
+		memcpy(&h, p->data, sizeof(h));
+		if ((h.type == FW_ACK || h.type == FW_DATA || h.type == FW_CLOSE) &&
+		    h.dst_session == 0)
+			(*n)++;
+	}
+	return false;
+}
+
+/* A client reads while one of its sessions is still opening and another
+ * still waits to be accepted: only sessions past the handshake tell their
+ * peer of the room (an ACK from the opening one named no session, and its
+ * peer answered with RESET; one from the unaccepted one reached an opener
+ * that took it for nobody's). */
+static void test_room_before_up(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct pair p;
+	unsigned n_early = 0;
+	sim_init(&s, 15, NULL);
+	sim_tap = early;
+	sim_tap_arg = &n_early;
+	open_pair(&s, &p, 64 << 10);
+	/* the reader falls behind: its window shuts, the engine holds a
+	 * message and waits for it to read */
+	static uint8_t m[16 << 10];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(sim_send(p.b, p.idb, m, sizeof(m)), 0);
+	sim_for(&s, 10 * MS);
+	assert_true(p.a->want);
+	/* a session each way that stays in its handshake */
+	assert_int_equal(sim_listen(p.a, "slow-a"), 0);
+	assert_int_equal(sim_listen(p.b, "slow-b"), 0);
+	sim_connect(p.a, 1, "slow-b");
+	sim_connect(p.b, 0, "slow-a");
+	assert_true(wait_for(&s, p.a, FERRY_EVT_INCOMING, 1, 1 * SEC));
+	sim_read_all(p.a);
+	sim_for(&s, 10 * MS);
+	assert_int_equal(n_early, 0);
+	assert_int_equal(sim_counter(&s, 0, "remote.rx_unknown_session"), 0);
+	assert_int_equal(sim_counter(&s, 1, "remote.rx_unknown_session"), 0);
+	assert_int_equal(sim_count(p.a, FERRY_EVT_DOWN, 0) + sim_count(p.b, FERRY_EVT_DOWN, 0), 0);
+	sim_fini(&s);
+}
+
 static void test_many_sessions(void **state)
 {
 	(void)state;
@@ -453,6 +583,9 @@ int main(void)
 		cmocka_unit_test(test_restarted_peer_idle),
 		cmocka_unit_test(test_keepalive_and_timeout),
 		cmocka_unit_test(test_stalled_reader),
+		cmocka_unit_test(test_open_and_accept),
+		cmocka_unit_test(test_own_service),
+		cmocka_unit_test(test_room_before_up),
 		cmocka_unit_test(test_many_sessions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
