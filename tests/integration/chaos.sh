@@ -42,6 +42,10 @@ FAULTS+=" --fault.rx_corrupt=0.002 --fault.tx_dup=0.005 --fault.tx_reorder=0.01"
 ARGS="--ipc.client_ring_size=1048576 --ipc.max_message_size=262144"
 ARGS+=" --transport.peer_timeout_ms=3000 --transport.keepalive_ms=300 $FAULTS"
 MAX_ACTIVE=3
+# a transfer takes 11 s at most (3200 messages at 300 a second) when
+# nothing disturbs it; one whose peer died before the session was up waits
+# this long for it
+XFER_TIMEOUT_MS=25000
 RSS_SLACK_KIB=$((32 * 1024))
 
 # shellcheck source=lab_common.sh
@@ -74,7 +78,7 @@ start_worker() {
 	max=$((1 << (6 + RANDOM % 12)))
 	rate=$((300 + RANDOM % 3000))
 	"$LAB" exec "$to" "$XFER" recv --service "w$w" --seed "$w" --count "$count" --max-size "$max" \
-		--progress-ms 100 --tolerate-end --json --timeout-ms 60000 >"$TMP/w$w.recv" \
+		--progress-ms 100 --tolerate-end --json --timeout-ms "$XFER_TIMEOUT_MS" >"$TMP/w$w.recv" \
 		2>"$TMP/w$w.recv.err" &
 	W_R[$w]=$!
 	LAB_PIDS+=("${W_R[$w]}")
@@ -84,7 +88,7 @@ start_worker() {
 	done
 	"$LAB" exec "$from" "$XFER" send --host "${IP[$to]}" --service "w$w" --seed "$w" \
 		--count "$count" --max-size "$max" --rate "$rate" --progress-ms 100 --tolerate-end --json \
-		--timeout-ms 60000 >"$TMP/w$w.send" 2>"$TMP/w$w.send.err" &
+		--timeout-ms "$XFER_TIMEOUT_MS" >"$TMP/w$w.send" 2>"$TMP/w$w.send.err" &
 	W_S[$w]=$!
 	LAB_PIDS+=("${W_S[$w]}")
 	W_INFO[$w]="$from$to count=$count max=$max rate=$rate restart=$RESTARTS"
@@ -126,12 +130,12 @@ start_perf_server() {
 start_perf_client() {
 	local p=$NPERF
 	NPERF=$((NPERF + 1))
-	"$LAB" exec a "$PERF" --role client -H 10.77.0.2 -S rpc --rpc --verify --sizes 32,1K -d 0.5 \
-		--no-floor --spin-us 0 --yield-us 2000 --timeout-ms 5000 --json >"$TMP/p$p.out" \
+	"$LAB" exec a "$PERF" --role client -H 10.77.0.2 -S rpc --rpc --verify --sizes 32,1K -n 500 \
+		-t 5000 -w 50 --no-floor --spin-us 0 --yield-us 2000 --timeout-ms 5000 --json >"$TMP/p$p.out" \
 		2>"$TMP/p$p.err" &
 	PERF_CLI=$!
 	LAB_PIDS+=("$PERF_CLI")
-	echo "restart=$RESTARTS" >"$TMP/p$p.info"
+	echo "restart=$RESTARTS start=$(now_ms)" >"$TMP/p$p.info"
 }
 
 # ---- the run ---------------------------------------------------------------------
@@ -155,6 +159,7 @@ while (($(now_ms) < t_end)); do
 	if [[ -n $PERF_CLI ]] && ! alive "$PERF_CLI"; then
 		wait "$PERF_CLI"
 		echo $? >"$TMP/p$((NPERF - 1)).rc"
+		echo "end=$(now_ms)" >>"$TMP/p$((NPERF - 1)).info"
 		PERF_CLI=
 	fi
 	[[ -n $PERF_CLI ]] || start_perf_client
@@ -179,6 +184,8 @@ while (($(now_ms) < t_end)); do
 		read -r w role pid <<<"$(pick_client)"
 		if [[ -n ${pid:-} ]]; then
 			kill -KILL "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			echo $? >"$TMP/w$w.$role.rc"
 			W_INFO[$w]+=" killed_$role"
 			KILLS=$((KILLS + 1))
 		fi
@@ -203,14 +210,17 @@ echo "# $NW transfers started; waiting for them to end"
 for ((w = 0; w < NW; w++)); do
 	for role in R S; do
 		declare -n pids=W_$role
+		rcf=$TMP/w$w.$([[ $role == R ]] && echo recv || echo send).rc
+		[[ -e $rcf ]] && continue # killed, and waited for then
 		wait "${pids[$w]}"
-		echo $? >"$TMP/w$w.$([[ $role == R ]] && echo recv || echo send).rc"
+		echo $? >"$rcf"
 	done
 	echo "${W_INFO[$w]}" >"$TMP/w$w.info"
 done
 if [[ -n $PERF_CLI ]]; then
 	wait "$PERF_CLI"
 	echo $? >"$TMP/p$((NPERF - 1)).rc"
+	echo "end=$(now_ms)" >>"$TMP/p$((NPERF - 1)).info"
 fi
 kill -KILL "$PERF_SRV" 2>/dev/null
 wait "$PERF_SRV" 2>/dev/null
@@ -279,6 +289,8 @@ for w in range(nw):
             if not disturbed:
                 problems.append("w%d (%s): %s ended (%s) though nothing killed its peer or a "
                                 "daemon" % (w, info, role, s["ended"]))
+        elif rc == 2 and "waiting for a session" in err and "killed_" in info:
+            ends["never up: its peer was killed first"] += 1
         elif rc == 2:
             problems.append("w%d (%s): %s hung: %s" % (w, info, role, err.strip().splitlines()[-1]))
         elif rc == 1 and not re.search(r"content differs|length \d+ expected|reorder", err):
@@ -296,6 +308,11 @@ for p in range(nperf):
     info = read("%s/p%d.info" % (tmp, p))
     rc = int(read("%s/p%d.rc" % (tmp, p)) or -1)
     err = read("%s/p%d.err" % (tmp, p))
+    times = dict(re.findall(r"(start|end)=(\d+)", info))
+    secs = (int(times.get("end", 0)) - int(times.get("start", 0))) / 1000.0
+    if secs > 30:
+        problems.append("RPC run %d took %.0f s (exit %d): %s" % (
+            p, secs, rc, " / ".join(err.strip().splitlines()[-2:])))
     if rc == 0:
         perf["completed"] += 1
     elif "came back wrong" in err or "wrong" in err:

@@ -258,9 +258,10 @@ case_1n() {
 		{ cat "$TMP/start.log"; fail "cannot restart ferryd b"; }
 }
 
-# one DATA packet as ferry-b to ferry-a, in order, at a wrong stream offset,
+# one DATA packet as ferry-b to ferry-a, in order, at a wrong stream offset
+# (within the window: with no client, ferry-a takes up to 1 GiB ahead),
 # asking for an answer (PROBE) and acking a number ferry-a never sent
-BAD_DATA=(data --as b --seq expected --off 100000 --len 64 --flag PROBE --set ack=peer_next+0x40000000)
+BAD_DATA=(data --as b --seq expected --len 64 --flag PROBE --set ack=peer_next+0x40000000)
 
 # -- 2a: CLOSING --
 case_2a() {
@@ -271,7 +272,8 @@ case_2a() {
 	kill -STOP "$(dpid b)"
 	sleep 0.05
 	kill -KILL "$SPID"
-	forge "${BAD_DATA[@]}" --learn-ms 1500 ||
+	wait "$SPID" 2>/dev/null
+	forge "${BAD_DATA[@]}" --off 100000 --learn-ms 1500 ||
 		problem "the forger saw no packet of ferry-a's closing session"
 	sleep 2
 }
@@ -280,7 +282,7 @@ case_2a() {
 case_2b() {
 	recv_bg c2b --seed 7 --count 200 --max-size 4K --hold-ms 5000 --timeout-ms 30000
 	PIDS+=("$RPID")
-	forge_bg "${BAD_DATA[@]}" --when CLOSE:a --learn-ms 8000 --when-ms 8000
+	forge_bg "${BAD_DATA[@]}" --off 100000 --when CLOSE:a --learn-ms 8000 --when-ms 8000
 	send_bg c2b a 10.77.0.2 --seed 7 --count 200 --max-size 4K --hold-ms 2000 --timeout-ms 30000
 	sleep 1.5
 	# all is acked; ferry-b stops; the sender closes: CLOSE, no CLOSE_ACK
@@ -298,7 +300,9 @@ case_2c() {
 	RECV_ON=a recv_bg c2c --seed 7 --count 3000 --max-size 16 --stall-after 0 --stall-ms 8000 \
 		--close-at-once --tolerate-end --timeout-ms 30000
 	PIDS+=("$RPID")
-	forge_bg "${BAD_DATA[@]}" --when CLOSE:b --delay-ms 200 --learn-ms 8000 --when-ms 8000
+	# the reader is alive: the bytes just before the end, within its window
+	forge_bg "${BAD_DATA[@]}" --off end-64 --when CLOSE:b --delay-ms 200 --learn-ms 8000 \
+		--when-ms 8000
 	send_bg c2c b 10.77.0.1 --seed 7 --count 3000 --max-size 16 --close-at-once --timeout-ms 30000
 	wait "$SPID" || problem "the sender on ferry-b failed: $(tail -n 1 "$TMP/c2c.send.err")"
 	wait "$FPID" || problem "the forger saw no CLOSE from ferry-b"
@@ -366,7 +370,7 @@ case_4c() {
 		xfer_wait "c4c$i"
 	done
 	wait "$FPID"
-	python3 - "$TMP/ids.json" <<'PY' || problem "session ids are sequential: $(cat "$TMP/ids.json")"
+	python3 - "$TMP/ids.json" <<'PY' 2>&1 || problem "session ids follow each other (above)"
 import json, sys
 ids = {"a": [], "b": []}
 for s in json.load(open(sys.argv[1])):
@@ -375,9 +379,11 @@ for s in json.load(open(sys.argv[1])):
             ids[side["host"]].append(side["id"])
 print("# session ids in the order they appeared: a %s, b %s" % (ids["a"], ids["b"]))
 for host, seen in ids.items():
-    assert len(seen) >= 4, "only %d sessions of %s seen" % (len(seen), host)
+    if len(seen) < 4:
+        sys.exit("# only %d sessions of %s seen" % (len(seen), host))
     close = [(x, y) for x, y in zip(seen, seen[1:]) if abs(x - y) < 256]
-    assert not close, "%s: ids in a row differ by less than 256: %s" % (host, close)
+    if close:
+        sys.exit("# %s: ids in a row differ by less than 256: %s" % (host, close))
 PY
 }
 
