@@ -281,5 +281,6 @@ int main(int argc, char **argv)
 	printf("]}\n");
 	munmap(map, maplen);
 	free(buf);
+	ferry_close(f);
 	return 0;
 }
