@@ -166,11 +166,18 @@ death_note() {
 # daemon_check HOST: up, or noted as a problem and started again
 daemon_check() {
 	local h=$1
-	if kill -0 "$(dpid "$h")" 2>/dev/null; then
+	# one that reported a sanitizer error is on its way out (symbolizing)
+	for _ in $(seq 100); do
+		grep -q "ERROR: AddressSanitizer" "/run/ferry-lab/$h.log" 2>/dev/null || break
+		kill -0 "$(dpid "$h")" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$(dpid "$h")" 2>/dev/null && ! grep -q "ERROR: AddressSanitizer" "/run/ferry-lab/$h.log"; then
 		return 0
 	fi
 	problem "ferryd $h died: $(death_note "$h")"
 	cp "/run/ferry-lab/$h.log" "$TMP/$h.$CASE.log" 2>/dev/null
+	kill -0 "$(dpid "$h")" 2>/dev/null && "$LAB" kill "$h" >/dev/null 2>&1
 	LAB_FERRYD_ARGS="$ARGS" "$LAB" start "$h" >"$TMP/start.log" 2>&1 ||
 		{ cat "$TMP/start.log"; fail "cannot start ferryd $h again after case $CASE"; }
 }
