@@ -61,28 +61,34 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from net_lab import arp as arp_body, ip4, ipv4, mac as mac_bytes, udp  # noqa: E402
 
 # ---- the wire format (daemon/wire.h): the one place to change with it ----
-WIRE_VERSION = 2
+WIRE_VERSION = 3
 # (name, struct code), in wire order, network byte order
 HDR_FIELDS = (
     ("version", "B"), ("type", "B"), ("flags", "H"),
     ("dst", "I"),      # the receiver's session id (0 in OPEN)
     ("src", "I"),      # the sender's session id
-    ("aux", "I"),      # REFUSE, CLOSE: reason; DATA: stream offset; OPEN, ACCEPT: max msg
-    ("seq", "I"),      # DATA: packet number; others: the sender's next number
+    ("aux", "I"),      # REFUSE, CLOSE: reason; DATA: stream offset; OPEN, ACCEPT: max
+                       # msg; RESET, PING, PONG: the sender's incarnation
+    ("seq", "I"),      # DATA: packet number; PING: a nonce; others: the sender's next
     ("ack", "I"),      # next packet number expected from the peer
     ("sack", "Q"),     # bit i: ack + 1 + i has arrived
     ("window", "I"),   # stream offset the peer may send up to
     ("ts", "I"), ("ts_echo", "I"), ("ack_delay", "I"),
 )
 TYPES = {"OPEN": 1, "ACCEPT": 2, "REFUSE": 3, "DATA": 4, "CLOSE": 5, "ACK": 6,
-         "CLOSE_ACK": 7}
+         "CLOSE_ACK": 7, "RESET": 8, "PING": 9, "PONG": 10}
 FLAGS = {"PROBE": 0x1}
 # which field carries what, per type (a field moved or renamed: change it here)
 OFFSET_FIELD = "aux"      # DATA: the stream offset of the first byte
 REASON_FIELD = "aux"      # CLOSE, REFUSE: FERRY_REASON_*
 MAXMSG_FIELD = "aux"      # OPEN, ACCEPT: the sender's largest message
 ISN_FIELD = "seq"         # OPEN, ACCEPT: the sender's first packet number
-SERVICE_MAX = 32          # OPEN's payload: the service, NUL-padded
+INCARNATION_AUX = ("RESET", "PING", "PONG")  # aux: the sender's incarnation
+SERVICE_MAX = 32
+# OPEN's payload: service (NUL-padded), incarnation, max_window, reserved[2];
+# ACCEPT's: incarnation, max_window, reserved[2]
+OPEN_FMT = "!%dsIIII" % SERVICE_MAX
+ACCEPT_FMT = "!IIII"
 FRAME_FMT = "!IHH"        # a message in the stream: length, flags, zero
 # packets whose ack fields describe the sender's receive side, and whose
 # seq is the sender's next number (DATA's is its own); a CLOSE is one of
@@ -100,7 +106,8 @@ LAB_HOSTS = {"a": ("10.77.0.1", "02:77:00:00:00:01"),
              "b": ("10.77.0.2", "02:77:00:00:00:02"),
              "k": ("10.77.0.3", "02:77:00:00:00:03")}
 LAB_NAMES = {ip: h for h, (ip, _) in LAB_HOSTS.items()}
-UDP_PORT = 31850
+UDP_PORT = 31850       # net.udp_port; --udp-ports when net.udp_port_count > 1
+UDP_PORTS = range(UDP_PORT, UDP_PORT + 1)
 IFACE = "ferry-br0"
 
 ETH_P_ALL, ETH_P_IP, ETH_P_ARP = 0x0003, 0x0800, 0x0806
@@ -157,7 +164,7 @@ class Packet:
         self.dst_ip = socket.inet_ntoa(frame[30:34])
         u = 14 + ihl
         self.sport, self.dport, ulen = struct.unpack("!HHH", frame[u:u + 6])
-        if UDP_PORT not in (self.sport, self.dport):
+        if self.sport not in UDP_PORTS and self.dport not in UDP_PORTS:
             return
         body = frame[u + 8:u + ulen]
         if len(body) < HDR_LEN:
@@ -197,9 +204,23 @@ def describe(p):
     if p.kind == "short":
         return "%s short ferry packet" % arrow
     extra = ""
+    inc = incarnation_of(p)
     if p.type == "OPEN":
         extra = ' service="%s"' % p.payload[:SERVICE_MAX].split(b"\0")[0].decode(errors="replace")
+    if inc is not None:
+        extra += " incarnation=%#x" % inc
     return "%s %s%s" % (arrow, describe_hdr(p.hdr, len(p.payload), p.type), extra)
+
+
+def incarnation_of(p):
+    """The sender's incarnation, when the packet says it."""
+    if p.type == "OPEN" and len(p.payload) >= struct.calcsize(OPEN_FMT):
+        return struct.unpack(OPEN_FMT, p.payload[:struct.calcsize(OPEN_FMT)])[1]
+    if p.type == "ACCEPT" and len(p.payload) >= struct.calcsize(ACCEPT_FMT):
+        return struct.unpack(ACCEPT_FMT, p.payload[:struct.calcsize(ACCEPT_FMT)])[0]
+    if p.type in INCARNATION_AUX:
+        return p.hdr["aux"]
+    return None
 
 
 # ---- what is learned -----------------------------------------------------
@@ -211,7 +232,7 @@ class Side:
         self.ip, self.id = ip, sid
         self.mac = bytes.fromhex(LAB_HOSTS[LAB_NAMES[ip]][1].replace(":", "")) \
             if ip in LAB_NAMES else None
-        self.port = UDP_PORT
+        self.port = self.dport = UDP_PORT  # its source port, and where it sends
         self.isn = self.next = self.end = None
         self.ack = self.sack = self.window = self.ts = None
         self.ts_at = 0.0
@@ -242,6 +263,7 @@ class Tracker:
         self.sessions = {}  # (sender key, receiver key) of its first packet -> Session
         self.by_side = {}   # (ip, id) -> the latest Session with that end
         self.opens = {}     # (ip, id) -> (Side, service) of an OPEN not answered yet
+        self.incarnation = {}  # ip -> the latest incarnation it said
 
     def find(self, key):
         return self.by_side.get(key)
@@ -255,12 +277,15 @@ class Tracker:
         if p.kind != "ferry" or p.outgoing:
             return None
         h, t = p.hdr, p.type
+        inc = incarnation_of(p)
+        if inc is not None:
+            self.incarnation[p.src_ip] = inc
         src, dst = (p.src_ip, h["src"]), (p.dst_ip, h["dst"])
         if t == "OPEN":
             side = Side(p.src_ip, h["src"])
             side.isn = side.next = h[ISN_FIELD]
             side.end = 0
-            side.mac, side.port = p.src_mac, p.sport
+            side.mac, side.port, side.dport = p.src_mac, p.sport, p.dport
             svc = p.payload[:SERVICE_MAX].split(b"\0")[0].decode(errors="replace")
             self.opens[src] = (side, svc)
             return None
@@ -280,7 +305,7 @@ class Tracker:
         if dst not in s.sides and h["dst"]:
             return None  # names a session this one is not
         side = s.sides[src]
-        side.mac, side.port = p.src_mac, p.sport
+        side.mac, side.port, side.dport = p.src_mac, p.sport, p.dport
         side.packets += 1
         s.last = time.monotonic()
         s.seen.add((t, name_of(p.src_ip)))
@@ -327,7 +352,7 @@ def ferry_frame(x, y, hdr, payload):
     values = [hdr[n] for n, _ in HDR_FIELDS]
     body = struct.pack(HDR_FMT, *values) + payload
     src, dst = ip4(x.ip), ip4(y.ip)
-    pkt = ipv4(src, dst, 17, udp(src, dst, x.port, y.port, body))
+    pkt = ipv4(src, dst, 17, udp(src, dst, x.port, x.dport, body))
     return y.mac + x.mac + struct.pack("!H", ETH_P_IP) + pkt
 
 
@@ -594,8 +619,21 @@ def cmd_open(args, sock, tracker):
             out("no session with sender %s seen within %d ms" % (args.as_, args.learn_ms))
             return 3
         s, x, _ = found
+        if args.when and not wait_for(sock, tracker, args, s):
+            return 3
         out("session %s:%u: OPEN reuses the sender's id" % (name_of(x.ip), x.id))
     service = args.service.encode().ljust(SERVICE_MAX, b"\0")[:SERVICE_MAX]
+    # the sender's incarnation as it said it last, if it did (--set-able
+    # fields are the header's; this one is the payload's)
+    if args.incarnation is None:
+        for _ in frames(sock, time.monotonic() + args.incarnation_ms / 1000.0):
+            pass
+        inc = tracker.incarnation.get(x.ip)
+    else:
+        inc = args.incarnation
+    if inc is None:
+        inc = random.getrandbits(32)
+        out("%s's incarnation not seen: a random one, %#x" % (name_of(x.ip), inc))
 
     def build(i):
         sid = (evaluate(args.src, x, y) + i * args.src_step) & M32
@@ -606,8 +644,10 @@ def cmd_open(args, sock, tracker):
         h[MAXMSG_FIELD] = args.max_msg
         for field, expr in args.set or []:
             h[field] = evaluate(expr, x, y, M64 if field == "sack" else M32)
-        return ferry_frame(x, y, h, service), "%s->%s %s service=\"%s\"" % (
-            name_of(x.ip), name_of(y.ip), describe_hdr(h, SERVICE_MAX, "OPEN"), args.service)
+        payload = struct.pack(OPEN_FMT, service, inc, args.max_window, 0, 0)
+        return ferry_frame(x, y, h, payload), "%s->%s %s service=\"%s\" incarnation=%#x" % (
+            name_of(x.ip), name_of(y.ip), describe_hdr(h, len(payload), "OPEN"), args.service,
+            inc)
 
     n = send_frames(sock, args, build)
     after(sock, tracker, args, s)
@@ -683,6 +723,8 @@ def main(argv):
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n\n".join(__doc__.split("\n\n")[2:]))
     ap.add_argument("--iface", default=IFACE, help="the bridge to watch and send on")
+    ap.add_argument("--udp-ports", default="%d:1" % UDP_PORT, metavar="FIRST:COUNT",
+                    help="net.udp_port and net.udp_port_count of the daemons")
     ap.add_argument("--seed", type=int, help="seed of the random values")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
@@ -740,6 +782,12 @@ def main(argv):
     p.add_argument("--isn", type=parse_expr, default=parse_expr("random"))
     p.add_argument("--window", type=int, default=65536)
     p.add_argument("--max-msg", type=int, default=16384)
+    p.add_argument("--max-window", type=int, default=65536,
+                   help="the most window the opener promises ever to advertise")
+    p.add_argument("--incarnation", type=lambda v: int(v, 0),
+                   help="default: the sender's, as it last said it (watch --incarnation-ms)")
+    p.add_argument("--incarnation-ms", type=int, default=0,
+                   help="watch this long for the sender's incarnation first")
     p = sub.add_parser("arp", help="an ARP request, reply or announcement")
     common(p, None)
     p.add_argument("--claim", required=True, help="the IPv4 address claimed")
@@ -750,6 +798,9 @@ def main(argv):
                    help="request: send to the broadcast MAC even with --to")
 
     args = ap.parse_args(argv)
+    global UDP_PORTS
+    first, _, count = args.udp_ports.partition(":")
+    UDP_PORTS = range(int(first), int(first) + int(count or 1))
     if args.seed is not None:
         random.seed(args.seed)
     sock = open_socket(args.iface)
