@@ -218,13 +218,19 @@ sockfile() { printf '%s/%s.sock' "$LAB_DIR" "$1"; }
 shmdir() { printf '/dev/shm/ferry-lab-%s' "$1"; }
 eal_prefix() { printf 'ferry-lab-%s' "$1"; }
 
+# Whether PID runs. A zombie counts as gone.
+pid_alive() {
+	local state
+	[[ $1 =~ ^[0-9]+$ && -r /proc/$1/stat ]] || return 1
+	state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ $state != Z ]]
+}
+
 # Whether PID runs and is the program the lab started (PID files outlive
-# their processes, and PIDs are reused). A zombie counts as gone.
+# their processes, and PIDs are reused).
 pid_is_ours() {
-	local pid=$1 exe=$2 state got
-	[[ $pid =~ ^[0-9]+$ && -r /proc/$pid/stat ]] || return 1
-	state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$pid/stat" 2>/dev/null) || return 1
-	[[ $state != Z ]] || return 1
+	local pid=$1 exe=$2 got
+	pid_alive "$pid" || return 1
 	got=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
 	[[ ${got% (deleted)} == "$exe" ]]
 }
@@ -420,7 +426,9 @@ daemon_wait() {
 		else
 			[[ -S $(sockfile "$h") ]] && return 0
 		fi
-		if ! pid_is_ours "$pid" "$(state_get binary)"; then
+		# alive, not "ours": just started, it may still be `ip netns exec`
+		# (our child either way, so waiting for a live one would hang)
+		if ! pid_alive "$pid"; then
 			wait "$pid" 2>/dev/null && rc=0 || rc=$?
 			warn "ferry-$h: the daemon exited (status $rc); the end of $log:"
 			tail -n 20 "$log" | sed 's/^/  | /' >&2

@@ -27,8 +27,19 @@
  * own stream on purpose: --drop K leaves message K out, --corrupt K flips
  * one byte in the middle of message K.
  *
+ * For tests that attack or break the session on purpose: --rate paces the
+ * sender, so that a run lasts long enough to be hit; --hold-ms keeps the
+ * sender's session open and idle after the reply, so that it can be hit
+ * while quiet (and a session that ends meanwhile is a failure); --progress-ms
+ * prints "sent N" / "verified N" lines as it goes, so a process killed
+ * on purpose has said how far it got; --tolerate-end makes a session that
+ * ends early with a reason (a peer killed, a daemon restarted) exit 3 with
+ * the summary instead of failing. A wrong, lost, duplicated or reordered
+ * message is a failure (exit 1) in every mode.
+ *
  * Exit: 0 every message verified, 1 a wrong, lost or extra message or a
- * session that failed, 2 --timeout-ms passed, 64 bad usage.
+ * session that failed, 2 --timeout-ms passed, 3 (--tolerate-end) the
+ * session ended early with a reason, 64 bad usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,7 +59,7 @@
 #include "sizearg.h"
 #include "xfer_msg.h"
 
-enum { XFER_OK = 0, XFER_FAIL = 1, XFER_TIMEOUT = 2, XFER_USAGE = 64 };
+enum { XFER_OK = 0, XFER_FAIL = 1, XFER_TIMEOUT = 2, XFER_ENDED = 3, XFER_USAGE = 64 };
 
 #define SIZE_LIMIT (1u << 30) /* ferry's own upper bound on a message */
 #define REPLY_MAX 64
@@ -66,6 +77,10 @@ static struct opts {
 	bool json;
 	bool close_at_once; /* no reply: the sender closes after its last send */
 	uint64_t drop, corrupt; /* send, self-test: UINT64_MAX for none */
+	uint64_t rate;        /* send: messages per second, 0: as fast as it can */
+	long hold_ms;         /* send: keep the session open after the reply */
+	long progress_ms;     /* print how far it got this often, 0: never */
+	bool tolerate_end;    /* a session ended early with a reason: exit 3 */
 } O = {.host = "local", .min_size = 1, .max_size = 8388608, .stall_ms = -1,
        .timeout_ms = 60000, .drop = UINT64_MAX, .corrupt = UINT64_MAX};
 
@@ -105,9 +120,17 @@ static void usage(FILE *o)
 		"                        (both sides must say it)\n"
 		"      --drop K          send, self-test of the check: leave message K out\n"
 		"      --corrupt K       send, self-test of the check: flip a byte of message K\n"
+		"      --rate N          send: at most N messages a second (default: no limit)\n"
+		"      --hold-ms MS      send: keep the session open MS after the reply; a\n"
+		"                        session that ends meanwhile is a failure; recv: wait\n"
+		"                        as much longer for the sender's close\n"
+		"      --progress-ms MS  print \"sent N\" / \"verified N\" to stdout every MS\n"
+		"      --tolerate-end    a session that ends early with a reason exits 3 with\n"
+		"                        the summary (\"ended\" says why) instead of 1\n"
 		"  -h, --help\n"
 		"\n"
-		"exit: 0 all verified, 1 integrity or session failure, 2 timeout, 64 usage\n",
+		"exit: 0 all verified, 1 integrity or session failure, 2 timeout,\n"
+		"      3 (--tolerate-end) the session ended early with a reason, 64 usage\n",
 		FERRY_DEFAULT_SOCKET);
 }
 
@@ -182,7 +205,8 @@ static void check_service(const char *s)
 static void parse_args(int argc, char **argv)
 {
 	enum { O_SOCKET = 256, O_HOST, O_SERVICE, O_COUNT, O_SEED, O_MIN, O_MAX, O_STALL_AFTER,
-	       O_STALL_MS, O_TIMEOUT, O_JSON, O_DROP, O_CORRUPT, O_CLOSE };
+	       O_STALL_MS, O_TIMEOUT, O_JSON, O_DROP, O_CORRUPT, O_CLOSE, O_RATE, O_HOLD,
+	       O_PROGRESS, O_TOLERATE };
 	static const struct option lo[] = {
 		{"socket", 1, 0, O_SOCKET},       {"host", 1, 0, O_HOST},
 		{"service", 1, 0, O_SERVICE},     {"count", 1, 0, O_COUNT},
@@ -191,7 +215,9 @@ static void parse_args(int argc, char **argv)
 		{"stall-ms", 1, 0, O_STALL_MS},   {"timeout-ms", 1, 0, O_TIMEOUT},
 		{"json", 0, 0, O_JSON},           {"drop", 1, 0, O_DROP},
 		{"corrupt", 1, 0, O_CORRUPT},     {"help", 0, 0, 'h'},
-		{"close-at-once", 0, 0, O_CLOSE},
+		{"close-at-once", 0, 0, O_CLOSE}, {"rate", 1, 0, O_RATE},
+		{"hold-ms", 1, 0, O_HOLD},        {"progress-ms", 1, 0, O_PROGRESS},
+		{"tolerate-end", 0, 0, O_TOLERATE},
 		{0, 0, 0, 0}};
 
 	if (argc < 2)
@@ -208,7 +234,7 @@ static void parse_args(int argc, char **argv)
 			    argv[1]);
 
 	bool have_count = false, have_seed = false, have_host = false, have_stall_after = false;
-	bool have_damage = false;
+	bool have_damage = false, have_send_only = false;
 	int c;
 	/* argv[1], the role, stands in for the program name */
 	argc--, argv++;
@@ -270,6 +296,21 @@ static void parse_args(int argc, char **argv)
 		case O_CLOSE:
 			O.close_at_once = true;
 			break;
+		case O_RATE:
+			if (!parse_u64(optarg, &O.rate) || O.rate == 0 || O.rate > 100000000)
+				usage_error("--rate: \"%s\" is not a number of messages a second from 1 "
+					    "to 10^8", optarg);
+			have_send_only = true;
+			break;
+		case O_HOLD:
+			O.hold_ms = parse_ms("--hold-ms", optarg, 1, 3600000);
+			break;
+		case O_PROGRESS:
+			O.progress_ms = parse_ms("--progress-ms", optarg, 1, 3600000);
+			break;
+		case O_TOLERATE:
+			O.tolerate_end = true;
+			break;
 		case O_DROP:
 		case O_CORRUPT:
 			if (!parse_u64(optarg, c == O_DROP ? &O.drop : &O.corrupt) ||
@@ -302,6 +343,10 @@ static void parse_args(int argc, char **argv)
 		usage_error("--stall-after and --stall-ms are for the receiver (recv)");
 	if (!O.send && have_damage)
 		usage_error("--drop and --corrupt are for the sender (send)");
+	if (!O.send && have_send_only)
+		usage_error("--rate is for the sender (send)");
+	if (O.hold_ms && O.close_at_once)
+		usage_error("--hold-ms waits after the reply, which --close-at-once does without");
 	if (!O.send && have_host)
 		usage_error("--host is for the sender (send); the receiver listens on its own ferryd");
 	if (have_stall_after != (O.stall_ms >= 0))
@@ -385,29 +430,70 @@ static void *xalloc(uint64_t n)
 	return p;
 }
 
-static int xpoll(ferry_t *f, ferry_event_t *ev, uint64_t until)
+/* How far this run got: messages sent (send) or verified (recv), their
+ * bytes, the first and the latest one's time, the largest message. */
+static struct {
+	uint64_t n, bytes, t0, t_last, hi;
+	uint64_t next_progress;
+} R;
+
+/* One more message sent or verified. */
+static void advance(uint64_t len)
 {
-	int n = ferry_poll(f, ev, EVS, ms_left(until));
-	if (n < 0)
-		fail(XFER_FAIL, "ferry_poll: %s (%s)", strerror(-n), ferry_errmsg());
-	return n;
+	R.n++;
+	R.bytes += len;
+	R.t_last = now_ns();
+	if (O.progress_ms && R.t_last >= R.next_progress) {
+		printf("%s %" PRIu64 "\n", O.send ? "sent" : "verified", R.n);
+		fflush(stdout);
+		R.next_progress = R.t_last + (uint64_t)O.progress_ms * 1000000ull;
+	}
 }
 
-static void summary(uint64_t n, uint64_t bytes, uint64_t ns, uint64_t hi, const char *extra_text,
-		    const char *extra_json)
+/* The summary line; @p ended says why the session ended early, NULL when
+ * the run is complete. */
+static void summary(const char *ended, const char *extra_text, const char *extra_json)
 {
-	double secs = (double)ns / 1e9;
-	double mbs = secs > 0 ? (double)bytes / 1e6 / secs : 0;
+	double secs = (double)(R.t_last - R.t0) / 1e9;
+	double mbs = secs > 0 ? (double)R.bytes / 1e6 / secs : 0;
+	if (O.progress_ms)
+		printf("%s %" PRIu64 "\n", O.send ? "sent" : "verified", R.n);
 	if (O.json)
 		printf("{\"role\":\"%s\",\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64
 		       ",\"seconds\":%.6f,\"mb_per_s\":%.3f,\"seed\":%" PRIu64 ",\"min_size\":%" PRIu64
-		       ",\"max_size\":%" PRIu64 ",\"clamped\":%s%s}\n",
-		       role(), n, bytes, secs, mbs, O.seed, O.min_size, hi,
-		       hi < O.max_size ? "true" : "false", extra_json);
+		       ",\"max_size\":%" PRIu64 ",\"clamped\":%s,\"complete\":%s,\"ended\":%s%s%s%s}\n",
+		       role(), R.n, R.bytes, secs, mbs, O.seed, O.min_size, R.hi,
+		       R.hi < O.max_size ? "true" : "false", ended ? "false" : "true",
+		       ended ? "\"" : "", ended ? ended : "null", ended ? "\"" : "", extra_json);
 	else
-		printf("%s: %" PRIu64 " messages, %" PRIu64 " bytes, %.3f s, %.1f MB/s%s\n", role(), n,
-		       bytes, secs, mbs, extra_text);
+		printf("%s: %" PRIu64 " messages, %" PRIu64 " bytes, %.3f s, %.1f MB/s%s%s%s\n", role(),
+		       R.n, R.bytes, secs, mbs, extra_text, ended ? "; ended early: " : "",
+		       ended ? ended : "");
 	fflush(stdout);
+}
+
+/* The session ended (@p why) before the run was complete: a failure, or
+ * with --tolerate-end the summary and exit 3. */
+static void __attribute__((noreturn)) ended(const char *why)
+{
+	if (!O.tolerate_end)
+		fail(XFER_FAIL, "session ended (%s) after %" PRIu64 " of %" PRIu64 " messages", why,
+		     R.n, O.count);
+	note("session ended (%s) after %" PRIu64 " of %" PRIu64 " messages", why, R.n, O.count);
+	summary(why, "", "");
+	exit(XFER_ENDED);
+}
+
+static int xpoll(ferry_t *f, ferry_event_t *ev, uint64_t until)
+{
+	int n = ferry_poll(f, ev, EVS, ms_left(until));
+	if (n < 0 && O.tolerate_end) {
+		note("ferry_poll: %s (%s)", strerror(-n), ferry_errmsg());
+		ended("ferryd is gone");
+	}
+	if (n < 0)
+		fail(XFER_FAIL, "ferry_poll: %s (%s)", strerror(-n), ferry_errmsg());
+	return n;
 }
 
 /* ---- recv ------------------------------------------------------------------ */
@@ -424,7 +510,9 @@ static int run_recv(void)
 
 	ferry_session_t *s = NULL;
 	bool up = false, replied = false, down = false;
-	uint64_t got = 0, bytes = 0, t0 = 0, t_last = 0, stalled_ns = 0, grace_end = 0;
+	uint64_t stalled_ns = 0, grace_end = 0;
+	uint64_t grace_ns = (GRACE_MS + (uint64_t)O.hold_ms) * 1000000ull;
+	R.hi = hi;
 	char reply[REPLY_MAX];
 	ferry_event_t ev[EVS];
 
@@ -437,10 +525,10 @@ static int run_recv(void)
 			if (s == NULL || !up)
 				fail(XFER_TIMEOUT, "timed out after %ld ms waiting for a session on service %s",
 				     O.timeout_ms, O.service);
-			if (got < O.count)
+			if (R.n < O.count)
 				fail(XFER_TIMEOUT, "timed out after %ld ms at message %" PRIu64 " of %" PRIu64
 						   " (%" PRIu64 " verified, %" PRIu64 " bytes)",
-				     O.timeout_ms, got, O.count, got, bytes);
+				     O.timeout_ms, R.n, O.count, R.n, R.bytes);
 			fail(XFER_TIMEOUT, "timed out after %ld ms sending the reply (all %" PRIu64
 					   " messages verified)", O.timeout_ms, O.count);
 		}
@@ -465,21 +553,19 @@ static int run_recv(void)
 			case FERRY_EV_SESSION_UP:
 				if (e->session == s) {
 					up = true;
-					t0 = t_last = now_ns();
+					R.t0 = R.t_last = now_ns();
 				}
 				break;
 			case FERRY_EV_MESSAGE:
 				if (e->session != s)
 					break;
-				if (got >= O.count)
+				if (R.n >= O.count)
 					fail(XFER_FAIL, "a message of %zu bytes arrived after the last one (%" PRIu64
 							"): the sender sent more than --count",
 					     e->len, O.count - 1);
-				if (xfer_msg_verify(&g, e->data, e->len, got, exp) < 0)
+				if (xfer_msg_verify(&g, e->data, e->len, R.n, exp) < 0)
 					exit(XFER_FAIL);
-				bytes += e->len;
-				t_last = now_ns();
-				if (O.stall_ms >= 0 && got == O.stall_after) {
+				if (O.stall_ms >= 0 && R.n == O.stall_after) {
 					/* the data of the rest of this batch stays valid:
 					 * ferry_poll() is what releases it */
 					uint64_t want = (uint64_t)O.stall_ms * 1000000ull, a = now_ns();
@@ -488,24 +574,24 @@ static int run_recv(void)
 					sleep_ns(want);
 					stalled_ns = now_ns() - a;
 					note("stalled %.0f ms after message %" PRIu64 " (not polling)",
-					     (double)stalled_ns / 1e6, got);
+					     (double)stalled_ns / 1e6, R.n);
 				}
-				got++;
+				advance(e->len);
 				break;
 			case FERRY_EV_SESSION_DOWN:
 				if (e->session != s) {
 					ferry_session_close(e->session);
 					break;
 				}
-				if (got < O.count)
-					fail(XFER_FAIL, "session ended (%s) after %" PRIu64 " of %" PRIu64
-							" messages",
-					     ferry_reason_str(e->status), got, O.count);
+				if (R.n < O.count)
+					ended(ferry_reason_str(e->status));
 				if (O.close_at_once && e->status != FERRY_REASON_CLOSED)
 					fail(XFER_FAIL, "session ended (%s), not closed by the sender",
 					     ferry_reason_str(e->status));
 				if (O.close_at_once)
 					replied = true; /* nothing to answer: done */
+				if (!replied && O.tolerate_end)
+					ended(ferry_reason_str(e->status));
 				if (!replied)
 					fail(XFER_FAIL, "session ended (%s) before the reply could be sent",
 					     ferry_reason_str(e->status));
@@ -516,12 +602,12 @@ static int run_recv(void)
 			}
 		}
 		/* after the batch: replying polls, which would release it */
-		if (got == O.count && !replied && s != NULL && !down && !O.close_at_once) {
-			int len = snprintf(reply, sizeof(reply), "ok %" PRIu64 " %" PRIu64, got, bytes);
+		if (R.n == O.count && !replied && s != NULL && !down && !O.close_at_once) {
+			int len = snprintf(reply, sizeof(reply), "ok %" PRIu64 " %" PRIu64, R.n, R.bytes);
 			rc = ferry_send(s, reply, (size_t)len, 0);
 			if (rc == 0) {
 				replied = true;
-				uint64_t ge = now_ns() + GRACE_MS * 1000000ull;
+				uint64_t ge = now_ns() + grace_ns;
 				grace_end = ge < t_deadline ? ge : t_deadline;
 			} else if (rc != -EAGAIN) {
 				fail(XFER_FAIL, "sending the reply: %s (%s)", strerror(-rc), ferry_errmsg());
@@ -535,15 +621,15 @@ static int run_recv(void)
 
 	char js[64];
 	snprintf(js, sizeof(js), ",\"stall_ms\":%.0f", (double)stalled_ns / 1e6);
-	summary(got, bytes, t_last - t0, hi, "", js);
+	summary(NULL, "", js);
 	return XFER_OK;
 }
 
 /* ---- send ------------------------------------------------------------------ */
 
 static ferry_session_t *S;
-static uint64_t sent;
-static bool have_reply;
+static uint64_t sent; /* messages 0..sent-1 are behind us (sent or left out) */
+static bool have_reply, holding;
 static char reply[REPLY_MAX];
 
 /* One event of the sender's session. @return true if it is WRITABLE. */
@@ -573,9 +659,11 @@ static bool send_event(const ferry_event_t *e)
 		return false;
 	}
 	case FERRY_EV_SESSION_DOWN:
-		if (sent < O.count)
-			fail(XFER_FAIL, "session ended (%s) at message %" PRIu64 " of %" PRIu64,
-			     ferry_reason_str(e->status), sent, O.count);
+		if (sent < O.count || O.tolerate_end)
+			ended(ferry_reason_str(e->status));
+		if (holding)
+			fail(XFER_FAIL, "session ended (%s) while held open after the reply",
+			     ferry_reason_str(e->status));
 		fail(XFER_FAIL, "session ended (%s) before the receiver's reply",
 		     ferry_reason_str(e->status));
 	}
@@ -608,6 +696,8 @@ static void connect_up(ferry_t *f)
 				S = NULL;
 				/* the receiver may not be listening yet: try again
 				 * until --timeout-ms, so start order does not matter */
+				if (ev[i].status != FERRY_REASON_NO_LISTENER && O.tolerate_end)
+					ended(ferry_reason_str(ev[i].status));
 				if (ev[i].status != FERRY_REASON_NO_LISTENER)
 					fail(XFER_FAIL, "cannot open a session to %s on %s: %s", O.service,
 					     O.host, ferry_reason_str(ev[i].status));
@@ -631,9 +721,19 @@ static int run_send(void)
 	ferry_event_t ev[EVS];
 	connect_up(f);
 
-	uint64_t bytes = 0, waits = 0, eagain = 0, longest = 0, blocked_total = 0;
-	uint64_t t0 = now_ns();
+	uint64_t waits = 0, eagain = 0, longest = 0, blocked_total = 0;
+	R.hi = hi;
+	R.t0 = R.t_last = now_ns();
 	for (uint64_t k = 0; k < O.count; k++) {
+		/* --rate: message k goes k / rate seconds after the first */
+		for (uint64_t at; O.rate && (at = R.t0 + k * 1000000000ull / O.rate) > now_ns();) {
+			int n = xpoll(f, ev, at < t_deadline ? at : t_deadline);
+			for (int i = 0; i < n; i++)
+				send_event(&ev[i]);
+			if (now_ns() >= t_deadline)
+				fail(XFER_TIMEOUT, "timed out after %ld ms at message %" PRIu64 " of %" PRIu64
+						   " (--rate %" PRIu64 ")", O.timeout_ms, k, O.count, O.rate);
+		}
 		size_t len = xfer_msg_gen(&g, buf, k);
 		if (k == O.drop) {
 			note("self-test: leaving out message %" PRIu64 " (%zu bytes)", k, len);
@@ -687,7 +787,7 @@ static int run_send(void)
 			if (d > longest)
 				longest = d;
 		}
-		bytes += len;
+		advance(len);
 		sent = k + 1;
 	}
 
@@ -696,15 +796,26 @@ static int run_send(void)
 		if (n == 0 && now_ns() >= t_deadline)
 			fail(XFER_TIMEOUT, "timed out after %ld ms waiting for the receiver's reply (all %" PRIu64
 					   " messages, %" PRIu64 " bytes sent)",
-			     O.timeout_ms, O.count, bytes);
+			     O.timeout_ms, O.count, R.bytes);
 		for (int i = 0; i < n; i++)
 			send_event(&ev[i]);
 	}
 	char want[REPLY_MAX];
-	snprintf(want, sizeof(want), "ok %" PRIu64 " %" PRIu64, O.count, bytes);
+	snprintf(want, sizeof(want), "ok %" PRIu64 " %" PRIu64, O.count, R.bytes);
 	if (!O.close_at_once && strcmp(reply, want) != 0)
 		fail(XFER_FAIL, "the receiver replied \"%s\", expected \"%s\"", reply, want);
-	uint64_t t_done = now_ns();
+	R.t_last = now_ns();
+	R.n = sent;
+	/* --hold-ms: the session stays open and quiet; it must stay up */
+	holding = true;
+	for (uint64_t until = R.t_last + (uint64_t)O.hold_ms * 1000000ull; now_ns() < until;) {
+		int n = xpoll(f, ev, until < t_deadline ? until : t_deadline);
+		for (int i = 0; i < n; i++)
+			send_event(&ev[i]);
+		if (now_ns() >= t_deadline)
+			fail(XFER_TIMEOUT, "timed out after %ld ms holding the session open",
+			     O.timeout_ms);
+	}
 	ferry_session_close(S);
 	ferry_close(f);
 	free(buf);
@@ -716,7 +827,7 @@ static int run_send(void)
 		 ",\"backpressure_waits\":%" PRIu64 ",\"backpressure_eagain\":%" PRIu64
 		 ",\"backpressure_longest_ms\":%.3f,\"backpressure_total_ms\":%.3f",
 		 waits, eagain, (double)longest / 1e6, (double)blocked_total / 1e6);
-	summary(O.count, bytes, t_done - t0, hi, text, js);
+	summary(NULL, text, js);
 	return XFER_OK;
 }
 

@@ -213,6 +213,35 @@ static inline void daemon_cleanup(struct daemon *d)
 		fprintf(stderr, "cleanup of %s failed\n", d->dir);
 }
 
+/** A cmocka setup: a daemon of its own, started with @p extra flags, in
+ *  *state. @return 0, or -1 after showing its log */
+static inline int h_setup_daemon(void **state, const char *const *extra)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return -1;
+	if (daemon_start_v(d, extra) < 0) {
+		daemon_dump_log(d);
+		daemon_cleanup(d);
+		free(d);
+		return -1;
+	}
+	*state = d;
+	return 0;
+}
+
+/** The matching cmocka teardown: SIGTERM, then remove what it left. */
+static inline int h_teardown_daemon(void **state)
+{
+	struct daemon *d = *state;
+	if (d == NULL)
+		return 0;
+	daemon_stop(d, SIGTERM);
+	daemon_cleanup(d);
+	free(d);
+	return 0;
+}
+
 static inline ferry_t *h_open(const struct daemon *d, const char *name)
 {
 	ferry_opts_t o;
@@ -273,6 +302,7 @@ struct pair {
 
 static inline int open_pair(struct daemon *d, struct pair *p, const char *svc)
 {
+	memset(p, 0, sizeof(*p));
 	p->a = h_open(d, "a");
 	p->b = h_open(d, "b");
 	if (!p->a || !p->b || h_listen(p->b, svc) != 0)
@@ -288,6 +318,23 @@ static inline int open_pair(struct daemon *d, struct pair *p, const char *svc)
 	if (h_wait_event(p->a, FERRY_EV_SESSION_UP, 3000, NULL) != 1)
 		return -1;
 	return 0;
+}
+
+/** New clients still attach, open a session and carry a message over it.
+ *  @return 0, or -1 at the first step that failed */
+static inline int h_pair_talks(struct daemon *d, const char *svc)
+{
+	struct pair p;
+	ferry_event_t e;
+	int rc = open_pair(d, &p, svc) == 0 && ferry_send(p.sa, "x", 1, 0) == 0 &&
+			 h_wait_event(p.b, FERRY_EV_MESSAGE, 2000, &e) == 1
+		 ? 0
+		 : -1;
+	if (p.a)
+		ferry_close(p.a);
+	if (p.b)
+		ferry_close(p.b);
+	return rc;
 }
 
 /* Deterministic payloads: byte i of message seq from stream id. */

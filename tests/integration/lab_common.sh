@@ -2,9 +2,10 @@
 # shellcheck shell=bash
 #
 # Shared by the two-host tests (twohost.sh, reliable.sh, wireshark_lab.sh,
-# arp_spoof.sh): how they report, the checks before they bring up the lab,
-# bringing it up and down. Sourced; $LAB is lab.sh, $BUILD the build
-# directory, $TMP the test's scratch directory.
+# arp_spoof.sh, hostile_peer.sh, chaos.sh): how they report, the checks
+# before they bring up the lab, bringing it up and down, reading its
+# daemons. Sourced; $LAB is lab.sh, $BUILD the build directory, $TMP the test's scratch directory,
+# $STAT ferry-stat and $XFER ferry-xfer where a test uses them.
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
@@ -67,16 +68,49 @@ lab_down() {
 	UP=0
 }
 
-# lab_cleanup: the EXIT trap: stop the test's background jobs, take the
-# lab down if it is up, remove $TMP
+# lab_cleanup: the EXIT trap: stop the test's background jobs and the
+# PIDs in LAB_PIDS (a stopped process, or daemon, is continued first so it
+# can go), take the lab down if it is up, remove $TMP
+LAB_PIDS=()
 lab_cleanup() {
-	local p
-	for p in $(jobs -p); do
+	local p h
+	for p in "${LAB_PIDS[@]}" $(jobs -p); do
 		kill -TERM "$p" 2>/dev/null
+		kill -CONT "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
+	done
+	for h in a b; do
+		[[ -r /run/ferry-lab/$h.pid ]] && kill -CONT "$(cat "/run/ferry-lab/$h.pid")" 2>/dev/null
 	done
 	if ((UP)); then
 		"$LAB" down >/dev/null 2>&1 || echo "lab.sh down failed"
 	fi
 	rm -rf "$TMP"
+}
+
+# counter NAME HOST: a counter from that ferryd's status file (0 if absent)
+counter() {
+	"$STAT" --shm-dir "/dev/shm/ferry-lab-$2" --json 2>/dev/null |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['counters'].get('$1', 0))" 2>/dev/null ||
+		echo 0
+}
+
+# rss HOST: the ferryd's resident memory, KiB
+rss() {
+	awk '/^VmRSS:/ {print $2}' "/proc/$(cat "/run/ferry-lab/$1.pid")/status" 2>/dev/null || echo 0
+}
+
+# recv_bg NAME ARG...: ferry-xfer recv for service NAME on host ${RECV_ON:-b},
+# in the background (its PID in RPID), output in $TMP/NAME.recv and
+# .recv.err; returns once it listens (5 s at most)
+recv_bg() {
+	local name=$1
+	shift
+	"$LAB" exec "${RECV_ON:-b}" "$XFER" recv --service "$name" "$@" >"$TMP/$name.recv" \
+		2>"$TMP/$name.recv.err" &
+	RPID=$!
+	for _ in $(seq 50); do
+		grep -q "listening" "$TMP/$name.recv.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
 }

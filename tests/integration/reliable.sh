@@ -46,31 +46,6 @@ trap lab_cleanup EXIT
 
 lab_preflight "$XFER" "$STAT"
 
-# counter NAME HOST: a counter from that ferryd's status file
-counter() {
-	"$STAT" --shm-dir "/dev/shm/ferry-lab-$2" --json 2>/dev/null |
-		python3 -c "import json,sys; print(json.load(sys.stdin)['counters'].get('$1', 0))"
-}
-
-# rss HOST: the ferryd's resident memory, KiB
-rss() {
-	awk '/^VmRSS:/ {print $2}' "/proc/$(cat "/run/ferry-lab/$1.pid")/status" 2>/dev/null || echo 0
-}
-
-# recv_bg NAME ARG...: ferry-xfer recv for service NAME on ferry-b, in the
-# background (its PID in RPID), output in $TMP/NAME.recv and .recv.err;
-# returns once it listens
-recv_bg() {
-	local name=$1
-	shift
-	"$LAB" exec b "$XFER" recv --service "$name" "$@" >"$TMP/$name.recv" 2>"$TMP/$name.recv.err" &
-	RPID=$!
-	for _ in $(seq 50); do
-		grep -q "listening" "$TMP/$name.recv.err" 2>/dev/null && return 0
-		sleep 0.1
-	done
-}
-
 # send NAME ARG...: ferry-xfer send from ferry-a to service NAME on ferry-b,
 # output in $TMP/NAME.send and .send.err
 send() {

@@ -11,55 +11,35 @@
 
 #include "harness.h"
 
-static int setup_with(void **state, const char *const *extra)
-{
-	struct daemon *d = calloc(1, sizeof(*d));
-	if (daemon_start_v(d, extra) < 0) {
-		daemon_dump_log(d);
-		daemon_cleanup(d);
-		free(d);
-		return -1;
-	}
-	*state = d;
-	return 0;
-}
-
 static int setup(void **state)
 {
-	return setup_with(state, NULL);
+	return h_setup_daemon(state, NULL);
 }
 
 static int setup_allowed_user(void **state)
 {
 	static const char *const extra[] = {"--clients.allowed_users=23457", NULL};
-	return setup_with(state, extra);
+	return h_setup_daemon(state, extra);
 }
 
 static int setup_timeouts(void **state)
 {
 	static const char *const extra[] = {"--transport.open_timeout_ms=200",
 					    "--limits.max_sessions_per_client=2", NULL};
-	return setup_with(state, extra);
+	return h_setup_daemon(state, extra);
 }
 
 static int setup_small_rings(void **state)
 {
 	static const char *const extra[] = {"--ipc.session_ring_size=65536",
 					    "--ipc.max_message_size=16384", NULL};
-	return setup_with(state, extra);
+	return h_setup_daemon(state, extra);
 }
 
 static int teardown(void **state)
 {
-	struct daemon *d = *state;
-	if (d == NULL)
-		return 0;
-	daemon_stop(d, SIGTERM);
-	daemon_cleanup(d);
-	free(d);
-	return 0;
+	return h_teardown_daemon(state);
 }
-
 /* ---- several processes exchanging checked messages ---------------------- */
 
 #define X_SERVERS 3
@@ -297,13 +277,7 @@ static void test_sigkill_client(void **state)
 	assert_int_equal(ferry_session_close(sess), 0);
 
 	/* new clients still attach and talk */
-	struct pair p;
-	assert_int_equal(open_pair(d, &p, "after"), 0);
-	assert_int_equal(ferry_send(p.sa, "x", 1, 0), 0);
-	ferry_event_t e;
-	assert_int_equal(h_wait_event(p.b, FERRY_EV_MESSAGE, 2000, &e), 1);
-	ferry_close(p.a);
-	ferry_close(p.b);
+	assert_int_equal(h_pair_talks(d, "after"), 0);
 	ferry_close(srv);
 }
 

@@ -18,24 +18,12 @@
 
 static int setup(void **state)
 {
-	struct daemon *d = calloc(1, sizeof(*d));
-	if (daemon_start(d) < 0) {
-		daemon_dump_log(d);
-		daemon_cleanup(d);
-		free(d);
-		return -1;
-	}
-	*state = d;
-	return 0;
+	return h_setup_daemon(state, NULL);
 }
 
 static int teardown(void **state)
 {
-	struct daemon *d = *state;
-	daemon_stop(d, SIGTERM);
-	daemon_cleanup(d);
-	free(d);
-	return 0;
+	return h_teardown_daemon(state);
 }
 
 /* Server side: answer with the request's bytes reversed. */
