@@ -204,6 +204,8 @@ uint64_t fcore_buffer_bytes(const struct fcore *c)
 		b += s->t->scap + s->t->held_bytes;
 		if (s->t->slots)
 			b += WINDOW_PKTS * (sizeof(struct txslot) + 24 + sizeof(void *));
+		if (s->t->frag)
+			b += sizeof(*s->t->frag);
 	}
 	return b;
 }
