@@ -114,6 +114,8 @@
           "how long a resolved ARP entry stays valid") \
   FS_LIST(net_allowed_peers, "net.allowed_peers", "", \
           "subnets (a.b.c.d/len) whose ferryds may talk to this one; empty = any. Their packets are counted and dropped before any session lookup") \
+  FS_LIST(net_peer_mtus,   "net.peer_mtus",   "", \
+          "path MTU by peer subnet, entries \"a.b.c.d/len MTU\" (576..9001), the first that holds a peer wins, e.g. [\"10.1.0.0/16 8500\", \"0.0.0.0/0 1500\"]; empty = port.mtu for every peer. ICMP fragmentation needed and lost large packets lower it per peer, probes raise it back up to this") \
   /* privileges */ \
   FS_STR (priv_user,       "privileges.user",  "ferry", \
           "user to run as once the port and IPC are set up") \
@@ -293,6 +295,14 @@ void ferry_config_usage(FILE *out, const char *argv0);
 
 /** Parse "a.b.c.d/len" strictly (as net.address is). @return 0 or -1 */
 int ferry_config_parse_cidr(const char *text, uint32_t *addr, uint8_t *prefix_len);
+
+/** The path MTU range a net.peer_mtus entry takes (port.mtu's). */
+#define FERRY_CONFIG_PEER_MTU_MIN 576
+#define FERRY_CONFIG_PEER_MTU_MAX 9001
+/** Parse a net.peer_mtus entry, "a.b.c.d/len MTU" (blanks between, an MTU
+ *  in FERRY_CONFIG_PEER_MTU_MIN..MAX). @return 0 or -1 */
+int ferry_config_parse_peer_mtu(const char *text, uint32_t *addr, uint8_t *prefix_len,
+				uint16_t *mtu);
 
 /** "default", "file", "env" or "flag". */
 const char *ferry_config_source_name(enum ferry_cfg_source s);
