@@ -272,6 +272,9 @@ int fcore_check(const struct fcore *c, char *why, unsigned whylen)
 		if (n != p->n_sessions || half != p->n_half_open)
 			BAD("peer %08x: %u/%u sessions/half-open listed, %u/%u counted", p->ip, n,
 			    half, p->n_sessions, p->n_half_open);
+		if (p->pmtu.mtu > p->pmtu.ceiling || p->pmtu.mtu < pmtu_floor(&p->pmtu))
+			BAD("peer %08x: path MTU %u outside %u .. %u", p->ip, p->pmtu.mtu,
+			    pmtu_floor(&p->pmtu), p->pmtu.ceiling);
 	}
 	if (ftq_check(&c->timers) != 0)
 		BAD("the timer heap is out of order");

@@ -72,6 +72,7 @@ struct fpmtu {
 	bool small_ok;        /* black hole: a small PING came back meanwhile */
 	uint64_t changed_ns;  /* when mtu last moved (0: never) */
 	uint64_t due_ns;      /* next probe up, or a black hole's verdict */
+	uint64_t grace_ns;    /* black hole: the wait after the small answer */
 };
 
 /* Another ferryd, by address. */
@@ -430,6 +431,8 @@ enum { PMTU_PROBE_NONE, PMTU_PROBE_UP, PMTU_PROBE_BLACKHOLE };
 
 /** Set up @p p's path MTU (a new peer record). */
 void pmtu_init(struct fcore *c, struct fpeer *p);
+/** The least @p m may come down to: 576, or its ceiling if that is less. */
+uint16_t pmtu_floor(const struct fpmtu *m);
 /** Largest UDP payload (ferry header included) a packet to @p p may carry
  *  now: the link's, or less. */
 uint32_t pmtu_payload(const struct fcore *c, const struct fpeer *p);

@@ -17,11 +17,14 @@
  *     session's retransmission timeouts in a row (BH_RTOS) whose lost
  *     packet was large, that is, larger than the plateau below the size
  *     in use, with no large packet acked between them, make the peer ask
- *     the path: BH_PROBES PINGs padded to the lost size and one plain
- *     PING. If the small one comes back and no large one does (nor an ack
- *     of a large packet) within a few RTOs, the size drops to the next
- *     plateau. Random loss rarely looks like that: it takes every large
- *     probe lost and the small one through;
+ *     the path: BH_PROBES PINGs padded to the lost size, then one plain
+ *     PING. If the small one comes back and no large one has (nor an ack
+ *     of a large packet) an RTO later, the size drops to the next
+ *     plateau; without an answer to the small one by BH_WAIT_MIN_NS (or
+ *     four RTOs) there is no verdict. Random loss rarely looks like that:
+ *     it takes every large probe lost and the small one through. The
+ *     large probes go first, so on a path that keeps order their answers
+ *     come before the small one's, and the RTO after it is slack;
  *   - and it goes up again by probing: while below its ceiling, every
  *     pmtu_probe_ns (60 s) the peer is sent a PING padded to the next
  *     plateau up, up to PROBE_TRIES times; its PONG raises the size, and
@@ -60,7 +63,7 @@
 static const uint16_t plateaus[] = {9001, 8500, 1500, 1400, 1280, 1200, 576};
 #define N_PLATEAUS (sizeof(plateaus) / sizeof(plateaus[0]))
 
-static uint16_t floor_of(const struct fpmtu *m)
+uint16_t pmtu_floor(const struct fpmtu *m)
 {
 	return m->ceiling < PMTU_FLOOR ? m->ceiling : PMTU_FLOOR;
 }
@@ -68,7 +71,7 @@ static uint16_t floor_of(const struct fpmtu *m)
 /* The plateau below @p mtu, never under the floor. */
 static uint16_t below(const struct fpmtu *m, uint32_t mtu)
 {
-	uint16_t fl = floor_of(m);
+	uint16_t fl = pmtu_floor(m);
 	for (size_t i = 0; i < N_PLATEAUS; i++)
 		if (plateaus[i] < mtu)
 			return plateaus[i] > fl ? plateaus[i] : fl;
@@ -89,7 +92,7 @@ static uint16_t above(const struct fpmtu *m, uint32_t mtu)
  * not the plateau below it: lowering would make it smaller. */
 static bool large(const struct fpmtu *m, uint32_t wire)
 {
-	return m->mtu > floor_of(m) && wire <= m->mtu && wire > below(m, m->mtu);
+	return m->mtu > pmtu_floor(m) && wire <= m->mtu && wire > below(m, m->mtu);
 }
 
 static uint64_t probe_every(const struct fcore *c)
@@ -193,8 +196,8 @@ bool fcore_path_mtu(struct fcore *c, uint32_t ip, uint16_t port, uint16_t sport,
 	struct fpeer *p = peer_find(c, ip);
 	if (p && flow_of(c, p, port, sport)) {
 		struct fpmtu *m = &p->pmtu;
-		if (mtu < floor_of(m))
-			mtu = floor_of(m);
+		if (mtu < pmtu_floor(m))
+			mtu = pmtu_floor(m);
 		if (mtu < m->mtu) {
 			core_count(c, FC_PMTU_ICMP);
 			set_mtu(c, p, mtu, "ICMP fragmentation needed");
@@ -268,6 +271,7 @@ void pmtu_on_rto(struct fcore *c, struct fsession *s, uint64_t rto)
 	peer_ping(c, p); /* the small one, last: its answer comes after theirs */
 	uint64_t wait = 4 * rto;
 	m->due_ns = c->now + (wait > BH_WAIT_MIN_NS ? wait : BH_WAIT_MIN_NS);
+	m->grace_ns = rto;
 	peer_rearm(c, p);
 }
 
@@ -288,9 +292,16 @@ bool pmtu_on_pong(struct fcore *c, struct fpeer *p, uint32_t nonce)
 
 void pmtu_on_ping_answer(struct fcore *c, struct fpeer *p)
 {
-	(void)c;
-	if (p->pmtu.probe == PMTU_PROBE_BLACKHOLE)
-		p->pmtu.small_ok = true;
+	struct fpmtu *m = &p->pmtu;
+	if (m->probe != PMTU_PROBE_BLACKHOLE || m->small_ok)
+		return;
+	/* the verdict an RTO from now: the large ones' answers, sent
+	 * before, would be here by then */
+	m->small_ok = true;
+	if (c->now + m->grace_ns < m->due_ns) {
+		m->due_ns = c->now + m->grace_ns;
+		peer_rearm(c, p);
+	}
 }
 
 uint64_t pmtu_next_due(const struct fcore *c, const struct fpeer *p)
