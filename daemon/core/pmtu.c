@@ -32,8 +32,9 @@
  *
  * Each change is counted and logged once. Data sent after a change takes
  * the new size; packets sent before it that no longer fit are resent in
- * fragments (frag.c). A lowered size outlives the peer's last session for
- * KEEP_NS, so short sessions to a narrow path do not each find it again.
+ * fragments (frag.c). A lowered size is kept KEEP_NS after it was learnt
+ * even if the peer's last session ends meanwhile, so short sessions to a
+ * narrow path do not each find it again.
  *
  * The path MTU is the peer's, not the flow's: sessions to one peer from
  * different UDP ports could take different paths through a multipath
