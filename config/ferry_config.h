@@ -116,6 +116,8 @@
           "subnets (a.b.c.d/len) whose ferryds may talk to this one; empty = any. Their packets are counted and dropped before any session lookup") \
   FS_LIST(net_static_neighbors, "net.static_neighbors", "", \
           "neighbours at a fixed MAC, entries \"a.b.c.d xx:xx:xx:xx:xx:xx\" (in a variable or flag the same words, blank-separated), e.g. the VPC gateway at the MAC `ip neigh` shows for it; ferryd never sends ARP requests for them and nothing it hears replaces them. At most 16, on the subnet of net.address") \
+  FS_LIST(net_peer_mtus,   "net.peer_mtus",   "", \
+          "path MTU by peer subnet, entries \"a.b.c.d/len MTU\" (576..9001), the first that holds a peer wins, e.g. [\"10.1.0.0/16 8500\", \"0.0.0.0/0 1500\"]; empty = port.mtu for every peer. ICMP fragmentation needed and lost large packets lower it per peer, probes raise it back up to this") \
   /* privileges */ \
   FS_STR (priv_user,       "privileges.user",  "ferry", \
           "user to run as once the port and IPC are set up") \
@@ -318,6 +320,13 @@ struct ferry_neighbor {
  */
 int ferry_config_parse_neighbors(const struct ferry_strlist *l, struct ferry_neighbor *out,
 				 int max, char *why, size_t n);
+/** The path MTU range a net.peer_mtus entry takes (port.mtu's). */
+#define FERRY_CONFIG_PEER_MTU_MIN 576
+#define FERRY_CONFIG_PEER_MTU_MAX 9001
+/** Parse a net.peer_mtus entry, "a.b.c.d/len MTU" (blanks between, an MTU
+ *  in FERRY_CONFIG_PEER_MTU_MIN..MAX). @return 0 or -1 */
+int ferry_config_parse_peer_mtu(const char *text, uint32_t *addr, uint8_t *prefix_len,
+				uint16_t *mtu);
 
 /** "default", "file", "env" or "flag". */
 const char *ferry_config_source_name(enum ferry_cfg_source s);

@@ -36,6 +36,9 @@ const char *const fcfg_rule_docs[] = {
 	"address on the subnet of `net.address` (not the address itself, nor, with a "
 	"prefix of /30 or shorter, the subnet's network or broadcast address) and a "
 	"unicast MAC, each address once, at most 16",
+	"`net.peer_mtus` entries are \"a.b.c.d/len MTU\" with an MTU of 576 to 9001; in "
+	"the environment or on the command line, where blanks separate entries, write "
+	"the list in brackets: `[\"10.1.0.0/16 8500\"]`",
 	"`fault.rx_drop + fault.rx_dup + fault.rx_reorder + fault.rx_corrupt` is at most 1, "
 	"and likewise for `fault.tx_*`: each packet gets at most one of the four",
 	NULL,
@@ -176,14 +179,29 @@ static void net_rules(struct check *k)
 
 static void peer_rules(struct check *k)
 {
-	const struct ferry_strlist *l = &k->c->net_allowed_peers;
+	const struct ferry_strlist *l = &k->c->net_allowed_peers, *m = &k->c->net_peer_mtus;
 	uint32_t a;
 	uint8_t len;
+	uint16_t mtu;
 
 	for (int i = 0; i < l->n; i++)
 		if (ferry_config_parse_cidr(l->v[i], &a, &len) != 0)
 			broken(k, FERRY_CFG_net_allowed_peers,
 			       "\"%s\" is not a subnet a.b.c.d/len", l->v[i]);
+	for (int i = 0; i < m->n; i++) {
+		if (ferry_config_parse_peer_mtu(m->v[i], &a, &len, &mtu) == 0)
+			continue;
+		if (ferry_config_parse_cidr(m->v[i], &a, &len) == 0)
+			/* most likely an unbracketed list split at its blanks */
+			broken(k, FERRY_CFG_net_peer_mtus,
+			       "\"%s\" has no MTU: each entry is \"a.b.c.d/len MTU\" (in the "
+			       "environment or a flag, bracket the list: [\"%s 1500\"])",
+			       m->v[i], m->v[i]);
+		else
+			broken(k, FERRY_CFG_net_peer_mtus,
+			       "\"%s\" is not \"a.b.c.d/len MTU\" with an MTU of %d to %d",
+			       m->v[i], FERRY_CONFIG_PEER_MTU_MIN, FERRY_CONFIG_PEER_MTU_MAX);
+	}
 }
 
 /* The form of each entry is the parser's to check; its place in the

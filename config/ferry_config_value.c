@@ -298,6 +298,32 @@ bad:
 	return -1;
 }
 
+int ferry_config_parse_peer_mtu(const char *text, uint32_t *addr, uint8_t *prefix_len,
+				uint16_t *mtu)
+{
+	char cidr[32];
+	const char *p = text + strspn(text, " \t");
+	size_t n = strcspn(p, " \t");
+	uint64_t v;
+
+	if (n == 0 || n >= sizeof(cidr))
+		return -1;
+	memcpy(cidr, p, n);
+	cidr[n] = '\0';
+	p += n;
+	if (!isspace((unsigned char)*p) || ferry_config_parse_cidr(cidr, addr, prefix_len) != 0)
+		return -1;
+	p += strspn(p, " \t");
+	if (!isdigit((unsigned char)*p) || !scan_u64(&p, &v) || v < FERRY_CONFIG_PEER_MTU_MIN ||
+	    v > FERRY_CONFIG_PEER_MTU_MAX)
+		return -1;
+	p += strspn(p, " \t");
+	if (*p != '\0')
+		return -1;
+	*mtu = (uint16_t)v;
+	return 0;
+}
+
 /* ---- lists -------------------------------------------------------------- */
 
 static void list_free(struct ferry_strlist *l)

@@ -64,6 +64,7 @@ struct ferryd {
 	struct fnic *nic;     /* NULL in local mode (no net.address) */
 	struct fcore *core;
 	struct fcore_cidr *allowed; /* net.allowed_peers, parsed */
+	struct fcore_peer_mtu *peer_mtus; /* net.peer_mtus, parsed */
 	uint32_t rnd[64];     /* getrandom() output not yet used */
 	unsigned n_rnd;
 	struct ferry_counter *loop_sleeps;
@@ -212,6 +213,35 @@ static int parse_allowed(struct ferryd *d, struct fcore_params *p)
 	return 0;
 }
 
+/* net.peer_mtus: the settings rules checked every entry already. */
+static int parse_peer_mtus(struct ferryd *d, struct fcore_params *p)
+{
+	const struct ferry_strlist *l = &d->cfg->net_peer_mtus;
+	if (l->n == 0)
+		return 0;
+	d->peer_mtus = calloc((size_t)l->n, sizeof(*d->peer_mtus));
+	if (d->peer_mtus == NULL)
+		return -1;
+	for (int i = 0; i < l->n; i++) {
+		struct fcore_peer_mtu *e = &d->peer_mtus[i];
+		if (ferry_config_parse_peer_mtu(l->v[i], &e->addr, &e->prefix_len, &e->mtu) != 0) {
+			LOG_E("net.peer_mtus: \"%s\" is not \"a.b.c.d/len MTU\"", l->v[i]);
+			return -1;
+		}
+	}
+	p->peer_mtus = d->peer_mtus;
+	p->n_peer_mtus = (uint32_t)l->n;
+	return 0;
+}
+
+/* A router said a packet of ours did not fit (the NIC checked the quote). */
+static void on_frag_needed(void *arg, uint32_t peer_ip, uint16_t peer_port, uint16_t our_port,
+			   uint16_t mtu)
+{
+	struct ferryd *d = arg;
+	fcore_path_mtu(d->core, peer_ip, peer_port, our_port, mtu);
+}
+
 static int make_core(struct ferryd *d)
 {
 	const struct ferry_config *cfg = d->cfg;
@@ -238,7 +268,7 @@ static int make_core(struct ferryd *d)
 		.random32 = random32,
 		.random_arg = d,
 	};
-	if (parse_allowed(d, &p) < 0)
+	if (parse_allowed(d, &p) < 0 || parse_peer_mtus(d, &p) < 0)
 		return -1;
 	struct fcore_client_ops cops;
 	struct fcore_link_ops lops = {.send = no_send, .max_payload = no_payload};
@@ -252,8 +282,10 @@ static int make_core(struct ferryd *d)
 		return -1;
 	}
 	clients_set_core(d->clients, d->core);
-	if (d->nic)
+	if (d->nic) {
 		nic_set_core(d->nic, d->core);
+		nic_set_ops(d->nic, &(struct nic_ops){.arg = d, .frag_needed = on_frag_needed});
+	}
 	return 0;
 }
 
@@ -314,6 +346,7 @@ static void teardown(struct ferryd *d)
 		close(d->epfd);
 	privs_fini(&d->privs);
 	free(d->allowed);
+	free(d->peer_mtus);
 }
 
 static void set_now(struct ferryd *d, uint64_t now)

@@ -28,8 +28,9 @@ FUZZ_PKGS="clang libclang-rt-dev"
 LIB_PKGS="dpdk dpdk-dev libdpdk-dev libnuma-dev libconfig-dev libsystemd-dev libcmocka-dev libcap-dev"
 # ip/netns for the test lab; ping and arping to probe a daemon; modprobe
 # and lspci for binding NICs; systemd-analyze to check the unit; ethtool
-# to turn checksum offload off on the test lab's veths.
-RUN_PKGS="iproute2 iputils-ping arping kmod pciutils python3 procps systemd ethtool"
+# to turn checksum offload off on the test lab's veths; nft to drop the
+# lab router's ICMP in the path MTU test.
+RUN_PKGS="iproute2 iputils-ping arping kmod pciutils python3 procps systemd ethtool nftables"
 # What operators and network engineers look at ferry with, and the tests
 # check ferry against: promtool (ferry-stat --prometheus), tshark with the
 # Lua dissector, and tcpdump to capture the lab's traffic.

@@ -10,6 +10,18 @@
 #   ferry-k  veth fk0 with 10.77.0.3/24: an ordinary kernel host
 #   ferry-sw the switch: bridge ferry-br0 and the veths' other ends
 #
+# With --routed MTU, ferry-b sits behind a router instead (path MTU tests):
+#
+#   ferry-r  a Linux router: r0 on the bridge as 10.77.0.254/24, and r1,
+#            10.77.2.254/24 with IP MTU MTU, a veth pair straight to
+#            ferry-b's fb0 (which keeps LAB_MTU, as its ferryd's port)
+#   ferry-b  its ferryd is 10.77.2.2/24 behind gateway 10.77.2.254; ferry-a's
+#            ferryd gets gateway 10.77.0.254
+#
+# so a's packets to b larger than MTU meet a narrower link with DF set: the
+# router answers ICMP fragmentation needed (rate limit off), unless a rule
+# in ferry-r drops those (lab.sh exec r nft ...).
+#
 # Nothing is added to the root namespace: each veth pair is created with its
 # ends directly in their namespaces. The kernel interfaces fa0 and fb0 carry
 # no ferryd address, or the kernel would answer ARP for it too; ferryd uses
@@ -33,7 +45,7 @@ usage() {
 	cat <<EOF
 Usage: $PROG [options] up|down|status|kill H|start H
        $PROG [options] baseline-addrs on|off
-       $PROG exec a|b|k|sw COMMAND [ARG...]
+       $PROG exec a|b|k|sw|r COMMAND [ARG...]
 
 ferry's test lab: namespaces ferry-a and ferry-b, each with a ferryd that
 owns its veth (fa0, fb0) through net_af_packet as 10.77.0.1 and 10.77.0.2,
@@ -53,8 +65,9 @@ namespace ferry-sw. Subnet 10.77.0.0/24, ferry's UDP port 31850.
   start a|b       start host a's (b's) daemon again after kill, with the
                   same binary (and LAB_FERRYD_ARGS as set now), and wait
                   for its socket
-  exec H CMD...   run CMD in host H's namespace (a, b, k or sw) with
-                  FERRY_SOCKET set to that host's daemon socket
+  exec H CMD...   run CMD in host H's namespace (a, b, k, sw, or r, the
+                  router of --routed) with FERRY_SOCKET set to that
+                  host's daemon socket
   baseline-addrs on|off
                   add (remove) the kernel addresses 10.77.1.1/24 on fa0 and
                   10.77.1.2/24 on fb0, for a kernel UDP baseline over the
@@ -66,6 +79,9 @@ Options:
                   in the repository, else build)
   --no-daemons    up: only the network, no daemons (and no hugepages)
   --no-hugepages  up: run the daemons with --no-huge, reserve nothing
+  --routed MTU    up: put ferry-b behind a router, ferry-r, whose link to
+                  it has IP MTU MTU (576..LAB_MTU): ferry-b is 10.77.2.2/24,
+                  each daemon has the router as gateway (path MTU tests)
   --dry-run       print every command that changes the host, prefixed "+ ",
                   and change nothing
   -h, --help      this text
@@ -80,6 +96,7 @@ Environment:
                   af_packet on veth queues far longer than a NIC)
   LAB_FERRYD_ARGS further ferryd flags for both daemons, space-separated
   LAB_LCORES      eal.lcores of both daemons (default 0@(0-<ncpu-1>): float)
+  LAB_ROUTED_MTU  up: as --routed MTU
 
 The daemons drop to the user and group "ferry" (created from
 systemd/ferry.sysusers when missing). Needs root, except with --dry-run.
@@ -112,12 +129,18 @@ STOP_WAIT_S=5
 # address (ferryd's for a and b, the kernel's for k), baseline address,
 # lcore.
 HOSTS="a b k"
-declare -A NS=([a]=ferry-a [b]=ferry-b [k]=ferry-k [sw]=$NS_SW)
+declare -A NS=([a]=ferry-a [b]=ferry-b [k]=ferry-k [sw]=$NS_SW [r]=ferry-r)
 declare -A IFC=([a]=fa0 [b]=fb0 [k]=fk0)
 declare -A SWIF=([a]=sw-a0 [b]=sw-b0 [k]=sw-k0)
 declare -A MAC=([a]=02:77:00:00:00:01 [b]=02:77:00:00:00:02 [k]=02:77:00:00:00:03)
 declare -A ADDR=([a]=10.77.0.1/24 [b]=10.77.0.2/24 [k]=10.77.0.3/24)
 declare -A BASE_ADDR=([a]=10.77.1.1/24 [b]=10.77.1.2/24)
+# --routed: the router's two addresses, ferry-b's address behind it, and
+# each daemon's gateway
+ROUTER_A=10.77.0.254/24
+ROUTER_B=10.77.2.254/24
+ROUTED_B=10.77.2.2/24
+declare -A GATEWAY=()
 # Each daemon's EAL thread may run on any CPU: pinned one per CPU, a daemon
 # that yields while idle keeps a client woken on its CPU waiting for about
 # a scheduler slice, and the lab has only a few cores to share between two
@@ -130,6 +153,7 @@ CMD=
 BUILD=
 DAEMONS=1
 RESPONDER=0
+ROUTED_MTU=${LAB_ROUTED_MTU:-}
 HUGE_WANTED=1
 HUGE_MODE=off
 ARGS=()
@@ -141,6 +165,8 @@ parse_args() {
 		--build=*) BUILD=${1#*=} ;;
 		--no-daemons) DAEMONS=0 ;;
 		--no-hugepages) HUGE_WANTED=0 ;;
+		--routed) ROUTED_MTU=${2:?--routed needs an MTU}; shift ;;
+		--routed=*) ROUTED_MTU=${1#*=} ;;
 		# Not in --help: the DPDK test responder (tests/net/net_responder.c)
 		# in place of ferryd, so tests/net/lab_test.sh proves the lab's
 		# wiring whatever state ferryd is in.
@@ -167,6 +193,9 @@ parse_args() {
 	if [[ ! $LAB_MTU =~ ^[0-9]+$ ]] || ((LAB_MTU < 576 || LAB_MTU > 9001)); then
 		die "LAB_MTU wants 576..9001, not '$LAB_MTU'"
 	fi
+	if [[ -n $ROUTED_MTU ]] && { [[ ! $ROUTED_MTU =~ ^[0-9]+$ ]] || ((ROUTED_MTU < 576 || ROUTED_MTU > LAB_MTU)); }; then
+		die "--routed wants an MTU of 576..$LAB_MTU, not '$ROUTED_MTU'"
+	fi
 	[[ $LAB_HUGEPAGES =~ ^[0-9]+$ ]] || die "LAB_HUGEPAGES wants a number of pages, not '$LAB_HUGEPAGES'"
 	if [[ ! $LAB_MEMORY_MB =~ ^[0-9]+$ ]] || ((LAB_MEMORY_MB < 16)); then
 		die "LAB_MEMORY_MB wants a number of MiB (16 or more), not '$LAB_MEMORY_MB'"
@@ -188,7 +217,7 @@ run_quiet() {
 # The lab's namespaces that exist now, one per line.
 lab_namespaces() {
 	local h
-	for h in $HOSTS sw; do
+	for h in $HOSTS sw r; do
 		ns_exists "${NS[$h]}" && printf '%s\n' "${NS[$h]}"
 	done
 	return 0
@@ -277,14 +306,38 @@ net_up() {
 	run ip -n "$NS_SW" link set "$BRIDGE" mtu "$LAB_MTU" up
 	for h in $HOSTS; do
 		ns=${NS[$h]}
-		run ip link add name "${IFC[$h]}" netns "$ns" type veth peer name "${SWIF[$h]}" netns "$NS_SW"
-		run ip -n "$NS_SW" link set "${SWIF[$h]}" mtu "$LAB_MTU" master "$BRIDGE" up
+		if [[ $h == b && -n $ROUTED_MTU ]]; then
+			routed_up
+		else
+			run ip link add name "${IFC[$h]}" netns "$ns" type veth peer name "${SWIF[$h]}" netns "$NS_SW"
+			run ip -n "$NS_SW" link set "${SWIF[$h]}" mtu "$LAB_MTU" master "$BRIDGE" up
+		fi
 		run ip -n "$ns" link set "${IFC[$h]}" address "${MAC[$h]}" mtu "$LAB_MTU"
 		run_quiet ip netns exec "$ns" ethtool -K "${IFC[$h]}" tx off
 		run ip -n "$ns" link set "${IFC[$h]}" up
 	done
 	# Only the kernel host has an address; ferryd owns fa0's and fb0's.
 	run ip -n "${NS[k]}" addr add "${ADDR[k]}" dev "${IFC[k]}"
+}
+
+# --routed: the router namespace, its leg on the bridge, and its narrow
+# link to ferry-b (fb0 itself is configured by net_up like the others).
+routed_up() {
+	local r=${NS[r]}
+	run ip netns add "$r"
+	run ip netns exec "$r" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	run ip netns exec "$r" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	run ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1
+	# every fragmentation needed is sent, not one a second per peer
+	run ip netns exec "$r" sysctl -qw net.ipv4.icmp_ratelimit=0
+	run ip -n "$r" link set lo up
+	run ip link add name r0 netns "$r" type veth peer name sw-r0 netns "$NS_SW"
+	run ip -n "$NS_SW" link set sw-r0 mtu "$LAB_MTU" master "$BRIDGE" up
+	run ip -n "$r" link set r0 mtu "$LAB_MTU" up
+	run ip -n "$r" addr add "$ROUTER_A" dev r0
+	run ip link add name "${IFC[b]}" netns "${NS[b]}" type veth peer name r1 netns "$r"
+	run ip -n "$r" link set r1 mtu "$ROUTED_MTU" up
+	run ip -n "$r" addr add "$ROUTER_B" dev r1
 }
 
 net_down() {
@@ -390,6 +443,7 @@ daemon_cmd() {
 		--port.mtu="$LAB_MTU" --net.address="${ADDR[$h]}" --net.udp_port="$UDP_PORT"
 		--ipc.socket="$(sockfile "$h")" --ipc.shm_dir="$(shmdir "$h")" --log.level="$LAB_LOG_LEVEL"
 		--transport.cc_target_delay_us="$LAB_CC_TARGET_US")
+	[[ -z ${GATEWAY[$h]:-} ]] || DCMD+=(--net.gateway="${GATEWAY[$h]}")
 	# shellcheck disable=SC2206 # LAB_FERRYD_ARGS is a space-separated list
 	extra=($LAB_FERRYD_ARGS)
 	DCMD+=("${extra[@]}")
@@ -527,6 +581,7 @@ cmd_up() {
 		run install -d -m 0755 "$LAB_DIR"
 	fi
 	state_set mtu "$LAB_MTU"
+	[[ -z $ROUTED_MTU ]] || state_set routed "$ROUTED_MTU"
 	net_up
 	info "network up: ${NS[a]} (${IFC[a]}), ${NS[b]} (${IFC[b]}), ${NS[k]} (${IFC[k]} ${ADDR[k]}), bridge $BRIDGE in $NS_SW"
 	if ((DAEMONS)); then
@@ -574,7 +629,7 @@ cmd_down() {
 # What is missing from an up lab, as ", <problem>" items; "" when healthy.
 health() {
 	local h out=""
-	for h in $HOSTS sw; do
+	for h in $HOSTS sw ${ROUTED_MTU:+r}; do
 		ns_exists "${NS[$h]}" || out+=", namespace ${NS[$h]} is missing"
 	done
 	if [[ $(state_get daemons) == ferryd || $(state_get daemons) == responder ]]; then
@@ -594,11 +649,11 @@ cmd_status() {
 	kind=$(state_get daemons)
 	if lab_is_up; then
 		huge=$(state_get hugepages)
-		echo "lab: state $STATE, daemons: ${kind:-unknown}, hugepages: ${huge:-none}, mtu: $(state_get mtu)"
+		echo "lab: state $STATE, daemons: ${kind:-unknown}, hugepages: ${huge:-none}, mtu: $(state_get mtu)${ROUTED_MTU:+, ferry-b routed through a link of mtu $ROUTED_MTU}"
 	else
 		echo "lab: no state file $STATE"
 	fi
-	for h in sw $HOSTS; do
+	for h in sw $HOSTS ${ROUTED_MTU:+r}; do
 		ns=${NS[$h]}
 		if ! ns_exists "$ns"; then
 			echo "$ns: MISSING"
@@ -692,8 +747,18 @@ cmd_baseline_addrs() {
 	info "baseline addresses $onoff: ${BASE_ADDR[a]} on ${NS[a]}/${IFC[a]}, ${BASE_ADDR[b]} on ${NS[b]}/${IFC[b]}"
 }
 
+# --routed, as the lab that is up was built, or as given to bring one up:
+# ferry-b's address and the gateways.
+routed_apply() {
+	lab_is_up && ROUTED_MTU=$(state_get routed)
+	[[ -n $ROUTED_MTU ]] || return 0
+	ADDR[b]=$ROUTED_B
+	GATEWAY=([a]=${ROUTER_A%/*} [b]=${ROUTER_B%/*})
+}
+
 main() {
 	parse_args "$@"
+	routed_apply
 	case $CMD in
 	up | down | baseline-addrs | exec | status | kill | start) ;;
 	*) die "unknown command '$CMD' (see $PROG --help)" ;;

@@ -204,6 +204,8 @@ uint64_t fcore_buffer_bytes(const struct fcore *c)
 		b += s->t->scap + s->t->held_bytes;
 		if (s->t->slots)
 			b += WINDOW_PKTS * (sizeof(struct txslot) + 24 + sizeof(void *));
+		if (s->t->frag)
+			b += sizeof(*s->t->frag);
 	}
 	return b;
 }
@@ -278,6 +280,9 @@ int fcore_check(const struct fcore *c, char *why, unsigned whylen)
 		if (n != p->n_sessions || half != p->n_half_open)
 			BAD("peer %08x: %u/%u sessions/half-open listed, %u/%u counted", p->ip, n,
 			    half, p->n_sessions, p->n_half_open);
+		if (p->pmtu.mtu > p->pmtu.ceiling || p->pmtu.mtu < pmtu_floor(&p->pmtu))
+			BAD("peer %08x: path MTU %u outside %u .. %u", p->ip, p->pmtu.mtu,
+			    pmtu_floor(&p->pmtu), p->pmtu.ceiling);
 	}
 	if (ftq_check(&c->timers) != 0)
 		BAD("the timer heap is out of order");

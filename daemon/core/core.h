@@ -106,7 +106,8 @@ struct fcore_link_ops {
 	int (*send)(void *arg, uint32_t ip, uint16_t sport, uint16_t dport, const void *hdr,
 		    uint16_t hlen, const void *p1, uint32_t l1, const void *p2, uint32_t l2);
 	/** Largest UDP payload (ferry header included) a packet to @p ip may
-	 *  carry. */
+	 *  carry on this link. The core keeps a path MTU per peer on top of
+	 *  it (fcore_path_mtu(), pmtu.c), and uses the smaller. */
 	uint32_t (*max_payload)(void *arg, uint32_t ip);
 	/** Optional: a count that moves when the network says it drops our
 	 *  packets for exceeding an allowance (AWS ENA): congestion control
@@ -126,6 +127,13 @@ struct fcore_stats_ops {
 struct fcore_cidr {
 	uint32_t addr;
 	uint8_t prefix_len;
+};
+
+/** A peer subnet's path MTU (net.peer_mtus): IP bytes, host order. */
+struct fcore_peer_mtu {
+	uint32_t addr;
+	uint8_t prefix_len;
+	uint16_t mtu;
 };
 
 /** The core's settings (ferryd fills them from its configuration). */
@@ -154,6 +162,11 @@ struct fcore_params {
 	/* peers allowed to talk to us (none listed: any) */
 	const struct fcore_cidr *allowed_peers;
 	uint32_t n_allowed_peers;
+	/* path MTU: a peer starts at the first entry whose subnet holds it
+	 * (none: the link's), and probes up every pmtu_probe_ns while below */
+	const struct fcore_peer_mtu *peer_mtus;
+	uint32_t n_peer_mtus;
+	uint64_t pmtu_probe_ns;          /* 0: 60 s */
 	/* a random 32-bit value each call (ids, first numbers, nonces) */
 	uint32_t (*random32)(void *arg);
 	void *random_arg;
@@ -191,15 +204,29 @@ struct fcore_params {
 	X(PEER_RESTARTS, "peer_restarts")         /* a peer came back as another   \
 						   * incarnation */                  \
 	X(TX_PINGS, "tx_pings")                                                      \
-	X(RX_PONGS, "rx_pongs")
+	X(RX_PONGS, "rx_pongs")                                                      \
+	X(PMTU_ICMP, "pmtu_icmp_lowered")         /* a peer's path MTU lowered by  \
+						   * ICMP fragmentation needed */    \
+	X(PMTU_ICMP_IGNORED, "pmtu_icmp_ignored") /* reports not below the size in \
+						   * use, or for no flow of ours */  \
+	X(PMTU_BLACKHOLE, "pmtu_blackhole_lowered") /* lowered: large packets    \
+						   * lost, small ones answered */    \
+	X(PMTU_PROBES, "pmtu_probes")             /* padded PINGs (path MTU) */    \
+	X(PMTU_RAISED, "pmtu_raised")             /* a larger probe answered */    \
+	X(TX_FRAGS, "tx_fragments")               /* pieces of packets resent     \
+						   * after the path shrank */        \
+	X(RX_FRAGS, "rx_fragments")               /* pieces taken for reassembly */ \
+	X(RX_FRAGS_DROPPED, "rx_fragments_dropped") /* malformed, inconsistent,   \
+						   * or of a packet given up */      \
+	X(RX_REASSEMBLED, "rx_reassembled")       /* packets made whole again */
 
 #define FCORE_X_ENUM(e, name) FC_##e,
 enum fcore_counter_id { FCORE_REMOTE_COUNTERS(FCORE_X_ENUM) FC_COUNT };
 #undef FCORE_X_ENUM
 
 /**
- * Create a core. The ops tables and @p p are copied (the cidr list is
- * not: it must outlive the core).
+ * Create a core. The ops tables and @p p are copied (the cidr and peer MTU
+ * lists are not: they must outlive the core).
  * @return 0, -EINVAL (a missing op or random source), -ENOMEM
  */
 int fcore_create(struct fcore **out, const struct fcore_params *p,
@@ -249,6 +276,16 @@ void fcore_client_gone(struct fcore *c, struct fcore_client *cl, int reason);
  */
 bool fcore_input(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport, const uint8_t *p,
 		 uint32_t len);
+/**
+ * A router says a packet we sent to @p ip:@p port from our port @p sport
+ * was too big for a link of @p mtu bytes (IP MTU; ICMP fragmentation
+ * needed, whose quote the NIC edge checked). When some flow of ours with
+ * that peer uses those ports, the peer's path MTU drops to @p mtu, but
+ * never below 576 (a forged report may slow a flow, not stop it); packets
+ * already sent larger are resent in fragments (wire.h).
+ * @return true when the peer's path MTU went down
+ */
+bool fcore_path_mtu(struct fcore *c, uint32_t ip, uint16_t port, uint16_t sport, uint16_t mtu);
 /** @p ip (a next hop) did not answer ARP: sessions behind it end, or (still
  *  opening) learn that they may be unreachable. @p all: @p ip is the
  *  gateway, so every off-subnet peer is behind it. */
@@ -267,6 +304,9 @@ void fcore_shutdown(struct fcore *c);
 /* ---- for observers ----------------------------------------------------- */
 
 uint32_t fcore_sessions(const struct fcore *c);
+/** The path MTU (IP bytes) the core uses towards @p ip now; 0 when it
+ *  keeps no record of that peer. */
+uint32_t fcore_peer_mtu(const struct fcore *c, uint32_t ip);
 /** Depth of fcore_* calls in progress: an edge asserts it is 0 before
  *  freeing anything the core might hold. */
 unsigned fcore_busy(const struct fcore *c);

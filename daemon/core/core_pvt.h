@@ -9,6 +9,8 @@
  *                  keepalive (PING/PONG), ARP failures
  *   remote.c       remote sessions' life: handshake, close, reset, input
  *   remote_data.c  their data path: send buffer, packets, acks, delivery
+ *   pmtu.c         the path MTU per peer: ICMP reports, black holes, probes
+ *   frag.c         packets resent in fragments, and their reassembly
  *
  * Lifetimes. A session that ends is marked dead: it leaves the id map,
  * the timer queue and every count at once, but stays on the lists it is
@@ -58,6 +60,21 @@ enum {
 	FS_PEER_CLOSED = 6, /* the peer closed; handing the client what we hold */
 };
 
+/* The path MTU towards a peer (pmtu.c); sizes are IP MTUs. */
+struct fpmtu {
+	uint16_t mtu;         /* what packets to it may take now */
+	uint16_t ceiling;     /* the link's, or net.peer_mtus' */
+	uint16_t probe_size;  /* what the probe in progress tries */
+	uint8_t probe;        /* PMTU_PROBE_* in progress */
+	uint8_t tries;        /* probes sent this round (probing up) */
+	uint32_t nonce;       /* the probes' PINGs carry nonce .. nonce + 7 */
+	bool answered;        /* a probe of probe_size came back */
+	bool small_ok;        /* black hole: a small PING came back meanwhile */
+	uint64_t changed_ns;  /* when mtu last moved (0: never) */
+	uint64_t due_ns;      /* next probe up, or a black hole's verdict */
+	uint64_t grace_ns;    /* black hole: the wait after the small answer */
+};
+
 /* Another ferryd, by address. */
 struct fpeer {
 	uint32_t ip;
@@ -71,7 +88,8 @@ struct fpeer {
 	uint64_t last_ping_ns;
 	uint64_t arp_confirm_ns;
 	bool arp_failed;       /* its (or the gateway's) last ARP failed */
-	struct ftimer timer;   /* keepalive and silence */
+	struct fpmtu pmtu;     /* the path's MTU (pmtu.c) */
+	struct ftimer timer;   /* keepalive, silence and path MTU probes */
 	LIST_HEAD(, fsession) sessions;
 	LIST_ENTRY(fpeer) link; /* c->peers */
 };
@@ -95,6 +113,17 @@ struct rpkt {
 struct txslot {
 	uint64_t off;
 	uint32_t len;
+	uint16_t wire; /* the largest IP packet it last went out in */
+};
+
+/* A packet being rebuilt from its fragments (frag.c). */
+struct rfrag {
+	uint32_t seq;
+	uint64_t base;        /* its stream offset */
+	uint16_t len, count;  /* its bytes, and fragments */
+	uint64_t have;        /* bit i: fragment i is in data */
+	bool busy;            /* a packet is being rebuilt */
+	uint8_t data[FERRY_WIRE_PKT_MAX];
 };
 
 /* The transport state of one remote session. The scoreboard, slots and
@@ -131,6 +160,12 @@ struct rtx {
 	uint64_t rto_at;
 	struct ferry_cc cc_before;
 	struct ferry_rtt rtt_before;
+	/* black holes (pmtu.c): timeouts in a row whose lost packet was
+	 * large, and the first large packet sent since the last of them,
+	 * whose ack says large packets get through */
+	uint8_t bh_rtos;
+	bool big_out;
+	uint32_t big_seq;
 
 	/* receive */
 	struct ferry_rxwin *rx;
@@ -141,6 +176,7 @@ struct rtx {
 	uint8_t fh[sizeof(struct ferry_wire_frame)];
 	uint32_t fh_have;
 	struct rmsg *asm_msg; /* being assembled */
+	struct rfrag *frag;   /* a packet rebuilt from fragments (frag.c) */
 	struct rmsg *held, *held_tail;
 	uint64_t held_bytes;  /* held, being assembled, out of order */
 	uint32_t unacked;
@@ -310,6 +346,11 @@ bool peer_on_ping(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 /** A PONG. @return true when it answers our PING (its nonce) and the peer
  *  has sessions: the caller confirms its ARP entry */
 bool peer_on_pong(struct fcore *c, struct fpeer *p, const struct ferry_wire_hdr *h);
+/** PING @p p (a fresh nonce): keepalive, challenge, or "are small packets
+ *  getting through?" */
+void peer_ping(struct fcore *c, struct fpeer *p);
+/** Set @p p's timer to the earliest thing it must do. */
+void peer_rearm(struct fcore *c, struct fpeer *p);
 /** Free peers no session names any more (reap()). */
 void peer_reap(struct fcore *c);
 void peers_fini(struct fcore *c);
@@ -340,6 +381,10 @@ void remote_flush(struct fcore *c);
  *  PING, PONG). */
 void send_bare(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport, uint8_t type,
 	       uint32_t dst, uint32_t src, uint32_t seq, uint32_t ack, uint32_t aux);
+/** The same with @p pad zero bytes after the header (a path MTU probe). */
+void send_bare_pad(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport, uint8_t type,
+		   uint32_t dst, uint32_t src, uint32_t seq, uint32_t ack, uint32_t aux,
+		   uint32_t pad);
 /** End a session for a reason of ours (telling the peer), or free it if
  *  it was only closing. */
 void rtx_fail(struct fcore *c, struct fsession *s, int reason);
@@ -389,5 +434,59 @@ void rtx_on_data(struct fcore *c, struct fsession *s, const struct ferry_wire_hd
 void rtx_on_room(struct fcore *c, struct fsession *s);
 /** A DATA record from the session's local end. @return 0, -EAGAIN, -EBADMSG */
 int remote_send(struct fcore *c, struct fcore_client *cl, const struct ferry_rec_view *v);
+/** Send stream bytes [off, off + len) as packet @p seq, flags @p flags,
+ *  payload @p pre (a fragment's header) first. */
+int rtx_send_data(struct fcore *c, struct fsession *s, uint32_t seq, uint16_t flags,
+		  uint64_t off, uint32_t len, const void *pre, uint32_t prelen);
+
+/* ---- pmtu.c ------------------------------------------------------------ */
+
+enum { PMTU_PROBE_NONE, PMTU_PROBE_UP, PMTU_PROBE_BLACKHOLE };
+
+/** Set up @p p's path MTU (a new peer record). */
+void pmtu_init(struct fcore *c, struct fpeer *p);
+/** The least @p m may come down to: 576, or its ceiling if that is less. */
+uint16_t pmtu_floor(const struct fpmtu *m);
+/** Largest UDP payload (ferry header included) a packet to @p p may carry
+ *  now: the link's, or less. */
+uint32_t pmtu_payload(const struct fcore *c, const struct fpeer *p);
+/** Session @p s sent packet @p seq as IP packets of at most @p wire bytes. */
+void pmtu_sent(struct fcore *c, struct fsession *s, uint32_t seq, uint32_t wire);
+/** An ack came for @p s: did a large packet get through? */
+void pmtu_on_ack(struct fcore *c, struct fsession *s);
+/** A retransmission timeout of @p s (@p rto, before backoff) declared
+ *  packets lost: the lowest of them says whether the path may have
+ *  shrunk. */
+void pmtu_on_rto(struct fcore *c, struct fsession *s, uint64_t rto);
+/** A PONG from @p p echoing @p nonce. @return true when it answered a
+ *  probe (else it is the plain PING's, which the caller checks) */
+bool pmtu_on_pong(struct fcore *c, struct fpeer *p, uint32_t nonce);
+/** The plain PING of @p p came back. */
+void pmtu_on_ping_answer(struct fcore *c, struct fpeer *p);
+/** When @p p's path MTU next needs its timer (UINT64_MAX: never). */
+uint64_t pmtu_next_due(const struct fcore *c, const struct fpeer *p);
+void pmtu_timer(struct fcore *c, struct fpeer *p);
+/** Whether @p p, with no session left, should be kept for what it knows
+ *  of the path. */
+bool pmtu_keep(const struct fcore *c, const struct fpeer *p);
+
+/* ---- frag.c ------------------------------------------------------------ */
+
+/** Send packet @p seq, stream bytes [off, off + len), as fragments of at
+ *  most @p max payload bytes each. @return the IP size of the largest */
+uint32_t frag_send(struct fcore *c, struct fsession *s, uint32_t seq, uint64_t off, uint32_t len,
+		   uint32_t max);
+/**
+ * A DATA packet with FWF_FRAG (its ack fields applied already). Checked
+ * and put aside; when it completes its packet, that packet is returned.
+ * @return the rebuilt packet's bytes (until frag_done()), with its offset
+ *         in *@p off and length in *@p len; or NULL (kept or dropped)
+ */
+const uint8_t *frag_input(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr *h,
+			  const uint8_t *p, uint32_t plen, uint64_t *off, uint32_t *len);
+/** The rebuilt packet was handled: the buffer is free again. */
+void frag_done(struct fsession *s);
+/** Free the reassembly buffer. */
+void frag_free(struct fsession *s);
 
 #endif

@@ -17,7 +17,10 @@
  *     is believed: the peer restarted, and every session made with its
  *     old incarnation ends with FERRY_REASON_RESET at once instead of
  *     waiting for a timeout;
- *   - ARP trouble on the way to it.
+ *   - ARP trouble on the way to it;
+ *   - the path MTU towards it (pmtu.c), which its timer probes too. A peer
+ *     whose path MTU was lowered is kept a while after its last session
+ *     (pmtu_keep()), so the next session starts at the size that works.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -64,12 +67,13 @@ struct fpeer *peer_get(struct fcore *c, uint32_t ip)
 	p->ip = ip;
 	p->last_rx_ns = c->now;
 	p->timer.kind = TK_PEER;
+	pmtu_init(c, p);
 	LIST_INIT(&p->sessions);
 	LIST_INSERT_HEAD(&c->peers, p, link);
 	return p;
 }
 
-static void peer_rearm(struct fcore *c, struct fpeer *p)
+void peer_rearm(struct fcore *c, struct fpeer *p)
 {
 	if (p->n_sessions == 0) {
 		ftq_cancel(&c->timers, &p->timer);
@@ -78,7 +82,9 @@ static void peer_rearm(struct fcore *c, struct fpeer *p)
 	uint64_t dead = p->last_rx_ns + c->p.peer_timeout_ns;
 	uint64_t quiet = p->last_rx_ns > p->last_ping_ns ? p->last_rx_ns : p->last_ping_ns;
 	uint64_t ping = quiet + c->p.keepalive_ns;
-	core_timer(c, &p->timer, ping < dead ? ping : dead);
+	uint64_t at = ping < dead ? ping : dead;
+	uint64_t pmtu = pmtu_next_due(c, p);
+	core_timer(c, &p->timer, pmtu < at ? pmtu : at);
 }
 
 void peer_attach(struct fcore *c, struct fpeer *p, struct fsession *s)
@@ -116,7 +122,7 @@ bool peer_heard(struct fcore *c, struct fpeer *p)
 	return true;
 }
 
-static void send_ping(struct fcore *c, struct fpeer *p)
+void peer_ping(struct fcore *c, struct fpeer *p)
 {
 	do {
 		p->ping_nonce = core_random(c);
@@ -152,7 +158,7 @@ void peer_incarnation(struct fcore *c, struct fpeer *p, uint32_t inc, bool prove
 		/* ask the real peer: only it sees our PING */
 		p->claimed_inc = inc;
 		if (p->ping_nonce == 0 || c->now - p->last_ping_ns >= CHALLENGE_GAP_NS)
-			send_ping(c, p);
+			peer_ping(c, p);
 		return;
 	}
 	uint32_t old = p->incarnation;
@@ -184,8 +190,9 @@ void peer_timer(struct fcore *c, struct fpeer *p)
 		p->last_rx_ns = c->now; /* the opening ones start over */
 	} else if (silent >= c->p.keepalive_ns &&
 		   c->now - p->last_ping_ns >= c->p.keepalive_ns) {
-		send_ping(c, p);
+		peer_ping(c, p);
 	}
+	pmtu_timer(c, p);
 	peer_rearm(c, p);
 }
 
@@ -207,11 +214,16 @@ bool peer_on_ping(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 
 bool peer_on_pong(struct fcore *c, struct fpeer *p, const struct ferry_wire_hdr *h)
 {
-	if (p->ping_nonce == 0 || ntohl(h->ack) != p->ping_nonce) {
-		core_count(c, FC_RX_REJECTED);
-		return false;
+	uint32_t nonce = ntohl(h->ack);
+	/* a path MTU probe's, or the plain PING's */
+	if (!pmtu_on_pong(c, p, nonce)) {
+		if (p->ping_nonce == 0 || nonce != p->ping_nonce) {
+			core_count(c, FC_RX_REJECTED);
+			return false;
+		}
+		p->ping_nonce = 0;
+		pmtu_on_ping_answer(c, p);
 	}
-	p->ping_nonce = 0;
 	core_count(c, FC_RX_PONGS);
 	bool confirm = peer_heard(c, p) && p->n_sessions > 0;
 	uint32_t inc = ntohl(h->aux);
@@ -264,7 +276,7 @@ void peer_reap(struct fcore *c)
 	struct fpeer *p, *next;
 	for (p = LIST_FIRST(&c->peers); p; p = next) {
 		next = LIST_NEXT(p, link);
-		if (p->n_sessions == 0 && LIST_EMPTY(&p->sessions))
+		if (p->n_sessions == 0 && LIST_EMPTY(&p->sessions) && !pmtu_keep(c, p))
 			peer_free(c, p);
 	}
 }

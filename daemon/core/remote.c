@@ -46,9 +46,15 @@
 
 #define CLOSE_TRIES 8
 
-void send_bare(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport, uint8_t type,
-	       uint32_t dst, uint32_t src, uint32_t seq, uint32_t ack, uint32_t aux)
+/* Zeros to pad a path MTU probe with (pmtu.c). */
+static const uint8_t pad_zeros[FERRY_WIRE_PKT_MAX];
+
+void send_bare_pad(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport, uint8_t type,
+		   uint32_t dst, uint32_t src, uint32_t seq, uint32_t ack, uint32_t aux,
+		   uint32_t pad)
 {
+	if (pad > sizeof(pad_zeros))
+		pad = sizeof(pad_zeros);
 	struct ferry_wire_hdr h = {.version = FERRY_WIRE_VERSION,
 				   .type = type,
 				   .dst_session = htonl(dst),
@@ -57,11 +63,17 @@ void send_bare(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport, uin
 				   .seq = htonl(seq),
 				   .ack = htonl(ack),
 				   .ts = htonl((uint32_t)c->now)};
-	if (c->lo.send(c->lo.arg, ip, sport, dport, &h, sizeof(h), NULL, 0, NULL, 0) < 0)
+	if (c->lo.send(c->lo.arg, ip, sport, dport, &h, sizeof(h), pad_zeros, pad, NULL, 0) < 0)
 		core_count(c, FC_TX_FAILED);
 	else
 		core_count(c, FC_TX_PACKETS);
 	c->sent++;
+}
+
+void send_bare(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport, uint8_t type,
+	       uint32_t dst, uint32_t src, uint32_t seq, uint32_t ack, uint32_t aux)
+{
+	send_bare_pad(c, ip, sport, dport, type, dst, src, seq, ack, aux, 0);
 }
 
 void rtx_mark_dirty(struct fcore *c, struct fsession *s)
@@ -781,6 +793,7 @@ void remote_timer(struct fcore *c, struct fsession *s)
 		t->rto_at = now;
 		ferry_rtt_on_timeout(&t->rtt);
 		ferry_cc_on_timeout(&t->cc, now);
+		pmtu_on_rto(c, s, rto);
 	}
 	/* an ack owed on the timer: the flush sends it */
 	if (t->ack_due_ns && now >= t->ack_due_ns)

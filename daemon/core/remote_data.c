@@ -10,7 +10,9 @@
  * largest message) and the record is released: the client's ring is free
  * again at once. Packets take slices of that buffer; a packet's bytes stay
  * until the peer's cumulative ack passes them, and a lost packet is sent
- * again from them under the same number. When the buffer is full, the
+ * again from them under the same number (in fragments if the path to the
+ * peer has shrunk below its size since: frag.c, pmtu.c; new packets take
+ * the size of the path as it is, rtx_mss()). When the buffer is full, the
  * client's command ring stops being read (remote_send() says -EAGAIN), so
  * the client sees back-pressure in ferry_send().
  *
@@ -90,6 +92,8 @@ static void drop_windows(struct fsession *s)
 	}
 	free(t->slots);
 	t->slots = NULL;
+	t->big_out = false;
+	frag_free(s);
 }
 
 int rtx_wake(struct fcore *c, struct fsession *s)
@@ -209,20 +213,34 @@ void rtx_send(struct fcore *c, struct fsession *s, uint8_t type, uint16_t flags,
 	tx(c, s, &h, p, len, NULL, 0);
 }
 
-/* Send stream bytes [off, off + len) as packet @p seq. */
-static int send_data(struct fcore *c, struct fsession *s, uint32_t seq, uint64_t off, uint32_t len)
+int rtx_send_data(struct fcore *c, struct fsession *s, uint32_t seq, uint16_t flags,
+		  uint64_t off, uint32_t len, const void *pre, uint32_t prelen)
 {
 	struct rtx *t = s->t;
 	struct ferry_wire_hdr h;
-	fill_hdr(c, s, &h, FW_DATA, 0, seq, (uint32_t)off);
+	fill_hdr(c, s, &h, FW_DATA, flags, seq, (uint32_t)off);
 	uint64_t at = off & (t->scap - 1);
 	uint32_t l1 = t->scap - at < len ? (uint32_t)(t->scap - at) : len;
-	return tx(c, s, &h, t->sbuf + at, l1, t->sbuf, len - l1);
+	if (prelen == 0)
+		return tx(c, s, &h, t->sbuf + at, l1, t->sbuf, len - l1);
+	/* a fragment: its header and bytes in one piece (rare, small) */
+	uint8_t buf[sizeof(struct ferry_wire_frag) + FERRY_WIRE_PKT_MAX];
+	assert(prelen + len <= sizeof(buf));
+	memcpy(buf, pre, prelen);
+	memcpy(buf + prelen, t->sbuf + at, l1);
+	memcpy(buf + prelen + l1, t->sbuf, len - l1);
+	return tx(c, s, &h, buf, prelen + len, NULL, 0);
+}
+
+/* The IP size of a packet of @p len stream bytes. */
+static uint32_t wire_size(uint32_t len)
+{
+	return len + (uint32_t)sizeof(struct ferry_wire_hdr) + FERRY_WIRE_IPUDP_HLEN;
 }
 
 uint32_t rtx_mss(struct fcore *c, const struct fsession *s)
 {
-	uint32_t max = c->lo.max_payload(c->lo.arg, s->peer_ip);
+	uint32_t max = pmtu_payload(c, s->peer);
 	return max > sizeof(struct ferry_wire_hdr) ? max - (uint32_t)sizeof(struct ferry_wire_hdr)
 						   : 0;
 }
@@ -248,7 +266,14 @@ void rtx_transmit(struct fcore *c, struct fsession *s)
 			struct txslot *sl = &t->slots[seq & (WINDOW_PKTS - 1)];
 			if (ferry_sack_sent(t->sack, seq, now, true) != 0)
 				continue; /* acked meanwhile */
-			send_data(c, s, seq, sl->off, sl->len);
+			/* sent before the path shrank: in pieces that fit */
+			if (sl->len > max) {
+				sl->wire = (uint16_t)frag_send(c, s, seq, sl->off, sl->len, max);
+			} else {
+				rtx_send_data(c, s, seq, 0, sl->off, sl->len, NULL, 0);
+				sl->wire = (uint16_t)wire_size(sl->len);
+			}
+			pmtu_sent(c, s, seq, sl->wire);
 			core_count(c, FC_TX_RETRANSMITS);
 			ctr_add(s->c_retx, 1);
 			if (t->rto_probe) {
@@ -274,9 +299,11 @@ void rtx_transmit(struct fcore *c, struct fsession *s)
 			if (t->una_off == t->nxt_off)
 				t->progress_ns = now; /* outstanding from now on */
 			seq = ferry_sack_next_seq(t->sack);
-			t->slots[seq & (WINDOW_PKTS - 1)] = (struct txslot){t->nxt_off, (uint32_t)len};
+			t->slots[seq & (WINDOW_PKTS - 1)] = (struct txslot){
+				t->nxt_off, (uint32_t)len, (uint16_t)wire_size((uint32_t)len)};
 			ferry_sack_sent(t->sack, seq, now, false);
-			send_data(c, s, seq, t->nxt_off, (uint32_t)len);
+			rtx_send_data(c, s, seq, 0, t->nxt_off, (uint32_t)len, NULL, 0);
+			pmtu_sent(c, s, seq, wire_size((uint32_t)len));
 			t->nxt_off += len;
 		}
 		t->next_send_ns = now + gap;
@@ -522,24 +549,12 @@ static void free_rpkt(void *arg, uint32_t seq, void *pkt)
 	}
 }
 
-void rtx_on_data(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr *h,
-		 const uint8_t *p, uint32_t len)
+/* Packet @p seq, stream bytes [off, off + len), whole (received so, or
+ * rebuilt from its fragments), inside the window we advertised. */
+static void packet_in(struct fcore *c, struct fsession *s, uint32_t seq, uint64_t off,
+		      const uint8_t *p, uint32_t len)
 {
 	struct rtx *t = s->t;
-	uint32_t seq = ntohl(h->seq);
-	uint64_t off = ferry_wire_widen(t->r_off, ntohl(h->aux));
-	core_count(c, FC_RX_PACKETS);
-	t->echo_ts = ntohl(h->ts);
-	t->echo_at_ns = c->now;
-	t->idle_since_ns = c->now;
-	if (ntohs(h->flags) & FWF_PROBE)
-		t->ack_now = true;
-	/* the peer must keep to the edge we advertised */
-	if (off + len > t->adv_edge) {
-		core_count(c, FC_RX_BEYOND);
-		t->ack_now = true;
-		return;
-	}
 	/* out of order: keep a copy until the gap fills, as long as all that
 	 * is held out of order fits in the window we advertised */
 	struct rpkt *k = NULL;
@@ -610,6 +625,40 @@ void rtx_on_data(struct fcore *c, struct fsession *s, const struct ferry_wire_hd
 	else if (t->ack_due_ns == 0)
 		t->ack_due_ns = c->now + c->p.ack_delay_ns;
 	rtx_mark_dirty(c, s);
+}
+
+void rtx_on_data(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr *h,
+		 const uint8_t *p, uint32_t len)
+{
+	struct rtx *t = s->t;
+	uint32_t seq = ntohl(h->seq);
+	uint64_t off = ferry_wire_widen(t->r_off, ntohl(h->aux));
+	bool frag = ntohs(h->flags) & FWF_FRAG;
+	core_count(c, FC_RX_PACKETS);
+	t->echo_ts = ntohl(h->ts);
+	t->echo_at_ns = c->now;
+	t->idle_since_ns = c->now;
+	if (ntohs(h->flags) & FWF_PROBE)
+		t->ack_now = true;
+	/* the peer must keep to the edge we advertised (a fragment's bytes
+	 * follow its own header) */
+	uint32_t bytes = len;
+	if (frag && bytes >= sizeof(struct ferry_wire_frag))
+		bytes -= (uint32_t)sizeof(struct ferry_wire_frag);
+	if (off + bytes > t->adv_edge) {
+		core_count(c, FC_RX_BEYOND);
+		t->ack_now = true;
+		return;
+	}
+	if (!frag) {
+		packet_in(c, s, seq, off, p, len);
+		return;
+	}
+	const uint8_t *whole = frag_input(c, s, h, p, len, &off, &len);
+	if (whole) {
+		packet_in(c, s, seq, off, whole, len);
+		frag_done(s);
+	}
 }
 
 void rtx_on_room(struct fcore *c, struct fsession *s)
@@ -686,6 +735,8 @@ void rtx_on_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr
 			t->progress_ns = now;
 			t->idle_since_ns = now;
 		}
+		if (a.newly_acked)
+			pmtu_on_ack(c, s);
 	}
 	uint32_t echo = ntohl(h->ts_echo);
 	uint64_t delay = 0;

@@ -46,6 +46,29 @@
  * Every packet of a session after the handshake carries the ack fields, so
  * acks ride on data going the other way; ACK is a packet with only those.
  *
+ * Path MTU (daemon/core/pmtu.c). Every packet leaves with DF set. When the
+ * path to a peer shrinks, new data goes in smaller packets, but a packet
+ * already sent keeps its number and its stream bytes: one too big for the
+ * path now is resent as 2 to FERRY_WIRE_FRAG_MAX fragments, DATA packets
+ * with FWF_FRAG, each carrying the same seq, its own offset in aux, and a
+ * struct ferry_wire_frag before its bytes. The split is fixed by the
+ * packet's length and the count: every fragment but the last carries
+ * L = ceil(pkt_len / count) bytes, fragment i those at i * L of the
+ * packet, the last the rest (at least one byte). The receiver rebuilds
+ * the packet (one at a time per session: fragments of another packet end
+ * an unfinished one) and only then gives it to its reorder window; every
+ * fragment that breaks the rule, or disagrees with the fragments of the
+ * same packet already held, is counted and dropped.
+ *
+ *   DATA, FWF_FRAG, seq N, aux = offset of the packet + i * L
+ *   +---------------+-------+-------+----------------------------+
+ *   |    pkt_len    | index | count | L bytes (last: the rest)   |
+ *   +---------------+-------+-------+----------------------------+
+ *
+ * A PING may carry any payload after its header, which the receiver
+ * ignores: padded to the size being tried, it is a path MTU probe, and
+ * its PONG (small) says that size gets through.
+ *
  * What a blind attacker (one who cannot see the traffic) must guess to
  * touch a session: both 32-bit ids, which each ferryd draws at random, and
  * for anything that changes the session's state a sequence field that
@@ -87,13 +110,23 @@ enum ferry_wire_type {
 			   * unknown session; ack echoes that packet's seq, aux:
 			   * the sender's incarnation */
 	FW_PING = 9,      /* is the peer's ferryd there, and which incarnation?
-			   * seq: a nonce; aux: the sender's incarnation */
+			   * seq: a nonce; aux: the sender's incarnation;
+			   * payload: padding, ignored (a path MTU probe) */
 	FW_PONG = 10,     /* answers PING: ack echoes its nonce; aux: incarnation */
 	FW_TYPE_MAX
 };
 
 /* ferry_wire_hdr.flags */
 #define FWF_PROBE 0x1u /* the receiver acks at once (window probe) */
+#define FWF_FRAG 0x2u  /* DATA: a fragment of packet seq (see above) */
+
+/* The largest IP MTU ferry sends with (port.mtu's maximum), and so the
+ * most stream bytes one packet carries: IPv4 and UDP take 28 bytes, the
+ * header 48. */
+#define FERRY_WIRE_MTU_MAX 9001u
+#define FERRY_WIRE_IPUDP_HLEN 28u
+#define FERRY_WIRE_PKT_MAX (FERRY_WIRE_MTU_MAX - FERRY_WIRE_IPUDP_HLEN - 48u)
+#define FERRY_WIRE_FRAG_MAX 32u
 
 struct ferry_wire_hdr {
 	uint8_t version; /* FERRY_WIRE_VERSION (net_host.h) */
@@ -137,6 +170,14 @@ struct ferry_wire_frame {
 	uint16_t zero;
 };
 static_assert(sizeof(struct ferry_wire_frame) == 8, "wire ABI");
+
+/* Before a fragment's bytes (FWF_FRAG). */
+struct ferry_wire_frag {
+	uint16_t pkt_len; /* the whole packet's stream bytes, <= FERRY_WIRE_PKT_MAX */
+	uint8_t index;    /* this fragment's, < count */
+	uint8_t count;    /* 2 .. FERRY_WIRE_FRAG_MAX */
+};
+static_assert(sizeof(struct ferry_wire_frag) == 4, "wire ABI");
 
 /** A 32-bit wire offset @p v as the 64-bit offset nearest @p ref. */
 static inline uint64_t ferry_wire_widen(uint64_t ref, uint32_t v)

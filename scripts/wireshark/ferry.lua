@@ -16,6 +16,10 @@
 -- zero) and the message. A DATA packet's aux is the stream offset of its
 -- first byte; slices are cut where the window ends, not where frames do,
 -- so a packet can begin in the middle of a message or of a frame header.
+-- A DATA packet with the frag flag is one piece of a packet resent after
+-- the path MTU shrank: a 4-byte fragment header (the packet's length, this
+-- piece's index, the count), then its stream bytes at aux. A PING may be
+-- padded to the size a path MTU probe tries.
 --
 -- To find frames, the dissector follows each direction's stream from its
 -- start (offset 0, announced by OPEN or ACCEPT) in stream order: packets
@@ -90,15 +94,21 @@ local TYPES = {
 	[7] = { "CLOSE_ACK", "the CLOSE arrived; ack echoes its seq" },
 	[8] = { "RESET", "no such session here: ack echoes the seq of the packet that named it",
 		aux = "incarnation" },
-	[9] = { "PING", "is the peer's ferryd there, and which incarnation? seq: a nonce",
-		aux = "incarnation" },
+	[9] = { "PING", "is the peer's ferryd there, and which incarnation? seq: a nonce; " ..
+		"padded: a path MTU probe", aux = "incarnation", payload = "padding" },
 	[10] = { "PONG", "answers a PING: ack echoes its nonce", aux = "incarnation" },
 }
 
 -- ferry_wire_hdr.flags bits: { mask, name, description }
 local FLAGS = {
 	{ 0x1, "probe", "The receiver acks at once (keepalive, window probe)" },
+	{ 0x2, "frag", "DATA: one fragment of packet seq, resent in pieces after the path MTU shrank" },
 }
+local FLAG_FRAG = 0x2
+-- struct ferry_wire_frag, before a fragment's bytes
+local FRAG_HDR = 4
+local FRAG_MAX = 32
+local PKT_MAX = 9001 - 28 - 48
 
 -- ferry_wire_frame.flags bits (the record's FERRY_RECF_*)
 local FRAME_FLAGS = {
@@ -207,6 +217,14 @@ F.rpc_status = ProtoField.int32("ferry.rpc.status", "RPC status", base.DEC, nil,
 	"Response: 0, or -errno from the server side")
 F.rpc_id = ProtoField.uint64("ferry.rpc.id", "RPC id", base.DEC, nil, nil,
 	"Chosen by the caller, echoed in the response")
+F.frag_pkt_len = ProtoField.uint16("ferry.frag.pkt_len", "Packet length", base.DEC, nil, nil,
+	"Stream bytes of the whole packet this fragment is part of (at most 8925)")
+F.frag_index = ProtoField.uint8("ferry.frag.index", "Fragment", base.DEC, nil, nil,
+	"This fragment's index: it carries the packet's bytes from index x ceil(length / count)")
+F.frag_count = ProtoField.uint8("ferry.frag.count", "Fragments", base.DEC, nil, nil,
+	"How many fragments the packet was resent in (2 to 32)")
+F.padding = ProtoField.bytes("ferry.padding", "Padding", base.NONE,
+	"Ignored bytes that make a PING as large as the path MTU it probes")
 
 local fields = {}
 for _, f in pairs(F) do fields[#fields + 1] = f end
@@ -508,7 +526,9 @@ function ferry.dissector(tvb, pinfo, tree)
 
 	local info = string.format("%s %d > %d", tname, h.src_session, h.dst_session)
 	if t and t.aux == "offset" then
-		info = info .. string.format(" seq=%d off=%d len=%d", h.seq, h.aux, len - HDR_LEN)
+		local n = len - HDR_LEN
+		if math.floor(h.flags / FLAG_FRAG) % 2 == 1 and n >= FRAG_HDR then n = n - FRAG_HDR end
+		info = info .. string.format(" seq=%d off=%d len=%d", h.seq, h.aux, n)
 	elseif t and (h.type == 1 or h.type == 2) then
 		info = info .. string.format(" isn=%d", h.seq)
 	elseif t and t.aux == "reason" then
@@ -528,7 +548,30 @@ function ferry.dissector(tvb, pinfo, tree)
 		stream_for(string.format("%s/%d>%s", tostring(pinfo.src), h.src_session,
 			tostring(pinfo.dst)), h.seq)
 	end
-	if payload == "stream" then
+	if payload == "stream" and math.floor(h.flags / FLAG_FRAG) % 2 == 1 then
+		if len < pos + FRAG_HDR then
+			top:add_proto_expert_info(E.malformed, "fragment without its 4-byte fragment header")
+		else
+			local plen, idx, cnt = tvb(pos, 2):uint(), tvb(pos + 2, 1):uint(), tvb(pos + 3, 1):uint()
+			local ft = top:add(tvb(pos, FRAG_HDR), string.format("Fragment %d of %d of a %d-byte packet",
+				idx, cnt, plen))
+			ft:add(F.frag_pkt_len, tvb(pos, 2))
+			ft:add(F.frag_index, tvb(pos + 2, 1))
+			ft:add(F.frag_count, tvb(pos + 3, 1))
+			if cnt < 2 or cnt > FRAG_MAX or idx >= cnt or plen < cnt or plen > PKT_MAX then
+				ft:add_proto_expert_info(E.malformed,
+					"count, index or length no sender makes (ferryd drops it)")
+			end
+			info = info .. string.format(" [fragment %d/%d of %d bytes]", idx, cnt, plen)
+			pos = pos + FRAG_HDR
+			dissect_stream(tvb, pinfo, top, pos, h)
+		end
+	elseif payload == "padding" then
+		if len > pos then
+			top:add(F.padding, tvb(pos))
+			info = info .. string.format(" [padded to %d bytes: path MTU probe]", len + 28)
+		end
+	elseif payload == "stream" then
 		local nf = dissect_stream(tvb, pinfo, top, pos, h)
 		if nf > 0 then info = info .. string.format(" [%d frame%s]", nf, nf > 1 and "s" or "") end
 	elseif type(payload) == "table" then

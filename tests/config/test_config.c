@@ -676,6 +676,55 @@ static void test_rules_pass(void **state)
 	done(&r);
 }
 
+/* net.peer_mtus: each entry checked and named; the usual slip, a list
+ * with blanks in a flag or the environment, said plainly. */
+static void test_peer_mtus(void **state)
+{
+	struct res r;
+	uint32_t a;
+	uint8_t len;
+	uint16_t mtu;
+
+	(void)state;
+	load_file(&r, "net = { peer_mtus = [\"10.1.0.0/16 8500\", \"0.0.0.0/0\t 1500 \"]; };\n",
+		  NONE, NONE);
+	assert_clean(&r);
+	assert_int_equal(r.c.net_peer_mtus.n, 2);
+	assert_int_equal(ferry_config_parse_peer_mtu(r.c.net_peer_mtus.v[0], &a, &len, &mtu), 0);
+	assert_int_equal(a, 0x0a010000u);
+	assert_int_equal(len, 16);
+	assert_int_equal(mtu, 8500);
+	assert_int_equal(ferry_config_parse_peer_mtu(r.c.net_peer_mtus.v[1], &a, &len, &mtu), 0);
+	assert_int_equal(a, 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(mtu, 1500);
+	done(&r);
+	load(&r, ARGS("--net.peer_mtus=[\"10.2.0.0/24 576\", \"10.3.0.0/24 9001\"]"), NONE);
+	assert_clean(&r);
+	assert_int_equal(r.c.net_peer_mtus.n, 2);
+	done(&r);
+	load(&r, ARGS("--net.peer_mtus=[\"10.1.0.0/16 575\"]"), NONE);
+	assert_int_equal(r.n, 1);
+	assert_err(&r, "ferryd: net.peer_mtus: flag --net.peer_mtus: \"10.1.0.0/16 575\" is not "
+		       "\"a.b.c.d/len MTU\" with an MTU of 576 to 9001\n");
+	done(&r);
+	/* unbracketed, the list splits at its blanks: two entries, two lines */
+	load(&r, NONE, ARGS("FERRY_NET_PEER_MTUS=10.1.0.0/16 8500"));
+	assert_int_equal(r.n, 2);
+	assert_err(&r, "ferryd: net.peer_mtus: env FERRY_NET_PEER_MTUS: \"10.1.0.0/16\" has no MTU: "
+		       "each entry is \"a.b.c.d/len MTU\" (in the environment or a flag, bracket "
+		       "the list: [\"10.1.0.0/16 1500\"])\n");
+	assert_err(&r, "\"8500\" is not \"a.b.c.d/len MTU\"");
+	done(&r);
+	static const char *const bad[] = {
+		"10.1.0.0 8500", "10.1.0.0/33 8500", "10.1.0.0/16 9002", "10.1.0.0/16 8500 1500",
+		"10.1.0.0/16 85OO", "10.1.0.0/16,8500", "10.01.0.0/16 8500", "/16 8500", "",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (ferry_config_parse_peer_mtu(bad[i], &a, &len, &mtu) == 0)
+			fail_msg("\"%s\" was taken", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest unit[] = {
@@ -698,6 +747,7 @@ int main(void)
 		T(test_errors_collected),
 		T(test_rules),
 		T(test_rules_pass),
+		T(test_peer_mtus),
 	};
 	return cmocka_run_group_tests_name("config", unit, NULL, NULL);
 }

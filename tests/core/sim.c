@@ -244,6 +244,21 @@ static int link_send(void *arg, uint32_t ip, uint16_t sport, uint16_t dport, con
 		free(p.data);
 		return 0;
 	}
+	if (len + 28 > d->max_ip)
+		d->max_ip = len + 28;
+	if (d->path_mtu && len + 28 > d->path_mtu) {
+		/* too big for a link on the way: DF is set, so it is dropped,
+		 * and the router may say so */
+		d->too_big++;
+		if (d->icmp && d->icmp_n < SIM_ICMP_MAX)
+			d->icmp_q[d->icmp_n++] = (struct sim_icmp){
+				.at = s->now + s->delay_ns,
+				.port = dport,
+				.sport = sport,
+				.mtu = (uint16_t)d->path_mtu};
+		free(p.data);
+		return 0;
+	}
 	switch (ferry_fault_active(&d->fault) ? ferry_fault_decide(&d->fault) : FERRY_FAULT_PASS) {
 	case FERRY_FAULT_DROP:
 	case FERRY_FAULT_CORRUPT:
@@ -436,6 +451,28 @@ static void deliver(struct sim *s, const struct sim_pkt *p)
 	}
 }
 
+bool sim_frag_needed(struct sim *s, int h, uint16_t port, uint16_t sport, uint16_t mtu)
+{
+	fcore_set_now(s->h[h].core, s->now);
+	return fcore_path_mtu(s->h[h].core, s->h[h ^ 1].ip, port, sport, mtu);
+}
+
+/* The reports that reached their senders by now (as a router's ICMP
+ * would, after a wire's delay). */
+static void deliver_icmp(struct sim *s, int from)
+{
+	struct sim_dir *d = &s->dir[from];
+	for (uint32_t k = 0; k < d->icmp_n;) {
+		struct sim_icmp m = d->icmp_q[k];
+		if (m.at > s->now) {
+			k++;
+			continue;
+		}
+		d->icmp_q[k] = d->icmp_q[--d->icmp_n];
+		sim_frag_needed(s, from, m.port, m.sport, m.mtu);
+	}
+}
+
 void sim_inject(struct sim *s, int from, int to, const void *p, uint32_t len)
 {
 	struct sim_host *h = &s->h[to];
@@ -458,6 +495,8 @@ static uint64_t next_event(struct sim *s, uint64_t until)
 			at = min64(at, asleep(s, to) ? wakes_at(s, to) : d->q[d->head].at);
 		if (d->fault.nheld)
 			at = min64(at, s->now + FERRY_FAULT_HOLD_NS);
+		for (uint32_t k = 0; k < d->icmp_n; k++)
+			at = min64(at, d->icmp_q[k].at);
 		int64_t t = fcore_next_timer(s->h[i].core);
 		if (t >= 0)
 			at = min64(at, asleep(s, &s->h[i]) ? wakes_at(s, &s->h[i])
@@ -483,6 +522,7 @@ static void step(struct sim *s)
 			enqueue(s, i, late[k]);
 			free(late[k]);
 		}
+		deliver_icmp(s, i);
 	}
 	for (int i = 0; i < SIM_HOSTS; i++) {
 		if (asleep(s, &s->h[i]))

@@ -10,7 +10,10 @@
  * bandwidth (so a burst queues and the engine's delay-based congestion
  * control sees it), a drop-tail limit, and a fault injector that drops,
  * duplicates or reorders (holds back) packets. A "corrupted" packet is
- * dropped: the UDP checksum would have.
+ * dropped: the UDP checksum would have. A direction may also have a path
+ * MTU narrower than the link's (path_mtu): larger packets are dropped on
+ * the way, and with icmp set the sender hears "fragmentation needed"
+ * (fcore_path_mtu()) one delay later, as from a router.
  *
  * A client's event ring is modelled by its capacity and the bytes its
  * unread events take; reading frees them and, when the engine asked
@@ -66,12 +69,27 @@ struct sim_pkt {
 	uint8_t *data;
 };
 
+/* A "fragmentation needed" on its way back to the sender. */
+struct sim_icmp {
+	uint64_t at;
+	uint16_t port, sport, mtu; /* the dropped packet's ports, the path's MTU */
+};
+
+#define SIM_ICMP_MAX 64 /* in flight at once; more are not sent (rate limit) */
+
 struct sim_dir {
 	struct sim_pkt *q;
 	uint32_t head, n, cap;
 	uint64_t busy_until; /* the wire is busy sending until */
 	struct ferry_fault fault;
 	uint64_t sent, delivered, dropped, queued_drop;
+	/* the path: IP packets larger than path_mtu are dropped (0: none) */
+	uint32_t path_mtu;
+	bool icmp;           /* ... and reported to the sender */
+	uint64_t too_big;    /* packets dropped for it */
+	uint32_t max_ip;     /* the largest IP packet sent this way */
+	struct sim_icmp icmp_q[SIM_ICMP_MAX];
+	uint32_t icmp_n;
 };
 
 struct sim_host {
@@ -115,6 +133,10 @@ void sim_fini(struct sim *s);
 void sim_faults(struct sim *s, int from, uint64_t seed, double drop, double dup, double reorder);
 /** Replace host @p i's engine by a new one (a restarted ferryd). */
 void sim_restart(struct sim *s, int i);
+/** Tell host @p h, now, that a packet to the other host from our port
+ *  @p sport to its @p port met a link of @p mtu bytes (a router's ICMP, or
+ *  a forgery). @return what fcore_path_mtu() said */
+bool sim_frag_needed(struct sim *s, int h, uint16_t port, uint16_t sport, uint16_t mtu);
 
 /** Run until @p until (absolute ns), or until @p done returns true.
  *  @return true if @p done did */

@@ -34,6 +34,11 @@ Packets, in capture order (numbers are tshark's frame numbers):
   18 RESET  9 -> 5, ack 103, incarnation 0x55667788
   19 PING   10.77.0.1 -> 10.77.0.2, nonce 777, incarnation 0x11223344
   20 PONG   10.77.0.2 -> 10.77.0.1, ack 777, incarnation 0x55667788
+  21 PING   10.77.0.1 -> 10.77.0.2, nonce 778, padded to a 1400-byte IP
+            packet: a path MTU probe
+  22 DATA   5 -> 9 seq 101 as fragment 0 of 2 (the path shrank): a
+            4-byte fragment header, then stream [51, 553), the first 502
+            of the packet's 1003 bytes
 """
 import struct
 import sys
@@ -98,6 +103,9 @@ def main(out):
         (B, A, hdr(8, 5, 9, aux=0x55667788, ack=103)),
         (A, B, hdr(9, 0, 0, aux=0x11223344, seq=777)),
         (B, A, hdr(10, 0, 0, aux=0x55667788, ack=777)),
+        (A, B, hdr(9, 0, 0, aux=0x11223344, seq=778) + bytes(1400 - 28 - 48)),
+        (A, B, hdr(4, 9, 5, aux=51, seq=101, ack=200, flags=2) + struct.pack("!HBB", 1003, 0, 2)
+         + stream[51:553]),
     ]
     with open(out, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))

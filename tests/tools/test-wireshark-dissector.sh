@@ -26,7 +26,8 @@ FIELDS=(frame.number ferry.type ferry.src_session ferry.dst_session ferry.frame.
 	ferry.frame.len ferry.service ferry.max_message ferry.incarnation ferry.max_window
 	ferry.sack.seq ferry.flags.probe
 	ferry.reason ferry.rpc.kind ferry.rpc.type ferry.rpc.id ferry.stream.start
-	ferry.stream.unknown _ws.expert.severity _ws.expert.message)
+	ferry.stream.unknown _ws.expert.severity _ws.expert.message ferry.frag.pkt_len
+	ferry.frag.index ferry.frag.count)
 fields() { # OUT TSHARK_ARGS...
 	local out=$1 args=() f
 	shift
@@ -87,9 +88,11 @@ read -r -d '' WANT <<EOF
 18 ferry.type=8  ferry.src_session=9  ferry.dst_session=5  ferry.incarnation=0x55667788  ferry.flags.probe=0
 19 ferry.type=9  ferry.src_session=0  ferry.dst_session=0  ferry.incarnation=0x11223344  ferry.flags.probe=0
 20 ferry.type=10  ferry.src_session=0  ferry.dst_session=0  ferry.incarnation=0x55667788  ferry.flags.probe=0
+21 ferry.type=9  ferry.src_session=0  ferry.dst_session=0  ferry.incarnation=0x11223344  ferry.flags.probe=0
+22 ferry.type=4  ferry.src_session=5  ferry.dst_session=9  ferry.frame.offset=46  ferry.frame.len=1500  ferry.stream.start=51  ferry.flags.probe=0  ferry.frag.pkt_len=1003  ferry.frag.index=0  ferry.frag.count=2  _ws.expert.severity=$NOTE  _ws.expert.message=stream bytes seen before: a retransmission
 EOF
 if fields "$D/two" -2 && check "$D/two" "$WANT"; then
-	ok "two passes: every field of 20 crafted packets, frames across packets and out of order, expert infos"
+	ok "two passes: every field of 22 crafted packets, frames across packets and out of order, a fragment, a padded PING, expert infos"
 else fail "two passes"; fi
 
 # one pass: packet 4 comes before the bytes ahead of it, so its boundaries
@@ -105,7 +108,7 @@ tshark -r "$D/t.pcap" -X lua_script:"$LUA" -o ferry.ports:40000 -T fields -e fra
 	>"$D/p40000" 2>/dev/null
 tshark -r "$D/t.pcap" -X lua_script:"$LUA" -o ferry.ports:31000-32000 -T fields -e frame.protocols \
 	>"$D/prange" 2>/dev/null
-if ! grep -q ferry "$D/p40000" && [ "$(grep -c ':ferry$' "$D/prange")" = 20 ]; then
+if ! grep -q ferry "$D/p40000" && [ "$(grep -c ':ferry$' "$D/prange")" = 22 ]; then
 	ok "ferry.ports: 40000 leaves 31850 alone, 31000-32000 takes it"
 else fail "ferry.ports preference"; fi
 
