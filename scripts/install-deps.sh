@@ -22,7 +22,8 @@ APT_GET=${FERRY_APT_GET:-apt-get}
 
 # What each group is for; one package a word.
 BUILD_PKGS="build-essential gcc meson ninja-build pkg-config"
-LIB_PKGS="dpdk dpdk-dev libdpdk-dev libnuma-dev libconfig-dev libsystemd-dev libcmocka-dev libcap-dev"
+# libsodium-dev: X25519, the AEADs and HMAC of secure channels (security.mode).
+LIB_PKGS="dpdk dpdk-dev libdpdk-dev libnuma-dev libconfig-dev libsystemd-dev libcmocka-dev libcap-dev libsodium-dev"
 # ip/netns for the test lab; ping and arping to probe a daemon; modprobe
 # and lspci for binding NICs; systemd-analyze to check the unit; ethtool
 # to turn checksum offload off on the test lab's veths.
