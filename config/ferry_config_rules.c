@@ -32,6 +32,10 @@ const char *const fcfg_rule_docs[] = {
 	"`ipc.shm_dir` and `ipc.socket` are absolute paths; `ipc.socket` is at most 107 "
 	"bytes, the limit of a Unix socket address",
 	"`net.allowed_peers` lists subnets as a.b.c.d/len",
+	"each `security.trusted_peers` entry is a public key (base64 of 32 bytes) and one or "
+	"more addresses a.b.c.d or subnets a.b.c.d/len",
+	"`security.mode` authenticate or encrypt needs `security.private_key_file` (an absolute "
+	"path) and at least one `security.trusted_peers` entry",
 	"`fault.rx_drop + fault.rx_dup + fault.rx_reorder + fault.rx_corrupt` is at most 1, "
 	"and likewise for `fault.tx_*`: each packet gets at most one of the four",
 	NULL,
@@ -181,6 +185,30 @@ static void peer_rules(struct check *k)
 			       "\"%s\" is not a subnet a.b.c.d/len", l->v[i]);
 }
 
+static void security_rules(struct check *k)
+{
+	const struct ferry_config *c = k->c;
+	const struct ferry_strlist *l = &c->security_trusted_peers;
+	struct ferry_ipv4 nets[64];
+	uint8_t key[32];
+	char why[160], buf[160];
+
+	for (int i = 0; i < l->n; i++)
+		if (ferry_config_parse_trusted(l->v[i], key, nets, 64, why, sizeof(why)) < 0)
+			broken(k, FERRY_CFG_security_trusted_peers, "entry %d: %s", i + 1, why);
+	if (c->security_mode == FERRY_SEC_NONE)
+		return;
+	if (c->security_private_key_file[0] != '/')
+		broken(k, FERRY_CFG_security_private_key_file,
+		       "\"%s\" is not an absolute path, and %s needs a key",
+		       c->security_private_key_file,
+		       other(k, FERRY_CFG_security_mode, buf, sizeof(buf)));
+	if (l->n == 0)
+		broken(k, FERRY_CFG_security_trusted_peers,
+		       "is empty, so with %s no ferryd could talk to this one",
+		       other(k, FERRY_CFG_security_mode, buf, sizeof(buf)));
+}
+
 static void path_rules(struct check *k)
 {
 	const struct ferry_config *c = k->c;
@@ -219,6 +247,7 @@ int fcfg_check_rules(const struct ferry_config *c, fcfg_report_fn *report, void 
 	order_rules(&k);
 	net_rules(&k);
 	peer_rules(&k);
+	security_rules(&k);
 	path_rules(&k);
 	fault_rules(&k);
 	return k.broken;

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 #
-# Shared by the two-host tests (twohost.sh, reliable.sh): how they report,
-# and the checks before they bring up the lab. Sourced; $LAB is lab.sh.
+# Shared by the two-host tests (twohost.sh, reliable.sh, secure.sh): how they
+# report, the checks before they bring up the lab, bringing it up and down,
+# its counters. Sourced; $LAB is lab.sh.
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
@@ -39,4 +40,44 @@ lab_preflight() {
 	[[ $? -eq 3 ]] || skip "a lab is already (partly) up: run scripts/lab.sh down first"
 	getent passwd ferry >/dev/null || systemd-sysusers "$(dirname "$LAB")/../systemd/ferry.sysusers" \
 		|| skip "no ferry user and systemd-sysusers failed"
+}
+
+# lab_cleanup: at exit, stop this script's background jobs, take the lab
+# down if it is up (UP=1), remove $TMP
+lab_cleanup() {
+	local p
+	for p in $(jobs -p); do
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if ((UP)); then
+		"$LAB" down >/dev/null 2>&1 || echo "lab.sh down failed"
+	fi
+	rm -rf "$TMP"
+}
+
+# lab_up FLAGS...: the lab up with these ferryd flags on both daemons (and
+# LAB_FERRYD_ARGS_A, _B if set): skips (77) where DPDK cannot start, sets
+# UP=1. Uses $LAB, $BUILD and $TMP (the log goes to $TMP/up.log).
+lab_up() {
+	LAB_FERRYD_ARGS="$*" "$LAB" --build "$BUILD" up >"$TMP/up.log" 2>&1
+	local rc=$?
+	if ((rc == 77)); then
+		cat "$TMP/up.log"
+		skip "DPDK cannot start here"
+	fi
+	((rc == 0)) || { cat "$TMP/up.log"; fail "lab.sh up exited $rc"; }
+	UP=1
+}
+
+lab_down() {
+	"$LAB" down >"$TMP/down.log" 2>&1 || { cat "$TMP/down.log"; fail "lab.sh down"; }
+	UP=0
+}
+
+# counter NAME HOST: a counter from that ferryd's status file ($STAT is
+# ferry-stat)
+counter() {
+	"$STAT" --shm-dir "/dev/shm/ferry-lab-$2" --json 2>/dev/null |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['counters'].get('$1', 0))"
 }

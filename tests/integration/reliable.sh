@@ -34,6 +34,7 @@ BUILD=$2
 XFER=$BUILD/tests/integration/ferry-xfer
 STAT=$BUILD/client-lib/tools/ferry-stat
 TMP=$(mktemp -d /tmp/ferry-reliable.XXXXXX)
+# shellcheck disable=SC2034 # lab_common.sh keeps it
 UP=0
 # rings for 8 MiB messages; at 20 % loss both ways, ARP and OPEN may need
 # a few rounds: open_timeout_ms gives them 10 s
@@ -43,43 +44,9 @@ BIG+=" --ipc.session_ring_size=33554432 --transport.open_timeout_ms=10000"
 # shellcheck source=lab_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab_common.sh"
 
-cleanup() {
-	local p
-	for p in $(jobs -p); do
-		kill -TERM "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	if ((UP)); then
-		"$LAB" down >/dev/null 2>&1 || echo "lab.sh down failed"
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap lab_cleanup EXIT
 
 lab_preflight "$XFER" "$STAT"
-
-# lab_up ARGS...: the lab with these ferryd flags on both daemons
-lab_up() {
-	LAB_FERRYD_ARGS="$*" "$LAB" --build "$BUILD" up >"$TMP/up.log" 2>&1
-	local rc=$?
-	if ((rc == 77)); then
-		cat "$TMP/up.log"
-		skip "DPDK cannot start here"
-	fi
-	((rc == 0)) || { cat "$TMP/up.log"; fail "lab.sh up exited $rc"; }
-	UP=1
-}
-
-lab_down() {
-	"$LAB" down >"$TMP/down.log" 2>&1 || { cat "$TMP/down.log"; fail "lab.sh down"; }
-	UP=0
-}
-
-# counter NAME HOST: a counter from that ferryd's status file
-counter() {
-	"$STAT" --shm-dir "/dev/shm/ferry-lab-$2" --json 2>/dev/null |
-		python3 -c "import json,sys; print(json.load(sys.stdin)['counters'].get('$1', 0))"
-}
 
 # rss HOST: the ferryd's resident memory, KiB
 rss() {
