@@ -6,8 +6,8 @@
  * trusted, or not from that address, and a mode mismatch refused with a
  * reason the client sees; tampered, replayed, truncated and reordered
  * packets counted and dropped while the session delivers every byte; an
- * eavesdropper's forged CLOSE, RESET and ACKs, which end or starve a
- * session with mode none and fail with encryption; new keys under a long
+ * eavesdropper's forged CLOSE, RESET, OPEN-then-PONG and ACKs, which end
+ * or starve a session with mode none and fail with encryption; new keys under a long
  * transfer, by packet count and by time; a restarted ferryd, whether it
  * sends first or its peer does; forged triggers and handshakes that cost
  * no more than the budget. Every step checks both engines' invariants.
@@ -437,7 +437,9 @@ struct spy {
 	uint8_t last_ack[SIM_HOSTS][HDR]; /* the newest ACK */
 	uint8_t last_ack_seal[SIM_HOSTS][TRAILER]; /* its seal, if any */
 	uint8_t last_data[SIM_HOSTS][HDR];
+	uint8_t last_ping[SIM_HOSTS][HDR];
 	bool have_ack[SIM_HOSTS];
+	bool eat_pings; /* keep host 0's PINGs from host 1 */
 	/* starve: drop host 0's DATA and answer it with forged ACKs */
 	bool starve;
 	uint32_t starved, max_seq;
@@ -459,6 +461,11 @@ static bool spy_tap(struct sim *s, const struct sim_pkt *p, void *arg)
 	}
 	if (p->data[1] == FW_DATA)
 		memcpy(y->last_data[from], p->data, HDR);
+	if (p->data[1] == FW_PING) {
+		memcpy(y->last_ping[from], p->data, HDR);
+		if (y->eat_pings && from == 0)
+			return true;
+	}
 	if (y->starve && from == 0 && p->data[1] == FW_DATA && y->starved < 40) {
 		struct ferry_wire_hdr h;
 		memcpy(&h, p->data, HDR);
@@ -557,6 +564,64 @@ static void test_forged_close_reset(void **state)
 	forged_close_and_reset(FCORE_SEC_NONE);
 	forged_close_and_reset(FCORE_SEC_ENCRYPT);
 	forged_close_and_reset(FCORE_SEC_AUTHENTICATE);
+}
+
+/* An OPEN "from host 1" claiming a new incarnation makes host 0 ask host
+ * 1 with a PING; a host on the path keeps the PING from host 1, reads its
+ * nonce and answers for host 1 with a PONG that proves the "restart":
+ * with mode none every session with host 1 ends (FERRY_REASON_RESET).
+ * With security neither forgery is taken. */
+static void forged_open_reset(enum fcore_sec_mode mode)
+{
+	struct sim s;
+	struct pair p;
+	struct spy y = {0};
+	reset_g();
+	setup(&s, 45, mode, mode);
+	sim_tap = spy_tap;
+	sim_tap_arg = &y;
+	open_pair(&s, &p, 4 << 20);
+	y.eat_pings = true;
+	struct {
+		struct ferry_wire_hdr h;
+		struct ferry_wire_open o;
+	} open = {.h = {.version = FERRY_WIRE_VERSION, .type = FW_OPEN,
+			.src_session = htonl(0x1234567), .seq = htonl(99)},
+		  .o = {.service = "svc", .incarnation = htonl(0xdeadbeef),
+			.max_window = htonl(1 << 20)}};
+	sim_inject(&s, 1, 0, &open, sizeof(open));
+	sim_for(&s, 1 * MS);
+	struct ferry_wire_hdr ping;
+	memcpy(&ping, y.last_ping[0], HDR);
+	if (mode == FCORE_SEC_NONE) {
+		assert_int_equal(ping.type, FW_PING); /* host 0 asks */
+		forge(&s, 1, (const uint8_t *)&ping, y.last_ack_seal[1], FW_PONG, 0xdeadbeef,
+		      ntohl(ping.seq));
+		sim_for(&s, 1 * MS);
+		struct sim_event *e = sim_find(p.a, FERRY_EVT_DOWN, p.ida);
+		assert_non_null(e);
+		assert_int_equal(e->status, FERRY_REASON_RESET);
+	} else {
+		/* the OPEN was refused unread: no PING to answer; a PONG
+		 * forged anyway is not taken either */
+		assert_int_equal(ctr(&s, 0, "tx_pings"), 0);
+		assert_int_equal(ctr(&s, 0, "rx_security_mismatch"), 1);
+		forge(&s, 1, (const uint8_t *)&ping, y.last_ack_seal[1], FW_PONG, 0xdeadbeef,
+		      ntohl(ping.seq));
+		sim_for(&s, 1 * MS);
+		assert_int_equal(sim_count(p.a, FERRY_EVT_DOWN, 0), 0);
+		assert_int_equal(ctr(&s, 0, "peer_restarts"), 0);
+		assert_int_equal(sim_send(p.a, p.ida, "alive", 5), 0);
+		assert_true(wait_for(&s, p.b, FERRY_REC_DATA, 1, 1 * SEC));
+	}
+	sim_fini(&s);
+}
+
+static void test_forged_open_reset(void **state)
+{
+	(void)state;
+	forged_open_reset(FCORE_SEC_NONE);
+	forged_open_reset(FCORE_SEC_ENCRYPT);
 }
 
 /* After each step: the ACK the eavesdropper owes for DATA it swallowed. */
@@ -777,6 +842,7 @@ int main(void)
 		cmocka_unit_test(test_mode_mismatch),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_forged_close_reset),
+		cmocka_unit_test(test_forged_open_reset),
 		cmocka_unit_test(test_forged_acks),
 		cmocka_unit_test(test_rekey_packets),
 		cmocka_unit_test(test_rekey_time),
