@@ -365,9 +365,16 @@ void sec_on_init(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 		goto out;
 	}
 	struct fsec_key *tk = &x->keys[key];
-	if (noise_ik_read1_payload(&hs, pl, &in, sizeof(in)) != 0 || ntohl(in.index) != index ||
-	    be64toh(in.timestamp) <= tk->last_ts) {
-		core_count(c, FC_HS_INVALID); /* forged, damaged or replayed */
+	if (noise_ik_read1_payload(&hs, pl, &in, sizeof(in)) != 0 || ntohl(in.index) != index) {
+		core_count(c, FC_HS_INVALID); /* forged or damaged */
+		goto out;
+	}
+	if (be64toh(in.timestamp) <= tk->last_ts) {
+		if (may_log(c))
+			LOG_W("security: a handshake from %u.%u.%u.%u is older than the last one "
+			      "taken from its key: a replay, or its clock went back (it is refused "
+			      "until that clock passes the newer one)", IP4(ip));
+		core_count(c, FC_HS_INVALID);
 		goto out;
 	}
 	if (tk->last_init_ns && c->now - tk->last_init_ns < INIT_GAP_NS) {

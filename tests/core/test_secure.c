@@ -784,6 +784,10 @@ static void test_restart_idle(void **state)
 
 /* ---- what a forger can make us spend -------------------------------------- */
 
+/* A replayed handshake, sealed packets under made-up keys, and a flood of
+ * made-up handshakes: each costs at most what the budget allows, and the
+ * session goes on. */
+
 static void test_forged_triggers(void **state)
 {
 	(void)state;
@@ -791,7 +795,20 @@ static void test_forged_triggers(void **state)
 	struct pair p;
 	reset_g();
 	setup(&s, 80, FCORE_SEC_ENCRYPT, FCORE_SEC_ENCRYPT);
+	struct keep real = {.from = 0, .type = FW_HS_INIT, .every = 1};
+	sim_tap = keep_tap;
+	sim_tap_arg = &real;
 	open_pair(&s, &p, 4 << 20);
+	sim_tap = NULL;
+	assert_int_equal(real.n, 1);
+	/* host 0's real HS_INIT, replayed: refused by its timestamp, before
+	 * it can replace any keys */
+	sim_for(&s, 50 * MS);
+	uint64_t done0 = ctr(&s, 1, "handshakes_done"), inv0 = ctr(&s, 1, "rx_handshake_invalid");
+	sim_inject(&s, 0, 1, real.p[0].data, real.p[0].len);
+	assert_int_equal(ctr(&s, 1, "rx_handshake_invalid"), inv0 + 1);
+	assert_int_equal(ctr(&s, 1, "handshakes_done"), done0);
+	keep_free(&real);
 	uint64_t hs0 = ctr(&s, 1, "tx_handshakes");
 	/* 1000 sealed packets under made-up keys "from host 0", over 1 s:
 	 * each may start a handshake, but one per 100 ms at most */
