@@ -58,8 +58,8 @@ void sec_keys_free(struct fkeys *k)
 }
 
 struct fkeys *sec_keys_new(struct fcore *c, uint8_t aead, const uint8_t tx[32],
-			      const uint8_t rx[32], uint32_t local, uint32_t remote,
-			      bool initiator, uint32_t peer_inc)
+			   const uint8_t rx[32], uint32_t local, uint32_t remote, bool initiator,
+			   uint32_t peer_inc)
 {
 	struct fsec *x = c->sec;
 	void *mem;
@@ -197,8 +197,8 @@ void sec_chan_rearm(struct fcore *c, struct fchan *ch)
 
 /* ---- packets out --------------------------------------------------------- */
 
-int sec_send_raw(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport,
-		    const uint8_t *p, size_t len)
+int sec_send_raw(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport, const uint8_t *p,
+		 size_t len)
 {
 	const struct fcore_link_ops *lo = c->sec ? &c->sec->lower : &c->lo;
 	int rc = lo->send(lo->arg, ip, sport, dport, p, HDR, p + HDR, (uint32_t)(len - HDR), NULL,
@@ -209,7 +209,7 @@ int sec_send_raw(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport,
 }
 
 int sec_seal_send(struct fcore *c, struct fchan *ch, uint16_t sport, uint16_t dport,
-		     const void *hdr, const void *p1, uint32_t l1, const void *p2, uint32_t l2)
+		  const void *hdr, const void *p1, uint32_t l1, const void *p2, uint32_t l2)
 {
 	struct fsec *x = c->sec;
 	struct fkeys *k = ch->cur;
@@ -275,8 +275,8 @@ unsigned sec_queue_flush(struct fcore *c, struct fchan *ch)
 		h.ts = htonl((uint32_t)c->now);
 		if (h.ts_echo)
 			h.ack_delay = htonl(ntohl(h.ack_delay) + (uint32_t)(c->now - q->at));
-		sec_seal_send(c, ch, q->sport, q->dport, &h, q->data + HDR, q->len - (uint32_t)HDR,
-			  NULL, 0);
+		sec_seal_send(c, ch, q->sport, q->dport, &h, q->data + HDR,
+			      q->len - (uint32_t)HDR, NULL, 0);
 		free(q);
 		n++;
 	}
@@ -349,8 +349,8 @@ static bool open_sealed(struct fcore *c, uint32_t ip, const struct ferry_wire_hd
 	return true;
 }
 
-bool secure_input(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
-		  const uint8_t **p, uint32_t *len)
+bool secure_input(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport, const uint8_t **p,
+		  uint32_t *len)
 {
 	struct ferry_wire_hdr h;
 	if (*len < HDR)
@@ -365,7 +365,7 @@ bool secure_input(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 		core_count(c, FC_RX_SEC_MISMATCH);
 		if (!sealed && h.type == FW_HS_INIT && h.src_session)
 			sec_send_reject(c, ip, dport, port, ntohl(h.src_session),
-				    FERRY_REASON_SECURITY);
+					FERRY_REASON_SECURITY);
 		return false;
 	}
 	if (sealed)
@@ -408,7 +408,7 @@ bool secure_input(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 /* ---- sending: the link ops the core is given ------------------------------ */
 
 static int wrapped_send(void *arg, uint32_t ip, uint16_t sport, uint16_t dport, const void *hdr,
-		    uint16_t hlen, const void *p1, uint32_t l1, const void *p2, uint32_t l2)
+			uint16_t hlen, const void *p1, uint32_t l1, const void *p2, uint32_t l2)
 {
 	struct fcore *c = arg;
 	struct fsec *x = c->sec;

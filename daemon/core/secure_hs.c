@@ -230,8 +230,8 @@ void sec_keys_up(struct fcore *c, struct fchan *ch)
 		peer_incarnation(c, p, k->peer_inc, true);
 }
 
-void sec_on_resp(struct fcore *c, uint32_t ip, const struct ferry_wire_hdr *h,
-		    const uint8_t *pl, uint32_t plen)
+void sec_on_resp(struct fcore *c, uint32_t ip, const struct ferry_wire_hdr *h, const uint8_t *pl,
+		 uint32_t plen)
 {
 	struct fsec *x = c->sec;
 	struct fchan *ch = sec_chan_find(c, ip);
@@ -252,7 +252,7 @@ void sec_on_resp(struct fcore *c, uint32_t ip, const struct ferry_wire_hdr *h,
 	if (ok) {
 		noise_split(&hs, k1, k2);
 		k = sec_keys_new(c, r.aead, k1, k2, ch->hs_id, ntohl(r.index), true,
-			     ntohl(r.incarnation));
+				 ntohl(r.incarnation));
 		sodium_memzero(k1, sizeof(k1));
 		sodium_memzero(k2, sizeof(k2));
 	}
@@ -312,8 +312,8 @@ void sec_on_reject(struct fcore *c, uint32_t ip, const struct ferry_wire_hdr *h)
 
 /* ---- the responder ------------------------------------------------------- */
 
-void sec_send_reject(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport,
-			uint32_t index, int reason)
+void sec_send_reject(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport, uint32_t index,
+		     int reason)
 {
 	struct ferry_wire_hdr h = {.version = FERRY_WIRE_VERSION,
 				   .type = FW_HS_REJECT,
@@ -323,7 +323,7 @@ void sec_send_reject(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dpor
 }
 
 void sec_on_init(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
-		    const struct ferry_wire_hdr *h, const uint8_t *pl, uint32_t plen)
+		 const struct ferry_wire_hdr *h, const uint8_t *pl, uint32_t plen)
 {
 	struct fsec *x = c->sec;
 	uint32_t index = ntohl(h->src_session);

@@ -180,11 +180,11 @@ void sec_trigger(struct fcore *c, uint32_t ip);
 /** The handshake messages (headers and payloads checked here). */
 void sec_on_init(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 		 const struct ferry_wire_hdr *h, const uint8_t *pl, uint32_t plen);
-void sec_on_resp(struct fcore *c, uint32_t ip, const struct ferry_wire_hdr *h,
-		 const uint8_t *pl, uint32_t plen);
+void sec_on_resp(struct fcore *c, uint32_t ip, const struct ferry_wire_hdr *h, const uint8_t *pl,
+		 uint32_t plen);
 void sec_on_reject(struct fcore *c, uint32_t ip, const struct ferry_wire_hdr *h);
 /** HS_REJECT for the initiator's @p index. */
-void sec_send_reject(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport,
-		     uint32_t index, int reason);
+void sec_send_reject(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport, uint32_t index,
+		     int reason);
 
 #endif
