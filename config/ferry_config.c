@@ -219,6 +219,10 @@ static void scan_argv(struct load *l, int argc, char **argv, struct ferry_cli_ac
 			act->version = true;
 		} else if (is_flag(arg, "--check-config")) {
 			act->check_config = true;
+		} else if (is_flag(arg, "--gen-key")) {
+			act->gen_key = true;
+		} else if (is_flag(arg, "--public-key")) {
+			act->public_key = true;
 		} else if (is_flag(arg, "-c") || is_flag(arg, "--config")) {
 			if (i + 1 >= argc) {
 				error(l, NULL, &at, "needs a file name");

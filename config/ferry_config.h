@@ -125,6 +125,13 @@
           "group to run as once the port and IPC are set up") \
   FS_BOOL(priv_allow_root, "privileges.allow_root", false, \
           "keep running as root (refused unless set)") \
+  /* security between ferryds (daemon/core/SECURITY.md) */ \
+  FS_ENUM(security_mode,   "security.mode",   "none", "none|authenticate|encrypt", \
+          "what protects packets between ferryds: none; authenticate (each packet proven to come, unchanged, from a trusted ferryd; contents readable on the wire); encrypt (proven and hidden). Both ends must run the same mode, or their sessions are refused") \
+  FS_STR (security_private_key_file, "security.private_key_file", "/etc/ferry/ferryd.key", \
+          "this ferryd's private key (X25519, base64 on one line), read at start when security.mode is not none; mode 0600, owned by privileges.user or root. ferryd --gen-key writes it and prints the public key") \
+  FS_LIST(security_trusted_peers, "security.trusted_peers", "", \
+          "the ferryds this one trusts: each entry a public key (base64, as ferryd --gen-key prints it) and the addresses or subnets it may speak from, e.g. \"<key> 10.0.1.0/24 10.0.2.7\". As a flag or in the environment write the list in brackets: [\"<key> 10.0.1.7\", ...]") \
   /* local clients */ \
   FS_LIST(clients_allowed_users,  "clients.allowed_users",  "", \
           "user names allowed to attach, besides root and the daemon's user") \
@@ -207,6 +214,7 @@ enum ferry_cfg_source {
 enum { FERRY_HUGE_AUTO, FERRY_HUGE_ON, FERRY_HUGE_OFF };
 enum { FERRY_IDLE_SPIN, FERRY_IDLE_YIELD, FERRY_IDLE_BACKOFF };
 enum { FERRY_LOG_ERR, FERRY_LOG_WARNING, FERRY_LOG_NOTICE, FERRY_LOG_INFO, FERRY_LOG_DEBUG };
+enum { FERRY_SEC_NONE, FERRY_SEC_AUTHENTICATE, FERRY_SEC_ENCRYPT };
 
 struct ferry_strlist {
 	char **v; /* n strings, each malloc'd */
@@ -252,6 +260,8 @@ struct ferry_cli_action {
 	bool check_config; /* --check-config */
 	bool help;         /* -h, --help */
 	bool version;      /* -V, --version */
+	bool gen_key;      /* --gen-key */
+	bool public_key;   /* --public-key */
 };
 
 /**
@@ -327,6 +337,17 @@ int ferry_config_parse_neighbors(const struct ferry_strlist *l, struct ferry_nei
  *  in FERRY_CONFIG_PEER_MTU_MIN..MAX). @return 0 or -1 */
 int ferry_config_parse_peer_mtu(const char *text, uint32_t *addr, uint8_t *prefix_len,
 				uint16_t *mtu);
+/**
+ * Parse one security.trusted_peers entry: a public key (base64 of 32
+ * bytes) and one or more addresses (a.b.c.d, taken as /32) or subnets
+ * (a.b.c.d/len), separated by blanks.
+ * @param key   out: the key
+ * @param nets  out: up to @p max addresses and prefix lengths, host order
+ * @param why   out: what is wrong, on failure (@p whylen bytes)
+ * @return how many addresses (at least 1), or -1
+ */
+int ferry_config_parse_trusted(const char *entry, uint8_t key[32], struct ferry_ipv4 *nets,
+			       int max, char *why, size_t whylen);
 
 /** "default", "file", "env" or "flag". */
 const char *ferry_config_source_name(enum ferry_cfg_source s);

@@ -39,6 +39,10 @@ const char *const fcfg_rule_docs[] = {
 	"`net.peer_mtus` entries are \"a.b.c.d/len MTU\" with an MTU of 576 to 9001; in "
 	"the environment or on the command line, where blanks separate entries, write "
 	"the list in brackets: `[\"10.1.0.0/16 8500\"]`",
+	"each `security.trusted_peers` entry is a public key (base64 of 32 bytes) and one or "
+	"more addresses a.b.c.d or subnets a.b.c.d/len",
+	"`security.mode` authenticate or encrypt needs `security.private_key_file` (an absolute "
+	"path) and at least one `security.trusted_peers` entry",
 	"`fault.rx_drop + fault.rx_dup + fault.rx_reorder + fault.rx_corrupt` is at most 1, "
 	"and likewise for `fault.tx_*`: each packet gets at most one of the four",
 	NULL,
@@ -251,6 +255,30 @@ static void neighbor_rules(struct check *k)
 	}
 }
 
+static void security_rules(struct check *k)
+{
+	const struct ferry_config *c = k->c;
+	const struct ferry_strlist *l = &c->security_trusted_peers;
+	struct ferry_ipv4 nets[64];
+	uint8_t key[32];
+	char why[160], buf[160];
+
+	for (int i = 0; i < l->n; i++)
+		if (ferry_config_parse_trusted(l->v[i], key, nets, 64, why, sizeof(why)) < 0)
+			broken(k, FERRY_CFG_security_trusted_peers, "entry %d: %s", i + 1, why);
+	if (c->security_mode == FERRY_SEC_NONE)
+		return;
+	if (c->security_private_key_file[0] != '/')
+		broken(k, FERRY_CFG_security_private_key_file,
+		       "\"%s\" is not an absolute path, and %s needs a key",
+		       c->security_private_key_file,
+		       other(k, FERRY_CFG_security_mode, buf, sizeof(buf)));
+	if (l->n == 0)
+		broken(k, FERRY_CFG_security_trusted_peers,
+		       "is empty, so with %s no ferryd could talk to this one",
+		       other(k, FERRY_CFG_security_mode, buf, sizeof(buf)));
+}
+
 /* Paths are shown escaped: a newline in one must not break the message. */
 static void path_rules(struct check *k)
 {
@@ -293,6 +321,7 @@ int fcfg_check_rules(const struct ferry_config *c, fcfg_report_fn *report, void 
 	net_rules(&k);
 	peer_rules(&k);
 	neighbor_rules(&k);
+	security_rules(&k);
 	path_rules(&k);
 	fault_rules(&k);
 	return k.broken;

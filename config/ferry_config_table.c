@@ -187,6 +187,7 @@ static const struct {
 	{ "port", "NIC port" },
 	{ "net", "IPv4 host" },
 	{ "privileges", "Privileges" },
+	{ "security", "Security between ferryds: authenticated, encrypted packets" },
 	{ "clients", "Local clients" },
 	{ "ipc", "Shared-memory IPC" },
 	{ "limits", "Limits" },

@@ -16,7 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <string.h>
 #include <strings.h>
+
+#include <sodium.h>
+
 
 #include "ferry_config_pvt.h"
 
@@ -322,6 +327,44 @@ int ferry_config_parse_peer_mtu(const char *text, uint32_t *addr, uint8_t *prefi
 		return -1;
 	*mtu = (uint16_t)v;
 	return 0;
+}
+
+int ferry_config_parse_trusted(const char *entry, uint8_t key[32], struct ferry_ipv4 *nets,
+			       int max, char *why, size_t whylen)
+{
+	static const char blanks[] = " \t";
+	const char *p = entry + strspn(entry, blanks);
+	size_t len = strcspn(p, blanks);
+	size_t got = 0;
+	const char *end = NULL;
+	int n = 0;
+
+	if (len == 0 || sodium_base642bin(key, 32, p, len, NULL, &got, &end,
+					  sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    got != 32 || end != p + len) {
+		snprintf(why, whylen, "\"%.*s\" is not a public key (base64 of 32 bytes, as "
+			 "ferryd --gen-key prints it)", (int)(len > 60 ? 60 : len), p);
+		return -1;
+	}
+	for (p += len; *(p += strspn(p, blanks)); p += len) {
+		char word[32];
+
+		len = strcspn(p, blanks);
+		snprintf(word, sizeof(word), "%.*s", (int)len, p);
+		if (n == max) {
+			snprintf(why, whylen, "more than %d addresses for one key", max);
+			return -1;
+		}
+		if (len >= sizeof(word) || !scan_ipv4(word, strchr(word, '/') != NULL, &nets[n])) {
+			snprintf(why, whylen, "\"%.*s\" is not an address a.b.c.d or a subnet "
+				 "a.b.c.d/len", (int)(len > 40 ? 40 : len), p);
+			return -1;
+		}
+		n++;
+	}
+	if (n == 0)
+		snprintf(why, whylen, "no address or subnet after the key");
+	return n ? n : -1;
 }
 
 /* ---- lists -------------------------------------------------------------- */

@@ -19,6 +19,7 @@
  * also wakes every idle.sleep_us to poll the port, which has no doorbell.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,11 +33,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "clients.h"
 #include "core.h"
 #include "ferry.h"
 #include "ferry_build.h"
 #include "guard.h"
+#include "keys.h"
 #include "log.h"
 #include "nic.h"
 #include "notify.h"
@@ -48,6 +52,11 @@ extern char **environ;
 /* Exit codes: 78 (EX_CONFIG) tells systemd not to restart in a loop. */
 #define EXIT_CONFIG 78
 #define EXIT_SETUP 1
+
+static_assert((int)FERRY_SEC_NONE == FCORE_SEC_NONE &&
+		      (int)FERRY_SEC_AUTHENTICATE == FCORE_SEC_AUTHENTICATE &&
+		      (int)FERRY_SEC_ENCRYPT == FCORE_SEC_ENCRYPT,
+	      "security.mode's values are the core's");
 
 /* How often a busy loop still looks at sockets and timers. */
 #define IO_CHECK_NS 50000ull
@@ -65,6 +74,9 @@ struct ferryd {
 	struct fcore *core;
 	struct fcore_cidr *allowed; /* net.allowed_peers, parsed */
 	struct fcore_peer_mtu *peer_mtus; /* net.peer_mtus, parsed */
+	uint8_t key[32];      /* security.private_key_file, until the core has it */
+	struct fcore_trusted *trusted; /* security.trusted_peers, parsed */
+	uint32_t n_trusted;
 	uint32_t rnd[64];     /* getrandom() output not yet used */
 	unsigned n_rnd;
 	struct ferry_counter *loop_sleeps;
@@ -267,6 +279,10 @@ static int make_core(struct ferryd *d)
 		.cc_min_cwnd = cfg->transport_cc_min_cwnd,
 		.random32 = random32,
 		.random_arg = d,
+		.sec_mode = (enum fcore_sec_mode)cfg->security_mode,
+		.trusted = d->trusted,
+		.n_trusted = d->n_trusted,
+		.wall_offset_ns = (int64_t)(real_ns() - mono_ns()),
 	};
 	if (parse_allowed(d, &p) < 0 || parse_peer_mtus(d, &p) < 0)
 		return -1;
@@ -277,6 +293,7 @@ static int make_core(struct ferryd *d)
 	if (d->nic)
 		nic_link_ops(d->nic, &lops);
 	int rc = fcore_create(&d->core, &p, &cops, &lops, &sops, mono_ns());
+	sodium_memzero(p.sec_private_key, sizeof(p.sec_private_key));
 	if (rc < 0) {
 		LOG_E("cannot create the protocol engine: %s", strerror(-rc));
 		return -1;
@@ -291,6 +308,7 @@ static int make_core(struct ferryd *d)
 
 /* ---- start-up and shutdown --------------------------------------------- */
 
+/* @return 0, -1 (logged), or -EX_CONFIG: a configuration error (logged) */
 static int setup(struct ferryd *d)
 {
 	const struct ferry_config *cfg = d->cfg;
@@ -303,6 +321,8 @@ static int setup(struct ferryd *d)
 	}
 	if (privs_resolve(&d->privs, cfg) < 0)
 		return -1;
+	if (keys_setup(cfg, d->privs.file_uid, d->key, &d->trusted, &d->n_trusted) < 0)
+		return -EXIT_CONFIG;
 	fnotify_status("creating %s", cfg->ipc_shm_dir);
 	rc = ipc_prepare_dir(cfg->ipc_shm_dir, 0755, d->privs.file_uid, d->privs.file_gid);
 	if (rc < 0) {
@@ -347,6 +367,8 @@ static void teardown(struct ferryd *d)
 	privs_fini(&d->privs);
 	free(d->allowed);
 	free(d->peer_mtus);
+	free(d->trusted);
+	sodium_memzero(d->key, sizeof(d->key));
 }
 
 static void set_now(struct ferryd *d, uint64_t now)
@@ -519,6 +541,11 @@ int main(int argc, char **argv)
 		ferry_config_free(&cfg);
 		return 0;
 	}
+	if (act.gen_key || act.public_key) {
+		int st = keys_command(&cfg, act.gen_key);
+		ferry_config_free(&cfg);
+		return st;
+	}
 
 	flog_init(FLOG_ERR + (int)cfg.log_level);
 	uint64_t wd_ns = fnotify_init();
@@ -530,8 +557,9 @@ int main(int argc, char **argv)
 
 	int rc = 0;
 	uint64_t t0 = mono_ns();
-	if (setup(&d) < 0) {
-		rc = EXIT_SETUP;
+	int st = setup(&d);
+	if (st < 0) {
+		rc = st == -EXIT_CONFIG ? EXIT_CONFIG : EXIT_SETUP;
 		goto out;
 	}
 	LOG_N("ferryd %s ready in %.1f ms: %s, socket %s, shm %s", FERRY_VERSION_STRING,

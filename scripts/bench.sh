@@ -23,8 +23,9 @@
 # messages, lossless and with 1 % of received packets dropped by the
 # daemons' fault injection; the same between
 # two daemons joined by net_memif, with no kernel on the path; ferryd's
-# start-up time to ready.
-# Builds a release build in build-release/. Needs root. Takes about 3 min.
+# start-up time to ready. Then a table of its own: security.mode = encrypt
+# beside none, and sealing alone (scripts/bench-security.sh).
+# Builds a release build in build-release/. Needs root. Takes about 6 min.
 set -euo pipefail
 
 PROG=${0##*/}
@@ -250,3 +251,9 @@ if [[ -n $PLOT ]]; then
 	info "charts in $PLOT:"
 	"$TOP/scripts/plot-hgrm.sh" "$PLOT"
 fi
+
+# Security: encrypt beside none, and the cost of sealing alone, in a table
+# of its own (scripts/bench-security.sh runs it alone too).
+# shellcheck source=bench-security.sh
+source "$TOP/scripts/bench-security.sh"
+bench_security "$BUILD" "$TMP" "${JSON_OUT:+$JSON_OUT.security}"

@@ -25,7 +25,8 @@ DEBCONF_SET=${FERRY_DEBCONF_SET:-debconf-set-selections}
 BUILD_PKGS="build-essential gcc meson ninja-build pkg-config"
 # clang and its runtime libraries bring libFuzzer (tests/fuzz, build-fuzz/).
 FUZZ_PKGS="clang libclang-rt-dev"
-LIB_PKGS="dpdk dpdk-dev libdpdk-dev libnuma-dev libconfig-dev libsystemd-dev libcmocka-dev libcap-dev"
+# libsodium-dev: X25519, the AEADs and HMAC of secure channels (security.mode).
+LIB_PKGS="dpdk dpdk-dev libdpdk-dev libnuma-dev libconfig-dev libsystemd-dev libcmocka-dev libcap-dev libsodium-dev"
 # ip/netns for the test lab; ping and arping to probe a daemon; modprobe
 # and lspci for binding NICs; systemd-analyze to check the unit; ethtool
 # to turn checksum offload off on the test lab's veths; nft to drop the

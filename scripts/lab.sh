@@ -95,6 +95,9 @@ Environment:
   LAB_CC_TARGET_US the daemons' transport.cc_target_delay_us (default 500:
                   af_packet on veth queues far longer than a NIC)
   LAB_FERRYD_ARGS further ferryd flags for both daemons, space-separated
+  LAB_FERRYD_ARGS_A, LAB_FERRYD_ARGS_B
+                  further flags for host a's (b's) daemon only, after those
+                  (each host's key file, say)
   LAB_LCORES      eal.lcores of both daemons (default 0@(0-<ncpu-1>): float)
   LAB_ROUTED_MTU  up: as --routed MTU
 
@@ -117,6 +120,8 @@ LAB_HUGEPAGES=${LAB_HUGEPAGES:-256}
 LAB_MEMORY_MB=${LAB_MEMORY_MB:-128}
 LAB_LOG_LEVEL=${LAB_LOG_LEVEL:-info}
 LAB_FERRYD_ARGS=${LAB_FERRYD_ARGS:-}
+LAB_FERRYD_ARGS_A=${LAB_FERRYD_ARGS_A:-}
+LAB_FERRYD_ARGS_B=${LAB_FERRYD_ARGS_B:-}
 UDP_PORT=31850
 BRIDGE=ferry-br0
 NS_SW=ferry-sw
@@ -444,8 +449,10 @@ daemon_cmd() {
 		--ipc.socket="$(sockfile "$h")" --ipc.shm_dir="$(shmdir "$h")" --log.level="$LAB_LOG_LEVEL"
 		--transport.cc_target_delay_us="$LAB_CC_TARGET_US")
 	[[ -z ${GATEWAY[$h]:-} ]] || DCMD+=(--net.gateway="${GATEWAY[$h]}")
-	# shellcheck disable=SC2206 # LAB_FERRYD_ARGS is a space-separated list
-	extra=($LAB_FERRYD_ARGS)
+	local own=$LAB_FERRYD_ARGS_A
+	[[ $h == b ]] && own=$LAB_FERRYD_ARGS_B
+	# shellcheck disable=SC2206 # LAB_FERRYD_ARGS* are space-separated lists
+	extra=($LAB_FERRYD_ARGS $own)
 	DCMD+=("${extra[@]}")
 }
 

@@ -90,6 +90,12 @@ enum ferry_reason {
 	FERRY_REASON_SHUTDOWN = 10,    /* ferryd is shutting down */
 	FERRY_REASON_RESET = 11,       /* the peer's ferryd no longer knows the
 					* session (it restarted) */
+	FERRY_REASON_UNTRUSTED = 12,   /* a secure handshake failed on trust:
+					* one ferryd does not trust the other's
+					* key, or not from that address
+					* (security.trusted_peers) */
+	FERRY_REASON_SECURITY = 13,    /* the two ferryds' security.mode
+					* differ (none, authenticate, encrypt) */
 };
 
 typedef struct ferry_event {

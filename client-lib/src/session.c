@@ -373,6 +373,8 @@ FERRY_API const char *ferry_reason_str(int reason)
 	case FERRY_REASON_UNREACHABLE: return "host unreachable";
 	case FERRY_REASON_SHUTDOWN: return "ferryd is shutting down";
 	case FERRY_REASON_RESET: return "the peer's ferryd lost the session (it restarted)";
+	case FERRY_REASON_UNTRUSTED: return "the ferryds do not trust each other's keys";
+	case FERRY_REASON_SECURITY: return "the ferryds' security modes differ";
 	default: return "unknown reason";
 	}
 }

@@ -66,6 +66,13 @@ int fcore_create(struct fcore **out, const struct fcore_params *p,
 	c->c_sessions_refused = core_counter(c, FERRY_CTR_COUNT, 0, "daemon.sessions_refused");
 	for (int i = 0; i < FC_COUNT; i++)
 		c->c[i] = core_counter(c, FERRY_CTR_COUNT, 0, "%s", counter_names[i]);
+	if (p->sec_mode != FCORE_SEC_NONE) {
+		int rc = secure_create(c);
+		if (rc < 0) {
+			fcore_destroy(c);
+			return rc;
+		}
+	}
 	*out = c;
 	return 0;
 }
@@ -97,6 +104,7 @@ void fcore_destroy(struct fcore *c)
 		free(sv);
 	}
 	peers_fini(c);
+	secure_destroy(c);
 	for (int i = 0; i < FC_COUNT; i++)
 		c->so.free(c->so.arg, c->c[i]);
 	c->so.free(c->so.arg, c->c_sessions);
@@ -166,6 +174,8 @@ unsigned fcore_poll(struct fcore *c)
 	while ((t = ftq_pop_due(&c->timers, c->now)) != NULL) {
 		if (t->kind == TK_SESSION)
 			session_timer(c, container_of(t, struct fsession, timer));
+		else if (t->kind == TK_SEC)
+			secure_timer(c, t);
 		else
 			peer_timer(c, container_of(t, struct fpeer, timer));
 	}

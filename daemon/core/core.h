@@ -136,6 +136,19 @@ struct fcore_peer_mtu {
 	uint16_t mtu;
 };
 
+/** Security modes (security.mode; daemon/core/SECURITY.md). */
+enum fcore_sec_mode {
+	FCORE_SEC_NONE = 0,         /* packets as they are: no handshake */
+	FCORE_SEC_AUTHENTICATE = 1, /* every packet authenticated, not hidden */
+	FCORE_SEC_ENCRYPT = 2,      /* authenticated and encrypted */
+};
+
+/** A peer's static public key trusted from one subnet (one per pair). */
+struct fcore_trusted {
+	uint8_t key[32];       /* X25519 public key */
+	struct fcore_cidr net; /* where it may speak from (host order) */
+};
+
 /** The core's settings (ferryd fills them from its configuration). */
 struct fcore_params {
 	/* this host; local_ip 0: no link, remote sessions are unreachable */
@@ -170,7 +183,23 @@ struct fcore_params {
 	/* a random 32-bit value each call (ids, first numbers, nonces) */
 	uint32_t (*random32)(void *arg);
 	void *random_arg;
+	/* security: with FCORE_SEC_NONE nothing below is used */
+	enum fcore_sec_mode sec_mode;
+	uint8_t sec_private_key[32];        /* ours (X25519); the core keeps
+					     * its own copy: wipe this one */
+	const struct fcore_trusted *trusted; /* must outlive the core */
+	uint32_t n_trusted;
+	int64_t wall_offset_ns; /* now + this: the wall clock, ns (handshake
+				 * timestamps must grow across restarts) */
+	uint32_t sec_aeads;     /* FCORE_AEAD_* offered; 0: all this CPU runs */
+	uint64_t sec_rekey_ns;      /* new keys after this long; 0: 120 s */
+	uint64_t sec_rekey_packets; /* ... or this many packets; 0: the AEAD's
+				     * limit (AES-GCM 2^22, ChaCha20 2^60) */
 };
+
+/* fcore_params.sec_aeads, fcore_channel_aead() */
+#define FCORE_AEAD_CHACHA20POLY1305 0x1u
+#define FCORE_AEAD_AES256GCM 0x2u
 
 /** Remote-session counters ("remote.*"); fcore_counter() reads them. */
 #define FCORE_REMOTE_COUNTERS(X)                                                   \
@@ -218,16 +247,35 @@ struct fcore_params {
 	X(RX_FRAGS, "rx_fragments")               /* pieces taken for reassembly */ \
 	X(RX_FRAGS_DROPPED, "rx_fragments_dropped") /* malformed, inconsistent,   \
 						   * or of a packet given up */      \
-	X(RX_REASSEMBLED, "rx_reassembled")       /* packets made whole again */
+	X(RX_REASSEMBLED, "rx_reassembled")       /* packets made whole again */    \
+	/* secure channels (secure.c) */                                             \
+	X(RX_AUTH_FAILED, "rx_auth_failed")       /* sealed, the tag fails */        \
+	X(RX_REPLAYED, "rx_replayed")             /* a counter seen before or too  \
+						   * old to judge */                 \
+	X(RX_UNKNOWN_KEY, "rx_unknown_key")       /* sealed with keys we do not    \
+						   * hold (or expired) */            \
+	X(RX_SEC_MISMATCH, "rx_security_mismatch") /* plain when sealed is due, or \
+						    * sealed with mode none */       \
+	X(TX_HANDSHAKES, "tx_handshakes")         /* initiations sent */             \
+	X(HANDSHAKES, "handshakes_done")          /* keys agreed (either role) */    \
+	X(HS_INVALID, "rx_handshake_invalid")     /* do not verify, replayed, or   \
+						   * answer nothing we asked */      \
+	X(HS_REFUSED, "handshakes_refused")       /* untrusted key or address, a   \
+						   * mode mismatch: either way */    \
+	X(HS_LIMITED, "handshakes_rate_limited")                                     \
+	X(REKEYS, "rekeys")                       /* handshakes for aged keys */     \
+	X(TX_UNKEYED_DROPPED, "tx_unkeyed_dropped") /* waited for keys in vain */
 
 #define FCORE_X_ENUM(e, name) FC_##e,
 enum fcore_counter_id { FCORE_REMOTE_COUNTERS(FCORE_X_ENUM) FC_COUNT };
 #undef FCORE_X_ENUM
 
 /**
- * Create a core. The ops tables and @p p are copied (the cidr and peer MTU
+ * Create a core. The ops tables and @p p are copied (the cidr and trusted
  * lists are not: they must outlive the core).
- * @return 0, -EINVAL (a missing op or random source), -ENOMEM
+ * @return 0, -EINVAL (a missing op or random source; a security mode with
+ *         a private key libsodium refuses), -ENOMEM, -ENOSYS (libsodium
+ *         does not start)
  */
 int fcore_create(struct fcore **out, const struct fcore_params *p,
 		 const struct fcore_client_ops *cops, const struct fcore_link_ops *lops,
@@ -240,6 +288,10 @@ void fcore_set_now(struct fcore *c, uint64_t now_ns);
 
 /** This core's incarnation (sent to peers). */
 uint32_t fcore_incarnation(const struct fcore *c);
+
+/** The AEAD (FCORE_AEAD_*) of the keys this core sends to @p ip with now,
+ *  0 when it has none (or security.mode is none). */
+unsigned fcore_channel_aead(const struct fcore *c, uint32_t ip);
 
 /* ---- from the client edge ---------------------------------------------- */
 

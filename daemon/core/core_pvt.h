@@ -7,6 +7,8 @@
  *   services.c     client commands, services, local sessions, ending
  *   peer.c         other ferryds: allowed subnets, incarnations,
  *                  keepalive (PING/PONG), ARP failures
+ *   secure.c       secure channels to them: handshakes, sealing and
+ *                  opening packets, rekeying (noise.c, seal.c)
  *   remote.c       remote sessions' life: handshake, close, reset, input
  *   remote_data.c  their data path: send buffer, packets, acks, delivery
  *   pmtu.c         the path MTU per peer: ICMP reports, black holes, probes
@@ -256,11 +258,12 @@ struct fcore {
 	uint64_t sent;        /* packets handed to the link */
 	struct ferry_counter *c_sessions, *c_sessions_total, *c_sessions_refused;
 	struct ferry_counter *c[FC_COUNT];
+	struct fsec *sec;     /* secure channels; NULL: security.mode none */
 };
 
 /* ---- core.c ------------------------------------------------------------ */
 
-enum { TK_SESSION = 1, TK_PEER = 2 }; /* struct ftimer.kind */
+enum { TK_SESSION = 1, TK_PEER = 2, TK_SEC = 3 }; /* struct ftimer.kind */
 #define container_of(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
 
 /** Every fcore_* entry point brackets its work with these: leaving the
@@ -354,6 +357,32 @@ void peer_rearm(struct fcore *c, struct fpeer *p);
 /** Free peers no session names any more (reap()). */
 void peer_reap(struct fcore *c);
 void peers_fini(struct fcore *c);
+/** Our secure handshakes with @p ip are refused: every session with it
+ *  ends for @p reason, nothing told to it. */
+void peer_refused(struct fcore *c, uint32_t ip, int reason);
+
+/* ---- secure.c ---------------------------------------------------------- */
+
+/* The last FERRY_REASON_* a peer may send us (REFUSE, CLOSE). */
+#define CORE_REASON_MAX FERRY_REASON_SECURITY
+
+/** Security on (p.sec_mode): keys, and the link ops wrapped so that every
+ *  packet leaving is sealed. @return 0, -EINVAL, -ENOMEM, -ENOSYS */
+int secure_create(struct fcore *c);
+void secure_destroy(struct fcore *c);
+/** What sealing adds to every packet on the wire (0 with security off):
+ *  sizes on the path (pmtu.c, frag.c) count it. */
+uint32_t secure_trailer(const struct fcore *c);
+/**
+ * A packet from the link, before anything else reads it (any mode: with
+ * none, a handshake is answered that we do not run one).
+ * @return true with *@p p, *@p len the plain packet to go on with; false
+ *         when it was the secure layer's own, or dropped (counted)
+ */
+bool secure_input(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
+		  const uint8_t **p, uint32_t *len);
+/** A secure channel's timer. */
+void secure_timer(struct fcore *c, struct ftimer *t);
 
 /* ---- remote.c ---------------------------------------------------------- */
 

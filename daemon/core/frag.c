@@ -38,7 +38,8 @@ static uint32_t piece_of(uint32_t len, uint32_t count)
 uint32_t frag_send(struct fcore *c, struct fsession *s, uint32_t seq, uint64_t off, uint32_t len,
 		   uint32_t max)
 {
-	/* max >= 500 stream bytes (the 576 floor): with room >= 96 every
+	/* max >= 472 stream bytes (the 576 floor, less a seal's trailer):
+	 * with room >= 96 every
 	 * fragment of a packet of at most FERRY_WIRE_PKT_MAX bytes has some */
 	uint32_t room = max - (uint32_t)sizeof(struct ferry_wire_frag);
 	uint32_t count = (len + room - 1) / room;
@@ -53,7 +54,7 @@ uint32_t frag_send(struct fcore *c, struct fsession *s, uint32_t seq, uint64_t o
 		core_count(c, FC_TX_FRAGS);
 	}
 	return piece + (uint32_t)(sizeof(struct ferry_wire_frag) + sizeof(struct ferry_wire_hdr)) +
-	       FERRY_WIRE_IPUDP_HLEN;
+	       FERRY_WIRE_IPUDP_HLEN + secure_trailer(c);
 }
 
 /* Give up the packet being rebuilt; its fragments count as dropped. */

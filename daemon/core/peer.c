@@ -170,6 +170,13 @@ void peer_incarnation(struct fcore *c, struct fpeer *p, uint32_t inc, bool prove
 	end_sessions(c, p, old, FERRY_REASON_RESET);
 }
 
+void peer_refused(struct fcore *c, uint32_t ip, int reason)
+{
+	struct fpeer *p = peer_find(c, ip);
+	if (p != NULL)
+		end_sessions(c, p, 0, reason);
+}
+
 void peer_timer(struct fcore *c, struct fpeer *p)
 {
 	uint64_t silent = c->now - p->last_rx_ns;

@@ -104,7 +104,9 @@ static uint64_t probe_every(const struct fcore *c)
 void pmtu_init(struct fcore *c, struct fpeer *p)
 {
 	struct fpmtu *m = &p->pmtu;
-	uint32_t link = c->lo.max_payload(c->lo.arg, p->ip) + FERRY_WIRE_IPUDP_HLEN;
+	/* the link's MTU: its payload less the seal's room is what we are told */
+	uint32_t link = c->lo.max_payload(c->lo.arg, p->ip) + FERRY_WIRE_IPUDP_HLEN +
+			secure_trailer(c);
 	m->ceiling = (uint16_t)(link < FERRY_WIRE_MTU_MAX ? link : FERRY_WIRE_MTU_MAX);
 	for (uint32_t i = 0; i < c->p.n_peer_mtus; i++) {
 		const struct fcore_peer_mtu *e = &c->p.peer_mtus[i];
@@ -121,7 +123,8 @@ void pmtu_init(struct fcore *c, struct fpeer *p)
 uint32_t pmtu_payload(const struct fcore *c, const struct fpeer *p)
 {
 	uint32_t link = c->lo.max_payload(c->lo.arg, p->ip);
-	uint32_t path = p->pmtu.mtu > FERRY_WIRE_IPUDP_HLEN ? p->pmtu.mtu - FERRY_WIRE_IPUDP_HLEN : 0;
+	uint32_t over = FERRY_WIRE_IPUDP_HLEN + secure_trailer(c);
+	uint32_t path = p->pmtu.mtu > over ? p->pmtu.mtu - over : 0;
 	return link < path ? link : path;
 }
 
@@ -141,7 +144,8 @@ static void send_probe(struct fcore *c, struct fpeer *p, uint32_t nonce, uint16_
 	core_count(c, FC_PMTU_PROBES);
 	send_bare_pad(c, p->ip, c->p.udp_port, c->p.udp_port, FW_PING, 0, 0, nonce, 0,
 		      c->incarnation,
-		      size - FERRY_WIRE_IPUDP_HLEN - (uint32_t)sizeof(struct ferry_wire_hdr));
+		      size - FERRY_WIRE_IPUDP_HLEN - (uint32_t)sizeof(struct ferry_wire_hdr) -
+			      secure_trailer(c));
 }
 
 /* The path to @p p takes @p mtu now (for @p why). */

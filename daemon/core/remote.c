@@ -494,7 +494,7 @@ static bool on_close(struct fcore *c, struct fsession *s, uint32_t ip, uint16_t 
 		     uint16_t dport, struct ferry_wire_hdr *h)
 {
 	int reason = (int)ntohl(h->aux);
-	if (reason <= 0 || reason > FERRY_REASON_RESET)
+	if (reason <= 0 || reason > CORE_REASON_MAX)
 		reason = FERRY_REASON_CLOSED;
 	if (s->state == FS_OPENING || !close_fits(c, s, h)) {
 		core_count(c, FC_RX_REJECTED);
@@ -546,7 +546,7 @@ static bool session_input(struct fcore *c, struct fsession *s, uint32_t ip, uint
 		}
 		s->peer_done = true;
 		int reason = (int)ntohl(h->aux);
-		session_end(c, s, NULL, reason > 0 && reason <= FERRY_REASON_RESET
+		session_end(c, s, NULL, reason > 0 && reason <= CORE_REASON_MAX
 						 ? reason
 						 : FERRY_REASON_REFUSED);
 		return false;
@@ -602,6 +602,8 @@ bool fcore_input(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport, co
 	struct ferry_wire_hdr h;
 	bool confirm = false;
 	core_enter(c);
+	if (!secure_input(c, ip, port, dport, &p, &len))
+		goto out;
 	if (len < sizeof(h)) {
 		core_count(c, FC_RX_MALFORMED);
 		goto out;

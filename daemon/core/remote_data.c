@@ -233,9 +233,11 @@ int rtx_send_data(struct fcore *c, struct fsession *s, uint32_t seq, uint16_t fl
 }
 
 /* The IP size of a packet of @p len stream bytes. */
-static uint32_t wire_size(uint32_t len)
+/* The IP packet carrying @p len stream bytes, a seal's trailer included. */
+static uint32_t wire_size(const struct fcore *c, uint32_t len)
 {
-	return len + (uint32_t)sizeof(struct ferry_wire_hdr) + FERRY_WIRE_IPUDP_HLEN;
+	return len + (uint32_t)sizeof(struct ferry_wire_hdr) + FERRY_WIRE_IPUDP_HLEN +
+	       secure_trailer(c);
 }
 
 uint32_t rtx_mss(struct fcore *c, const struct fsession *s)
@@ -271,7 +273,7 @@ void rtx_transmit(struct fcore *c, struct fsession *s)
 				sl->wire = (uint16_t)frag_send(c, s, seq, sl->off, sl->len, max);
 			} else {
 				rtx_send_data(c, s, seq, 0, sl->off, sl->len, NULL, 0);
-				sl->wire = (uint16_t)wire_size(sl->len);
+				sl->wire = (uint16_t)wire_size(c, sl->len);
 			}
 			pmtu_sent(c, s, seq, sl->wire);
 			core_count(c, FC_TX_RETRANSMITS);
@@ -300,10 +302,10 @@ void rtx_transmit(struct fcore *c, struct fsession *s)
 				t->progress_ns = now; /* outstanding from now on */
 			seq = ferry_sack_next_seq(t->sack);
 			t->slots[seq & (WINDOW_PKTS - 1)] = (struct txslot){
-				t->nxt_off, (uint32_t)len, (uint16_t)wire_size((uint32_t)len)};
+				t->nxt_off, (uint32_t)len, (uint16_t)wire_size(c, (uint32_t)len)};
 			ferry_sack_sent(t->sack, seq, now, false);
 			rtx_send_data(c, s, seq, 0, t->nxt_off, (uint32_t)len, NULL, 0);
-			pmtu_sent(c, s, seq, wire_size((uint32_t)len));
+			pmtu_sent(c, s, seq, wire_size(c, (uint32_t)len));
 			t->nxt_off += len;
 		}
 		t->next_send_ns = now + gap;

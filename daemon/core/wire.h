@@ -8,7 +8,7 @@
  *   +-------+-------+-------+-------+
  *   |version| type  |     flags     |  FWF_*
  *   +-------+-------+-------+-------+
- *   |  dst_session (receiver's id)  |  0 in OPEN, PING, PONG
+ *   |  dst_session (receiver's id)  |  0 in OPEN, PING, PONG, KEEPALIVE
  *   +-------------------------------+
  *   |  src_session (sender's id)    |  0 in REFUSE, PING, PONG
  *   +-------------------------------+
@@ -77,7 +77,35 @@
  * ferryd also draws an incarnation when it starts and sends it in OPEN,
  * ACCEPT, RESET, PING and PONG, so that a restarted peer is recognised by
  * what it says, not by ids it happens to reuse. None of this stops a host
- * that can see the traffic; that takes cryptography.
+ * that can see the traffic; that takes cryptography: security.mode.
+ *
+ * Secure channels (security.mode authenticate or encrypt; the protocol is
+ * daemon/core/SECURITY.md). Two ferryds first run a Noise IK handshake,
+ * Noise_IK_25519_ChaChaPoly_SHA256, prologue "ferry noise ik v1", each
+ * message after a ferry header whose other fields are 0 unless said:
+ *
+ *   HS_INIT    src_session: the initiator's index; payload: Noise message
+ *              1 (e 32, encrypted s 48, encrypted ferry_wire_hs_init 40):
+ *              168 bytes with the header
+ *   HS_RESP    dst_session: the initiator's index, src_session: the
+ *              responder's; payload: Noise message 2 (e 32, encrypted
+ *              ferry_wire_hs_resp 40): 120 bytes with the header
+ *   HS_REJECT  dst_session: the initiator's index; aux: a FERRY_REASON_*
+ *              (UNTRUSTED, SECURITY, REFUSED); not authenticated, so the
+ *              initiator believes it only for a handshake it has running
+ *
+ * Every other packet between them is then sealed (FWF_SEALED in flags):
+ *
+ *   | header 48 | payload | key id 4 | counter 8 | tag 16 |
+ *
+ * key id: the receiver's index of the keys used; counter: the sender's
+ * packet count under them, from 0, also the AEAD nonce (32 zero bits, then
+ * the counter: little-endian for ChaCha20-Poly1305, big-endian for
+ * AES-256-GCM, as Noise has it). encrypt: the payload is encrypted, the
+ * header is the associated data; authenticate: the payload is plain and
+ * header and payload are the associated data of a tag over nothing.
+ * KEEPALIVE is sealed and carries nothing: it confirms fresh keys to the
+ * responder when the initiator has nothing else to send.
  */
 #ifndef FERRY_WIRE_H
 #define FERRY_WIRE_H
@@ -113,12 +141,18 @@ enum ferry_wire_type {
 			   * seq: a nonce; aux: the sender's incarnation;
 			   * payload: padding, ignored (a path MTU probe) */
 	FW_PONG = 10,     /* answers PING: ack echoes its nonce; aux: incarnation */
+	/* secure channels (see above): */
+	FW_KEEPALIVE = 11, /* sealed, nothing else: confirms new keys */
+	FW_HS_INIT = 12,   /* handshake message 1 */
+	FW_HS_RESP = 13,   /* handshake message 2 */
+	FW_HS_REJECT = 14, /* the handshake is refused; aux: reason */
 	FW_TYPE_MAX
 };
 
 /* ferry_wire_hdr.flags */
 #define FWF_PROBE 0x1u /* the receiver acks at once (window probe) */
 #define FWF_FRAG 0x2u  /* DATA: a fragment of packet seq (see above) */
+#define FWF_SEALED 0x4u /* a seal follows the payload (secure channels) */
 
 /* The largest IP MTU ferry sends with (port.mtu's maximum), and so the
  * most stream bytes one packet carries: IPv4 and UDP take 28 bytes, the
@@ -162,6 +196,45 @@ struct ferry_wire_accept {
 	uint32_t reserved[2];
 };
 static_assert(sizeof(struct ferry_wire_accept) == 16, "wire ABI");
+
+/* The seal after a sealed packet's payload, then FERRY_WIRE_TAG bytes. */
+struct ferry_wire_seal {
+	uint32_t key_id;     /* the receiver's index of the keys */
+	uint32_t counter_hi; /* the sender's packet count under them */
+	uint32_t counter_lo;
+};
+static_assert(sizeof(struct ferry_wire_seal) == 12, "wire ABI");
+#define FERRY_WIRE_TAG 16
+
+/* Security modes and AEADs, as the handshake carries them. */
+enum { FW_SEC_AUTHENTICATE = 1, FW_SEC_ENCRYPT = 2 };
+#define FW_AEAD_CHACHA20POLY1305 0x1u
+#define FW_AEAD_AES256GCM 0x2u
+
+/* HS_INIT's payload, encrypted in Noise message 1. */
+struct ferry_wire_hs_init {
+	uint32_t index;       /* the initiator's index of the keys to come */
+	uint32_t incarnation; /* the initiator's */
+	uint8_t mode;         /* FW_SEC_*: the initiator's security.mode */
+	uint8_t aeads;        /* FW_AEAD_* bits the initiator can run */
+	uint16_t reserved;
+	uint32_t reserved2;
+	uint64_t timestamp;   /* the initiator's wall clock, ns: larger in each
+			       * handshake, so a replayed one is told apart */
+};
+static_assert(sizeof(struct ferry_wire_hs_init) == 24, "wire ABI");
+
+/* HS_RESP's payload, encrypted in Noise message 2. */
+struct ferry_wire_hs_resp {
+	uint32_t index;       /* the responder's index of the keys */
+	uint32_t echo;        /* the initiator's index */
+	uint32_t incarnation; /* the responder's */
+	uint8_t mode;         /* FW_SEC_*: the responder's (the same) */
+	uint8_t aead;         /* FW_AEAD_*: the one chosen for both ways */
+	uint16_t reserved;
+	uint64_t reserved2;
+};
+static_assert(sizeof(struct ferry_wire_hs_resp) == 24, "wire ABI");
 
 /* One message in the stream: this, then len bytes. */
 struct ferry_wire_frame {

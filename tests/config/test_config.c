@@ -725,6 +725,86 @@ static void test_peer_mtus(void **state)
 			fail_msg("\"%s\" was taken", bad[i]);
 }
 
+/* ---- security ---------------------------------------------------------------- */
+
+#define KEY_A "CVgoRnm2nkfvCFWv1w3W5dsO9VRA2mhMq9FX8ScP1A0="
+#define KEY_B "mWy7Lsu2SYKyGmUxEcq4xVmgJn4uW2j6sJ0e85zz1Ck="
+
+static void test_security(void **state)
+{
+	struct res r;
+	struct ferry_ipv4 nets[4];
+	uint8_t key[32];
+	char why[160];
+
+	(void)state;
+	/* the list from a file, as flags in brackets, from the environment */
+	load_file(&r, "security = { mode = \"encrypt\"; private_key_file = \"/k\";\n"
+		      "  trusted_peers = [\"" KEY_A " 10.0.1.0/24 10.0.2.7\", \"" KEY_B " 10.0.3.4\"]; };\n",
+		  NONE, NONE);
+	assert_clean(&r);
+	assert_int_equal(r.c.security_mode, FERRY_SEC_ENCRYPT);
+	assert_int_equal(r.c.security_trusted_peers.n, 2);
+	done(&r);
+	load(&r, ARGS("--security.mode=authenticate",
+		      "--security.trusted_peers=[\"" KEY_A " 10.0.1.7\"]"), NONE);
+	assert_clean(&r);
+	assert_int_equal(r.c.security_mode, FERRY_SEC_AUTHENTICATE);
+	assert_string_equal(r.c.security_private_key_file, "/etc/ferry/ferryd.key");
+	done(&r);
+	load(&r, ARGS("--gen-key", "--public-key"),
+	     (const char *const[]){ "FERRY_SECURITY_TRUSTED_PEERS=[\"" KEY_B " 10.9.0.0/16\"]", NULL });
+	assert_clean(&r);
+	assert_true(r.act.gen_key && r.act.public_key);
+	assert_int_equal(r.c.security_trusted_peers.n, 1);
+	done(&r);
+
+	/* one entry, parsed */
+	assert_int_equal(ferry_config_parse_trusted(" " KEY_A "\t10.0.1.0/24  10.0.2.7 ", key, nets, 4,
+						    why, sizeof(why)), 2);
+	assert_int_equal(nets[0].addr, 0x0a000100);
+	assert_int_equal(nets[0].prefix_len, 24);
+	assert_int_equal(nets[1].addr, 0x0a000207);
+	assert_int_equal(nets[1].prefix_len, 32);
+	assert_int_equal(key[0], 0x09);
+	assert_int_equal(ferry_config_parse_trusted(KEY_A " 1.2.3.4 1.2.3.5", key, nets, 1, why,
+						    sizeof(why)), -1);
+	assert_string_equal(why, "more than 1 addresses for one key");
+
+	/* what is wrong, and where */
+	static const struct {
+		const char *args[4];
+		const char *line;
+	} cases[] = {
+		{ { "--security.trusted_peers=[\"" KEY_A "\"]" },
+		  "ferryd: security.trusted_peers: flag --security.trusted_peers: entry 1: no address or subnet after the key\n" },
+		{ { "--security.trusted_peers=[\"" KEY_A " 10.0.0.1\", \"notakey 10.0.0.2\"]" },
+		  "ferryd: security.trusted_peers: flag --security.trusted_peers: entry 2: \"notakey\" is not a public key (base64 of 32 bytes, as ferryd --gen-key prints it)\n" },
+		{ { "--security.trusted_peers=[\"CVgoRnm2nkfvCFWv1w3W5dsO9VRA2mhMq9FX8ScP 10.0.0.1\"]" },
+		  "is not a public key" },
+		{ { "--security.trusted_peers=[\"" KEY_A " 10.0.0.300\"]" },
+		  "ferryd: security.trusted_peers: flag --security.trusted_peers: entry 1: \"10.0.0.300\" is not an address a.b.c.d or a subnet a.b.c.d/len\n" },
+		{ { "--security.trusted_peers=[\"" KEY_A " 10.0.0.0/33\"]" }, "\"10.0.0.0/33\" is not an address" },
+		{ { "--security.mode=encrypt" },
+		  "ferryd: security.trusted_peers: default: is empty, so with security.mode (\"encrypt\", flag) no ferryd could talk to this one\n" },
+		{ { "--security.mode=encrypt", "--security.private_key_file=ferryd.key",
+		    "--security.trusted_peers=[\"" KEY_A " 10.0.0.1\"]" },
+		  "ferryd: security.private_key_file: flag --security.private_key_file: \"ferryd.key\" is not an absolute path, and security.mode (\"encrypt\", flag) needs a key\n" },
+		{ { "--security.mode=secret" }, "ferryd: security.mode: flag --security.mode:" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		load(&r, cases[i].args, NONE);
+		if (r.n != 1)
+			fail_msg("case %zu: %d errors:\n%s", i, r.n, r.err);
+		assert_err(&r, "%s", cases[i].line);
+		done(&r);
+	}
+	/* mode none needs neither key nor peers, whatever the key file says */
+	load(&r, ARGS("--security.private_key_file="), NONE);
+	assert_clean(&r);
+	done(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest unit[] = {
@@ -748,6 +828,7 @@ int main(void)
 		T(test_rules),
 		T(test_rules_pass),
 		T(test_peer_mtus),
+		T(test_security),
 	};
 	return cmocka_run_group_tests_name("config", unit, NULL, NULL);
 }

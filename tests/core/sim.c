@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <sodium.h>
+
 #include "ferry.h"
 #include "ferry_ring.h"
 #include "sim.h"
@@ -415,6 +417,38 @@ void sim_fini(struct sim *s)
 	}
 	assert_int_equal(s->counters_alloc, 0); /* the engines freed every counter */
 	sim_tap = NULL;
+}
+
+/* ---- security ---------------------------------------------------------- */
+
+/* What each host trusts: the engine keeps a pointer to it. */
+static struct fcore_trusted g_trust[SIM_HOSTS][SIM_TRUST_MAX];
+
+void sim_keypair(int host, int variant, uint8_t priv[32], uint8_t pub[32])
+{
+	assert_true(sodium_init() >= 0);
+	for (int i = 0; i < 32; i++)
+		priv[i] = (uint8_t)(0x40 + host * 37 + variant * 101 + i * 13);
+	assert_int_equal(crypto_scalarmult_base(pub, priv), 0);
+}
+
+void sim_secure(struct fcore_params *p, int host, enum fcore_sec_mode mode)
+{
+	uint8_t other_priv[32];
+	p->sec_mode = mode;
+	sim_keypair(host, 0, p->sec_private_key, other_priv);
+	struct fcore_trusted t = {.net = {.addr = 0x0a000001u + (uint32_t)(1 - host),
+					  .prefix_len = 32}};
+	sim_keypair(1 - host, 0, other_priv, t.key);
+	sim_trust(p, host, &t, 1);
+}
+
+void sim_trust(struct fcore_params *p, int host, const struct fcore_trusted *t, uint32_t n)
+{
+	assert_true(n <= SIM_TRUST_MAX);
+	memcpy(g_trust[host], t, n * sizeof(*t));
+	p->trusted = g_trust[host];
+	p->n_trusted = n;
 }
 
 /* ---- running ----------------------------------------------------------- */

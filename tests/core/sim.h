@@ -170,6 +170,19 @@ void sim_check(struct sim *s);
 /** A counter of host @p h by label ("remote.rx_rejected"); 0 if none. */
 uint64_t sim_counter(struct sim *s, int h, const char *label);
 
+/* ---- security (daemon/core/secure.c) ------------------------------------ */
+
+/** A fixed X25519 key pair for host @p host; @p variant 0 is the one
+ *  sim_secure() gives it, others are keys nobody was told of. */
+void sim_keypair(int host, int variant, uint8_t priv[32], uint8_t pub[32]);
+/** For a tweak: host @p host runs @p mode with its key (variant 0) and
+ *  trusts the other host's (variant 0) at the other's address. */
+void sim_secure(struct fcore_params *p, int host, enum fcore_sec_mode mode);
+/** For a tweak, after sim_secure(): host @p host trusts these @p n rows
+ *  instead (copied; at most SIM_TRUST_MAX). */
+#define SIM_TRUST_MAX 8
+void sim_trust(struct fcore_params *p, int host, const struct fcore_trusted *t, uint32_t n);
+
 /* ---- forging, for hostile-peer tests ----------------------------------- */
 
 /** Hand @p len bytes to host @p to's engine as if sent by host @p from

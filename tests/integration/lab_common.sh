@@ -2,10 +2,11 @@
 # shellcheck shell=bash
 #
 # Shared by the two-host tests (twohost.sh, reliable.sh, wireshark_lab.sh,
-# arp_spoof.sh, hostile_peer.sh, chaos.sh): how they report, the checks
-# before they bring up the lab, bringing it up and down, reading its
-# daemons. Sourced; $LAB is lab.sh, $BUILD the build directory, $TMP the test's scratch directory,
-# $STAT ferry-stat and $XFER ferry-xfer where a test uses them.
+# arp_spoof.sh, hostile_peer.sh, chaos.sh, pmtu.sh, secure.sh): how they
+# report, the checks before they bring up the lab, bringing it up and down,
+# reading its daemons. Sourced; $LAB is lab.sh, $BUILD the build directory,
+# $TMP the test's scratch directory, $STAT ferry-stat and $XFER ferry-xfer
+# where a test uses them.
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }

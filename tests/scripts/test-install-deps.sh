@@ -44,7 +44,7 @@ expect_rc 0 "everything installed"
 expect_out "" "everything installed: no command"
 expect_err_has "nothing to do" "everything installed"
 for p in build-essential meson ninja-build pkg-config clang libclang-rt-dev dpdk dpdk-dev libdpdk-dev libnuma-dev \
-	libconfig-dev libsystemd-dev libcmocka-dev libcap-dev iproute2 iputils-ping arping kmod python3 procps systemd \
+	libconfig-dev libsystemd-dev libcmocka-dev libcap-dev libsodium-dev iproute2 iputils-ping arping kmod python3 procps systemd \
 	prometheus tshark tcpdump; do
 	if grep -qx "$p" "$FAKE_LOG"; then pass "checks $p"; else fail "checks $p"; fi
 done
