@@ -163,6 +163,11 @@ static void observe(const struct fd_pkt *k)
 		if (fd.auto_peer && host >= 0)
 			do_accept(v, 0x10000u * (src & 0xfff), 0, WIN_DEFAULT, false, false, true);
 		return;
+	case FW_HS_REJECT:
+		/* security.mode none answers a handshake: not ours to run */
+		FUZZ_CHECK(aux == FERRY_REASON_SECURITY && src == 0,
+			   "HS_REJECT for %u says reason %u", dst, aux);
+		return;
 	case FW_REFUSE:
 	case FW_RESET:
 	case FW_CLOSE_ACK:
