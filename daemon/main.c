@@ -284,6 +284,8 @@ static int make_core(struct ferryd *d)
 		.n_trusted = d->n_trusted,
 		.wall_offset_ns = (int64_t)(real_ns() - mono_ns()),
 	};
+	memcpy(p.sec_private_key, d->key, sizeof(d->key));
+	sodium_memzero(d->key, sizeof(d->key)); /* the core keeps its own copy */
 	if (parse_allowed(d, &p) < 0 || parse_peer_mtus(d, &p) < 0)
 		return -1;
 	struct fcore_client_ops cops;
