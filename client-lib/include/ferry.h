@@ -56,7 +56,10 @@ typedef struct ferry_opts {
 	const char *socket_path; /* NULL: $FERRY_SOCKET, else FERRY_DEFAULT_SOCKET */
 	const char *name;        /* shown in ferry-stat; NULL: program name */
 	/* How long ferry_poll() spins, then yields, before sleeping on the
-	 * doorbell; -1 leaves the defaults (spin 10 us, yield 50 us). */
+	 * doorbell; -1 leaves the defaults (spin 2 us, yield 200 us: a local
+	 * peer's answer is caught spinning, a remote one's, a cross-host
+	 * round trip later, while yielding; spinning longer would keep
+	 * ferryd off a CPU it may share with us). */
 	int32_t spin_us;
 	int32_t yield_us;
 	uint64_t reserved[4];
