@@ -325,8 +325,9 @@ FERRY_API int ferry_poll(ferry_t *f, ferry_event_t *evs, int max, int timeout_ms
 	 * event would: the caller's loop may be waiting for just that. */
 	uint32_t cb0 = f->callbacks;
 	int n = ferry_gather(f, evs, max);
-	/* about to return empty-handed to an event loop waiting on ferry_fd() */
-	if (n == 0 && timeout_ms == 0 && f->poll_fd >= 0 && f->callbacks == cb0)
+	/* about to return empty-handed to an event loop waiting on ferry_fd():
+	 * arm it, even after callbacks ran, since the loop sleeps next */
+	if (n == 0 && timeout_ms == 0 && f->poll_fd >= 0)
 		n = ferry_fd_arm(f, evs, max);
 	if (n || timeout_ms == 0 || f->callbacks != cb0) {
 		if (n == 0 && ++f->idle_polls >= LIVENESS_EVERY) {

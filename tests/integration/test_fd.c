@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * ferry_fd() end to end with the real ferryd and libferry: the descriptor
- * is readable at first and quiet once an empty ferry_poll() has armed it;
+ * is readable at first and quiet once an empty ferry_poll() has armed it
+ * (one that only ran an RPC handler included);
  * ferryd's events, a local-session peer's messages, room to send again,
  * an RPC deadline and ferryd's death each make it readable; and two
  * processes that wait only in epoll on it (ferry-fd-pingpong) exchange
@@ -160,6 +161,36 @@ static void test_rpc_deadline_wakes(void **state)
 	ferry_close(p.b);
 }
 
+static void echo_handler(void *arg, ferry_session_t *s, const ferry_event_t *req)
+{
+	(*(int *)arg)++;
+	assert_int_equal(ferry_rpc_reply(s, req->rpc_id, 0, req->data, req->len), 0);
+}
+
+/* A poll that only ran a handler returns 0, and must have armed the
+ * descriptor all the same: the loop goes to sleep after it. */
+static void test_handler_poll_arms(void **state)
+{
+	struct daemon *d = *state;
+	struct pair p;
+	int served = 0;
+	assert_int_equal(open_pair(d, &p, "fd-handler"), 0);
+	assert_int_equal(ferry_rpc_register(p.b, 3, echo_handler, &served), 0);
+	int fb = ferry_fd(p.b);
+	drain(p.b, 0, NULL);
+	for (int k = 1; k <= 20; k++) {
+		assert_int_equal(ferry_rpc_call(p.sa, 3, &k, sizeof(k), 2000, NULL, NULL, NULL), 0);
+		assert_true(readable(fb, 1000));
+		ferry_event_t ev[8];
+		assert_int_equal(ferry_poll(p.b, ev, 8, 0), 0); /* the handler answered */
+		assert_int_equal(served, k);
+		assert_false(readable(fb, 20));
+		assert_int_equal(h_wait_event(p.a, FERRY_EV_RPC_RESPONSE, 2000, NULL), 1);
+	}
+	ferry_close(p.a);
+	ferry_close(p.b);
+}
+
 static void test_daemon_death_wakes(void **state)
 {
 	struct daemon *d = *state;
@@ -231,6 +262,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_session_wakes, setup, h_teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_writable_wakes, setup_small_rings, h_teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_rpc_deadline_wakes, setup, h_teardown_daemon),
+		cmocka_unit_test_setup_teardown(test_handler_poll_arms, setup, h_teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_daemon_death_wakes, setup, h_teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_pingpong_processes, setup, h_teardown_daemon),
 	};
