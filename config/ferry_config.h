@@ -158,14 +158,16 @@
   FS_INT (limits_max_half_open_per_peer,  "limits.max_half_open_per_peer",  128, 1, 65536, \
           "sessions from one peer address announced but not yet accepted; OPENs beyond are refused") \
   /* main loop */ \
-  FS_ENUM(idle_strategy,   "idle.strategy",   "backoff", "spin|yield|backoff", \
-          "what the loop does with no work: spin, sched_yield, or spin then yield then sleep") \
+  FS_ENUM(idle_strategy,   "idle.strategy",   "interrupt", "spin|yield|backoff|interrupt", \
+          "what the loop does with no work: spin, sched_yield, spin then yield then sleep " \
+          "(backoff), or backoff that sleeps on the NIC's receive interrupts where its PMD " \
+          "has them (interrupt)") \
   FS_INT (idle_spin_us,    "idle.spin_us",    5, 0, 1000000, \
-          "backoff: busy-poll this long before yielding") \
+          "backoff, interrupt: busy-poll this long before yielding") \
   FS_INT (idle_yield_us,   "idle.yield_us",   2000, 0, 1000000, \
-          "backoff: then sched_yield this long (others with work get the CPU) before sleeping") \
+          "backoff, interrupt: then sched_yield this long (others with work get the CPU) before sleeping") \
   FS_INT (idle_sleep_us,   "idle.sleep_us",   1000, 1, 1000000, \
-          "backoff: longest sleep while a NIC needs polling") \
+          "longest sleep while a NIC without receive interrupts needs polling") \
   /* transport timers */ \
   FS_INT (transport_open_timeout_ms,  "transport.open_timeout_ms",  3000, 10, 600000, \
           "how long a session open may take before it fails") \
@@ -212,7 +214,7 @@ enum ferry_cfg_source {
 
 /* enum values, in the order of their FS_ENUM row */
 enum { FERRY_HUGE_AUTO, FERRY_HUGE_ON, FERRY_HUGE_OFF };
-enum { FERRY_IDLE_SPIN, FERRY_IDLE_YIELD, FERRY_IDLE_BACKOFF };
+enum { FERRY_IDLE_SPIN, FERRY_IDLE_YIELD, FERRY_IDLE_BACKOFF, FERRY_IDLE_INTERRUPT };
 enum { FERRY_LOG_ERR, FERRY_LOG_WARNING, FERRY_LOG_NOTICE, FERRY_LOG_INFO, FERRY_LOG_DEBUG };
 enum { FERRY_SEC_NONE, FERRY_SEC_AUTHENTICATE, FERRY_SEC_ENCRYPT };
 

@@ -12,11 +12,12 @@
  * at the control sockets, and at its end reaches the safe point where
  * clients marked for reclaim are reclaimed and freed. When a pass finds no
  * work the idle strategy decides what happens next: keep polling, yield
- * the CPU, or (backoff) spin, then yield, then sleep in epoll until a
- * client writes our eventfd, a socket needs attention or a timer is due.
- * An idle daemon with no NIC wakes only for its tick (heartbeat, STATUS=,
- * watchdog: once a second, or every half watchdog period); with a NIC it
- * also wakes every idle.sleep_us to poll the port, which has no doorbell.
+ * the CPU, or (backoff, interrupt) spin, then yield, then sleep in epoll
+ * until a client writes our eventfd, a socket needs attention, the NIC
+ * raises a receive interrupt or a timer is due. An idle daemon wakes only
+ * for its tick (heartbeat, STATUS=, watchdog: once a second, or every half
+ * watchdog period), and, with a NIC that has no receive interrupts (or
+ * idle.strategy = backoff), every idle.sleep_us to poll it.
  */
 #include <arpa/inet.h>
 #include <assert.h>
@@ -62,6 +63,8 @@ static_assert((int)FERRY_SEC_NONE == FCORE_SEC_NONE &&
 #define IO_CHECK_NS 50000ull
 /* How often the heartbeat and STATUS= are refreshed. */
 #define TICK_NS 1000000000ull
+/* The NIC's receive interrupts in the loop's epoll (nic_wake_fd()). */
+#define TAG_NIC CLIENTS_TAG_OTHER
 
 /* The process: configuration, the edges, the core, and the loop's own. */
 struct ferryd {
@@ -155,10 +158,16 @@ static unsigned handle_io(struct ferryd *d, int64_t timeout_ns)
 	int n = epoll_pwait2(d->epfd, evs, 64, tsp, &g_waitmask);
 	if (n <= 0)
 		return 0;
-	for (int i = 0; i < n; i++)
-		if ((evs[i].data.u64 & CLIENTS_TAG_MASK) < CLIENTS_TAG_OTHER)
+	unsigned work = 0;
+	for (int i = 0; i < n; i++) {
+		/* the NIC's interrupt is not work here: the next pass polls
+		 * the port, and the frames it finds are */
+		if ((evs[i].data.u64 & CLIENTS_TAG_MASK) < CLIENTS_TAG_OTHER) {
 			clients_event(d->clients, evs[i].data.u64, evs[i].events);
-	return (unsigned)n;
+			work++;
+		}
+	}
+	return work;
 }
 
 /* ---- the core's wiring ------------------------------------------------- */
@@ -345,6 +354,12 @@ static int setup(struct ferryd *d)
 			return -1;
 		d->privs.keep_caps = nic_keep_caps(d->nic);
 		telemetry_init(cfg, &d->st, nic_describe(d->nic));
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_NIC};
+		if (nic_wake_fd(d->nic) >= 0 &&
+		    epoll_ctl(d->epfd, EPOLL_CTL_ADD, nic_wake_fd(d->nic), &ev) < 0) {
+			LOG_E("cannot add the NIC's receive interrupts to epoll: %s", strerror(errno));
+			return -1;
+		}
 	}
 	if (clients_create(&d->clients, cfg, d->epfd, &d->st, &d->privs) < 0)
 		return -1;
@@ -478,7 +493,7 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 		}
 		uint64_t idle = now - last_work;
 		if (cfg->idle_strategy == FERRY_IDLE_SPIN ||
-		    (cfg->idle_strategy == FERRY_IDLE_BACKOFF && idle < spin_ns)) {
+		    (cfg->idle_strategy >= FERRY_IDLE_BACKOFF && idle < spin_ns)) {
 			FERRY_CPU_RELAX();
 			continue;
 		}
@@ -486,28 +501,38 @@ static int loop(struct ferryd *d, uint64_t wd_ns)
 			sched_yield();
 			continue;
 		}
-		/* Sleep until a client wakes us, a socket fires or the next
-		 * timer or tick is due. Dekker with the clients: our flag,
-		 * fence, their rings; their record, fence, our flag. */
+		/* Sleep until a client wakes us, a socket fires, the NIC
+		 * raises a receive interrupt or the next timer or tick is due.
+		 * Dekker with the clients: our flag, fence, their rings; their
+		 * record, fence, our flag. With the NIC: arm, then poll once
+		 * more (nic_arm()); a frame after that poll fires the fd. */
 		int64_t wait = (int64_t)(next_tick - now);
 		int64_t timer_ns = fcore_next_timer(d->core);
 		if (timer_ns >= 0 && timer_ns < wait)
 			wait = timer_ns;
-		/* a NIC has no doorbell: come back to poll it */
-		if (d->nic && wait > cfg->idle_sleep_us * 1000)
-			wait = cfg->idle_sleep_us * 1000;
+		if (d->nic) {
+			timer_ns = nic_next_timer(d->nic);
+			if (timer_ns >= 0 && timer_ns < wait)
+				wait = timer_ns;
+			/* no receive interrupts: come back to poll it */
+			if (nic_wake_fd(d->nic) < 0 && wait > cfg->idle_sleep_us * 1000)
+				wait = cfg->idle_sleep_us * 1000;
+		}
 		FA_STORE_RLX(&d->st.d->daemon_sleeping, 1);
 		atomic_thread_fence(memory_order_seq_cst);
 		unsigned woke = 1;
-		if (!clients_pending(d->clients)) {
+		if (!clients_pending(d->clients) && (d->nic == NULL || nic_arm(d->nic) == 0)) {
 			fctr_add(d->loop_sleeps, 1);
 			woke = handle_io(d, wait);
 			next_io = mono_ns() + IO_CHECK_NS;
 		}
+		if (d->nic)
+			nic_disarm(d->nic);
 		FA_STORE_RLX(&d->st.d->daemon_sleeping, 0);
-		/* Woken by an event: work is likely to follow, so spin and
-		 * yield again. Woken by the timeout (to poll the NIC): look
-		 * once and, if there is nothing, go straight back to sleep. */
+		/* Woken by a client or a socket: work is likely to follow, so
+		 * spin and yield again. Woken by a timer, the NIC's interrupt
+		 * or to poll a NIC without interrupts: the next pass looks,
+		 * and what it finds is work; if nothing, sleep again. */
 		if (woke)
 			last_work = mono_ns();
 	}

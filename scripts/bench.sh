@@ -3,11 +3,12 @@
 #
 # bench.sh: measure ferry and print one table, every row from this run.
 #
-#   scripts/bench.sh [--json FILE] [--plot DIR]
+#   scripts/bench.sh [--json FILE] [--plot DIR] [--lab-pmd af_packet|tap|both]
 #
 # --plot DIR: also write every latency histogram of the run as an
 # HdrHistogram percentile distribution, DIR/<scenario>-<impl>.hgrm
-# (local-32B-rtt, local-32B-floor, twohost-1KiB-udpbusy ...), and chart
+# (local-32B-rtt, local-32B-floor, twohost-1KiB-udpbusy,
+# sparse-tap-1000-rtt, sparse-tap-1000-udpblock ...), and chart
 # each scenario's curves as DIR/<scenario>.png (scripts/plot-hgrm.sh;
 # installs gnuplot-nox if it is missing).
 #
@@ -23,8 +24,16 @@
 # messages, lossless and with 1 % of received packets dropped by the
 # daemons' fault injection; the same between
 # two daemons joined by net_memif, with no kernel on the path; ferryd's
-# start-up time to ready. Then a table of its own: security.mode = encrypt
-# beside none, and sealing alone (scripts/bench-security.sh).
+# start-up time to ready.
+# Sparse requests, as most RPC traffic is: one 32 B request at a time at
+# 100, 1,000 and 10,000 requests/s (ferry-perf --rate, each round trip
+# timed from when it was due), between clients with libferry's default
+# options, beside kernel UDP blocking sockets at the same rates, with both
+# lab daemons' CPU use at each rate and idle. These rows run on each lab
+# PMD --lab-pmd names (default both): af_packet (no receive interrupts: an
+# idle ferryd naps and polls) and tap (an idle ferryd sleeps on them).
+# Then a table of its own: security.mode = encrypt beside none, and
+# sealing alone (scripts/bench-security.sh).
 # Builds a release build in build-release/. Needs root. Takes about 6 min.
 set -euo pipefail
 
@@ -37,10 +46,19 @@ source "$TOP/scripts/local-daemon.sh"
 
 JSON_OUT=
 PLOT=
+SPARSE_PMDS="af_packet tap"
 while (($#)); do
 	case $1 in
 	--json) JSON_OUT=${2:?--json needs a file}; shift ;;
 	--plot) PLOT=${2:?--plot needs a directory}; shift ;;
+	--lab-pmd)
+		case ${2:-} in
+		af_packet | tap) SPARSE_PMDS=$2 ;;
+		both) SPARSE_PMDS="af_packet tap" ;;
+		*) die "--lab-pmd wants af_packet, tap or both, not '${2:-}'" ;;
+		esac
+		shift
+		;;
 	-h | --help) awk 'NR > 3 && !/^#/ { exit } NR > 3' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see $PROG --help)" ;;
 	esac
@@ -137,6 +155,65 @@ rm -rf /dev/shm/ferry-memif-1 /dev/shm/ferry-memif-2 /var/run/dpdk/ferry-memif-1
 	/var/run/dpdk/ferry-memif-2
 "$LAB" down >/dev/null 2>&1
 
+# Sparse requests: one 32 B request at a time on a fixed schedule, ferry
+# between two clients with libferry's default spin and yield, then kernel
+# UDP blocking sockets at the same rates over the same wire; both lab
+# daemons' CPU time over each ferry run, and over 10 s with nothing to
+# do: the run time of all their threads from /proc/PID/task/*/schedstat,
+# in ns (utime and stime count 10 ms ticks, too coarse for an idle
+# daemon; summed as floating point, since mawk's %d stops at 2^31 ns).
+# One lab per PMD.
+SPARSE_RATES="100 1000 10000"
+lab_cpu_ns() { # "ns_a ns_b": CPU time of each lab daemon, every thread
+	local h
+	for h in a b; do
+		cat "/proc/$(cat "/run/ferry-lab/$h.pid")"/task/*/schedstat |
+			awk '{ t += $1 } END { printf "%.0f ", t }'
+	done
+}
+# sparse_count RATE: samples per rate, about 2 to 10 s each
+sparse_count() { local n=$(($1 * 2)); ((n < 1000)) && n=1000; ((n > 20000)) && n=20000; echo "$n"; }
+for pmd in $SPARSE_PMDS; do
+	info "two hosts on net_$pmd: sparse requests at $SPARSE_RATES per second"
+	LAB_PMD=$pmd "$LAB" --build "$BUILD" up >"$TMP/lab.log" 2>&1 ||
+		{ cat "$TMP/lab.log"; die "lab.sh up (LAB_PMD=$pmd) failed"; }
+	"$LAB" exec b "$BUILD/client-lib/tools/ferry-perf" -r server --spin-us -1 --yield-us -1 \
+		>/dev/null 2>&1 &
+	SPID=$!
+	for rate in $SPARSE_RATES; do
+		n=$(sparse_count "$rate")
+		c0=$(lab_cpu_ns)
+		t0=$(date +%s%N)
+		"$LAB" exec a "$BUILD/client-lib/tools/ferry-perf" -r client -H 10.77.0.2 --sizes 32 \
+			--rate "$rate" --count "$n" --warmup 50 --spin-us -1 --yield-us -1 \
+			--timeout-ms 5000 --json ${PLOT:+--hgrm "$PLOT/sparse-$pmd-$rate-{what}.hgrm"} \
+			>"$TMP/sparse-$pmd-ferry-$rate.json"
+		t1=$(date +%s%N)
+		c1=$(lab_cpu_ns)
+		echo "$c0 $c1 $((t1 - t0))" >"$TMP/sparse-$pmd-cpu-$rate"
+	done
+	kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null || true
+	"$LAB" baseline-addrs on >/dev/null
+	for rate in $SPARSE_RATES; do
+		"$LAB" exec b "$PP" --server 31999 --bind 10.77.1.2 --once --idle-exit-s 30 \
+			--mode block >/dev/null 2>&1 &
+		SPID=$!
+		"$LAB" exec a "$PP" --client 10.77.1.2 31999 --mode block --rate "$rate" \
+			--count "$(sparse_count "$rate")" --warmup 50 --timeout-ms 3000 --json \
+			${PLOT:+--hgrm "$PLOT/sparse-$pmd-$rate-udpblock.hgrm"} >"$TMP/sparse-$pmd-udp-$rate.json"
+		wait "$SPID" || true
+	done
+	"$LAB" baseline-addrs off >/dev/null
+	sleep 1 # past the daemons' yield time
+	c0=$(lab_cpu_ns)
+	t0=$(date +%s%N)
+	sleep 10
+	t1=$(date +%s%N)
+	c1=$(lab_cpu_ns)
+	echo "$c0 $c1 $((t1 - t0))" >"$TMP/sparse-$pmd-cpu-idle"
+	"$LAB" down >/dev/null 2>&1
+done
+
 # Goodput of 1 MiB messages, lossless and with 1 % of the packets each
 # daemon receives dropped (fault injection): what reliability costs on a
 # lossy path. Three pairs, alternating, as the VM's speed drifts; the
@@ -158,8 +235,9 @@ for pair in 1 2 3; do
 	done
 done
 
+SPARSE_PMDS="$SPARSE_PMDS" SPARSE_RATES="$SPARSE_RATES" \
 python3 - "$TMP/perf.json" "$TMP/local.json" "${JSON_OUT:-}" "$TMP" <<'PY'
-import json, sys
+import json, os, sys
 perf = json.load(open(sys.argv[1]))
 local = json.load(open(sys.argv[2]))
 tmp = sys.argv[4]
@@ -226,6 +304,29 @@ for r, t in zip(memif, two):
     rows.append((f"net_memif one-way {name} (k msgs/s)", f"{r['msgs_per_s'] / 1e3:.0f}",
                  f"af_packet two-host {t['msgs_per_s'] / 1e3:.0f}; RPC {r['rpc_per_s'] / 1e3:.0f} k calls/s",
                  f"{r['msgs_per_s'] / t['msgs_per_s']:.1f}x af_packet; lost {r['sent'] - r['received']}"))
+def cpu(path):
+    """both lab daemons' CPU over a run, in % of one core"""
+    a0, b0, a1, b1, ns = (int(x) for x in open(path).read().split())
+    return {"a": 100.0 * (a1 - a0) / ns, "b": 100.0 * (b1 - b0) / ns, "secs": ns / 1e9}
+sparse = {}
+for pmd in os.environ["SPARSE_PMDS"].split():
+    m = sparse[pmd] = {"ferry": {}, "kernel_udp_block": {}, "ferryd_cpu_pct": {}}
+    for rate in os.environ["SPARSE_RATES"].split():
+        f = one("%s/sparse-%s-ferry-%s.json" % (tmp, pmd, rate))
+        k = json.load(open("%s/sparse-%s-udp-%s.json" % (tmp, pmd, rate)))
+        c = cpu("%s/sparse-%s-cpu-%s" % (tmp, pmd, rate))
+        m["ferry"][rate], m["kernel_udp_block"][rate], m["ferryd_cpu_pct"][rate] = f, k, c
+        fr, kr = f["rtt_ns"], k["rtt_ns"]
+        rows.append((f"{pmd}: {int(rate):,} req/s RTT 32 B p50 / p90 / p99 (us)",
+                     f"{us(fr['p50'])} / {us(fr['p90'])} / {us(fr['p99'])}",
+                     f"kernel UDP block {us(kr['p50'])} / {us(kr['p90'])} / {us(kr['p99'])}",
+                     f"{fr['p50'] / kr['p50']:.2f}x / {fr['p90'] / kr['p90']:.2f}x / "
+                     f"{fr['p99'] / kr['p99']:.2f}x; late {f['late']}"))
+        rows.append((f"{pmd}: ferryd CPU at {int(rate):,} req/s", f"a {c['a']:.1f} %, b {c['b']:.1f} %",
+                     "of one core, all threads", f"over {c['secs']:.1f} s"))
+    c = m["ferryd_cpu_pct"]["idle"] = cpu("%s/sparse-%s-cpu-idle" % (tmp, pmd))
+    rows.append((f"{pmd}: ferryd idle CPU, with a NIC", f"a {c['a']:.3f} %, b {c['b']:.3f} %",
+                 "no clients", f"over {c['secs']:.0f} s"))
 if ready:
     rows.append(("ferryd start to ready (ms)", " / ".join("%.0f" % x for x in ready), "both lab daemons", "EAL, port, IPC, drop"))
 rows.append(("ferryd idle CPU, 1 idle client", f"{local['daemon_idle_cpu_pct']:.3f} %",
@@ -244,7 +345,8 @@ for r in rows:
 if sys.argv[3]:
     json.dump({"perf": perf, "local": local, "two_host": two, "memif": memif,
                "two_host_1mib": g0, "two_host_1mib_1pct_drop": g1,
-               "kernel_udp": {"%s_%d" % k: v for k, v in udp.items()}, "ready_ms": ready},
+               "kernel_udp": {"%s_%d" % k: v for k, v in udp.items()}, "ready_ms": ready,
+               "sparse": sparse},
               open(sys.argv[3], "w"), indent=1)
 PY
 if [[ -n $PLOT ]]; then

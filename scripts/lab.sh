@@ -5,8 +5,8 @@
 # namespaces on one Ethernet segment, 10.77.0.0/24:
 #
 #   ferry-a  veth fa0, no kernel IPv4 address: a ferryd owns fa0 through
-#            net_af_packet and is 10.77.0.1 (lcore 0)
-#   ferry-b  veth fb0, likewise; its ferryd is 10.77.0.2 (lcore 1)
+#            net_af_packet and is 10.77.0.1
+#   ferry-b  veth fb0, likewise; its ferryd is 10.77.0.2
 #   ferry-k  veth fk0 with 10.77.0.3/24: an ordinary kernel host
 #   ferry-sw the switch: bridge ferry-br0 and the veths' other ends
 #
@@ -21,6 +21,17 @@
 # so a's packets to b larger than MTU meet a narrower link with DF set: the
 # router answers ICMP fragmentation needed (rate limit off), unless a rule
 # in ferry-r drops those (lab.sh exec r nft ...).
+#
+# With LAB_PMD=tap each daemon's port is net_tap instead, which has
+# receive interrupts (an idle ferryd sleeps on them; net_af_packet has
+# none, so an idle ferryd polls it): the host's namespace gets a
+# persistent tap, ta0 (tb0), created before the daemon attaches to it, and
+# a bridge, fa-br (fb-br), joining the tap to the veth fa0 (fb0). The PMD
+# gives the kernel's side of the tap the port's own MAC; a bridge would
+# take that MAC for its own and keep ferryd's frames, so once the daemon
+# is up the lab gives the tap another one. Every frame then crosses two
+# more bridges than with af_packet; the kernel baseline's addresses sit on
+# the hosts' bridges and cross them too.
 #
 # Nothing is added to the root namespace: each veth pair is created with its
 # ends directly in their namespaces. The kernel interfaces fa0 and fb0 carry
@@ -48,8 +59,9 @@ Usage: $PROG [options] up|down|status|kill H|start H
        $PROG exec a|b|k|sw|r COMMAND [ARG...]
 
 ferry's test lab: namespaces ferry-a and ferry-b, each with a ferryd that
-owns its veth (fa0, fb0) through net_af_packet as 10.77.0.1 and 10.77.0.2,
-and ferry-k, a kernel host at 10.77.0.3, joined by the bridge ferry-br0 in
+owns its veth (fa0, fb0) through net_af_packet (or, with LAB_PMD=tap, a
+tap bridged to it through net_tap) as 10.77.0.1 and 10.77.0.2, and
+ferry-k, a kernel host at 10.77.0.3, joined by the bridge ferry-br0 in
 namespace ferry-sw. Subnet 10.77.0.0/24, ferry's UDP port 31850.
 
   up              create the namespaces, links and addresses, reserve
@@ -70,7 +82,8 @@ namespace ferry-sw. Subnet 10.77.0.0/24, ferry's UDP port 31850.
                   host's daemon socket
   baseline-addrs on|off
                   add (remove) the kernel addresses 10.77.1.1/24 on fa0 and
-                  10.77.1.2/24 on fb0, for a kernel UDP baseline over the
+                  10.77.1.2/24 on fb0 (with LAB_PMD=tap: on the bridges
+                  fa-br and fb-br), for a kernel UDP baseline over the
                   same wire as ferry (tests/bench/udp_pingpong); the kernel
                   answers ARP only for these, never for ferryd's addresses
 
@@ -87,8 +100,14 @@ Options:
   -h, --help      this text
 
 Environment:
+  LAB_PMD         the daemons' DPDK port: af_packet (default: net_af_packet
+                  on the veth; no receive interrupts, so an idle ferryd
+                  polls it every idle.sleep_us) or tap (net_tap on a tap
+                  bridged to the veth; an idle ferryd sleeps on its receive
+                  interrupts). Fixed at up; status shows it
   LAB_MTU         MTU of every veth and of the daemons' ports (default
-                  1500; net_af_packet in DPDK 22.11 takes 1500 at most)
+                  1500; net_af_packet and net_tap in DPDK 22.11 take 1500
+                  at most)
   LAB_HUGEPAGES   2 MiB pages up reserves at least (default 256)
   LAB_MEMORY_MB   memory per daemon, EAL -m (default 128)
   LAB_LOG_LEVEL   the daemons' log.level (default info)
@@ -122,6 +141,7 @@ LAB_LOG_LEVEL=${LAB_LOG_LEVEL:-info}
 LAB_FERRYD_ARGS=${LAB_FERRYD_ARGS:-}
 LAB_FERRYD_ARGS_A=${LAB_FERRYD_ARGS_A:-}
 LAB_FERRYD_ARGS_B=${LAB_FERRYD_ARGS_B:-}
+LAB_PMD=${LAB_PMD:-af_packet}
 UDP_PORT=31850
 BRIDGE=ferry-br0
 NS_SW=ferry-sw
@@ -146,6 +166,14 @@ ROUTER_A=10.77.0.254/24
 ROUTER_B=10.77.2.254/24
 ROUTED_B=10.77.2.2/24
 declare -A GATEWAY=()
+# LAB_PMD=tap: the tap, the host's bridge, and the MACs of the veth, the
+# tap's kernel side and the bridge, none of them ferryd's (MAC[h]): a
+# bridge keeps frames for its ports' own addresses.
+declare -A TAP=([a]=ta0 [b]=tb0)
+declare -A HBR=([a]=fa-br [b]=fb-br)
+declare -A VETH_MAC=([a]=02:77:00:00:10:01 [b]=02:77:00:00:10:02)
+declare -A TAP_MAC=([a]=02:77:00:00:20:01 [b]=02:77:00:00:20:02)
+declare -A HBR_MAC=([a]=02:77:00:00:30:01 [b]=02:77:00:00:30:02)
 # Each daemon's EAL thread may run on any CPU: pinned one per CPU, a daemon
 # that yields while idle keeps a client woken on its CPU waiting for about
 # a scheduler slice, and the lab has only a few cores to share between two
@@ -201,6 +229,7 @@ parse_args() {
 	if [[ -n $ROUTED_MTU ]] && { [[ ! $ROUTED_MTU =~ ^[0-9]+$ ]] || ((ROUTED_MTU < 576 || ROUTED_MTU > LAB_MTU)); }; then
 		die "--routed wants an MTU of 576..$LAB_MTU, not '$ROUTED_MTU'"
 	fi
+	[[ $LAB_PMD == af_packet || $LAB_PMD == tap ]] || die "LAB_PMD wants af_packet or tap, not '$LAB_PMD'"
 	[[ $LAB_HUGEPAGES =~ ^[0-9]+$ ]] || die "LAB_HUGEPAGES wants a number of pages, not '$LAB_HUGEPAGES'"
 	if [[ ! $LAB_MEMORY_MB =~ ^[0-9]+$ ]] || ((LAB_MEMORY_MB < 16)); then
 		die "LAB_MEMORY_MB wants a number of MiB (16 or more), not '$LAB_MEMORY_MB'"
@@ -284,6 +313,37 @@ daemon_running() {
 
 # ---------------------------------------------------------------- network
 
+# A plain L2 switch named $2 in namespace $1. With bridge netfilter on
+# (the default once the br_netfilter module is loaded) a bridge validates
+# and drops bad IPv4 headers itself, and the malformed frames the tests
+# send would never reach ferryd.
+bridge_add() {
+	local ns=$1 br=$2 k
+	run ip -n "$ns" link add "$br" type bridge stp_state 0 forward_delay 0 \
+		nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0
+	# the namespace's switches count too (either one turns it on); they
+	# exist only while br_netfilter is loaded
+	for k in iptables ip6tables arptables; do
+		if ip netns exec "$ns" test -e "/proc/sys/net/bridge/bridge-nf-call-$k" 2>/dev/null; then
+			run ip netns exec "$ns" sysctl -qw "net.bridge.bridge-nf-call-$k=0"
+		fi
+	done
+}
+
+# LAB_PMD=tap: host H's persistent tap and the bridge joining it to the
+# veth. The tap is multi-queue and keeps the packet-information header,
+# as net_tap opens it; the daemon attaches to it by name.
+tap_up() {
+	local h=$1 ns=${NS[$1]}
+	run ip -n "$ns" tuntap add dev "${TAP[$h]}" mode tap multi_queue
+	run ip -n "$ns" link set "${TAP[$h]}" address "${TAP_MAC[$h]}" mtu "$LAB_MTU"
+	bridge_add "$ns" "${HBR[$h]}"
+	run ip -n "$ns" link set "${HBR[$h]}" address "${HBR_MAC[$h]}" mtu "$LAB_MTU"
+	run ip -n "$ns" link set "${IFC[$h]}" master "${HBR[$h]}"
+	run ip -n "$ns" link set "${TAP[$h]}" master "${HBR[$h]}" up
+	run ip -n "$ns" link set "${HBR[$h]}" up
+}
+
 net_up() {
 	local h ns
 	for h in sw $HOSTS; do
@@ -294,20 +354,7 @@ net_up() {
 		run ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 		run ip -n "$ns" link set lo up
 	done
-	# A plain L2 switch: with bridge netfilter on (the default once the
-	# br_netfilter module is loaded) the bridge validates and drops bad
-	# IPv4 headers itself, and the malformed frames the tests send would
-	# never reach ferryd.
-	run ip -n "$NS_SW" link add "$BRIDGE" type bridge stp_state 0 forward_delay 0 \
-		nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0
-	# the namespace's switches count too (either one turns it on); they
-	# exist only while br_netfilter is loaded
-	local k
-	for k in iptables ip6tables arptables; do
-		if ip netns exec "$NS_SW" test -e "/proc/sys/net/bridge/bridge-nf-call-$k"; then
-			run ip netns exec "$NS_SW" sysctl -qw "net.bridge.bridge-nf-call-$k=0"
-		fi
-	done
+	bridge_add "$NS_SW" "$BRIDGE"
 	run ip -n "$NS_SW" link set "$BRIDGE" mtu "$LAB_MTU" up
 	for h in $HOSTS; do
 		ns=${NS[$h]}
@@ -317,9 +364,14 @@ net_up() {
 			run ip link add name "${IFC[$h]}" netns "$ns" type veth peer name "${SWIF[$h]}" netns "$NS_SW"
 			run ip -n "$NS_SW" link set "${SWIF[$h]}" mtu "$LAB_MTU" master "$BRIDGE" up
 		fi
-		run ip -n "$ns" link set "${IFC[$h]}" address "${MAC[$h]}" mtu "$LAB_MTU"
+		if [[ $LAB_PMD == tap && $h != k ]]; then
+			run ip -n "$ns" link set "${IFC[$h]}" address "${VETH_MAC[$h]}" mtu "$LAB_MTU"
+		else
+			run ip -n "$ns" link set "${IFC[$h]}" address "${MAC[$h]}" mtu "$LAB_MTU"
+		fi
 		run_quiet ip netns exec "$ns" ethtool -K "${IFC[$h]}" tx off
 		run ip -n "$ns" link set "${IFC[$h]}" up
+		[[ $LAB_PMD == tap && $h != k ]] && tap_up "$h"
 	done
 	# Only the kernel host has an address; ferryd owns fa0's and fb0's.
 	run ip -n "${NS[k]}" addr add "${ADDR[k]}" dev "${IFC[k]}"
@@ -432,6 +484,23 @@ find_build() {
 	die "no $want in $TOP/build-release or $TOP/build: build ferry (meson setup build-release && ninja -C build-release) or pass --build DIR"
 }
 
+# Host H's DPDK port. net_tap attaches to the lab's persistent tap and
+# leaves it persistent, so a restarted daemon finds it again.
+daemon_vdev() {
+	if [[ $(lab_pmd) == tap ]]; then
+		printf 'net_tap0,iface=%s,mac=%s,persist' "${TAP[$1]}" "${MAC[$1]}"
+	else
+		printf 'net_af_packet0,iface=%s' "${IFC[$1]}"
+	fi
+}
+
+# The PMD of the lab that is up (state file), else the one LAB_PMD asks for.
+lab_pmd() {
+	local p
+	p=$(state_get pmd)
+	printf '%s' "${p:-$LAB_PMD}"
+}
+
 # The command line that runs host H's daemon in its namespace.
 daemon_cmd() {
 	local h=$1 bin=$2 huge=$3 extra
@@ -439,11 +508,11 @@ daemon_cmd() {
 		DCMD=(ip netns exec "${NS[$h]}" "$bin" --hugepages "$huge" --file-prefix "$(eal_prefix "$h")"
 			--lcores "${LCORE[$h]}" --memory-mb "$LAB_MEMORY_MB" --mbufs 4095 --rx-desc 512
 			--tx-desc 512 --link-wait-ms 2000 --mtu "$LAB_MTU"
-			--vdev "net_af_packet0,iface=${IFC[$h]}" --address "${ADDR[$h]}" --udp-port "$UDP_PORT")
+			--vdev "$(daemon_vdev "$h")" --address "${ADDR[$h]}" --udp-port "$UDP_PORT")
 		return 0
 	fi
 	DCMD=(ip netns exec "${NS[$h]}" "$bin" --eal.lcores="${LCORE[$h]}"
-		--eal.vdevs="net_af_packet0,iface=${IFC[$h]}" --eal.hugepages="$huge"
+		--eal.vdevs="$(daemon_vdev "$h")" --eal.hugepages="$huge"
 		--eal.file_prefix="$(eal_prefix "$h")" --eal.memory_mb="$LAB_MEMORY_MB"
 		--port.mtu="$LAB_MTU" --net.address="${ADDR[$h]}" --net.udp_port="$UDP_PORT"
 		--ipc.socket="$(sockfile "$h")" --ipc.shm_dir="$(shmdir "$h")" --log.level="$LAB_LOG_LEVEL"
@@ -473,6 +542,13 @@ daemon_start() {
 	info "ferry-$h: started $(basename "$bin") (pid $pid), log $log"
 }
 
+# net_tap has given the kernel's side of the tap the port's MAC: another
+# one, so the bridge forwards ferryd's frames to the tap (see the top).
+tap_readdress() {
+	[[ $(lab_pmd) == tap ]] || return 0
+	run ip -n "${NS[$1]}" link set "${TAP[$1]}" address "${TAP_MAC[$1]}"
+}
+
 # Wait until host H's daemon is ready: ferryd's socket exists, or the
 # responder printed "ready". Fails with the log's tail when it dies or
 # takes longer than READY_WAIT_S; exit 77 when it says DPDK cannot start.
@@ -483,9 +559,9 @@ daemon_wait() {
 	pid=$(daemon_pid "$h")
 	for ((i = 0; i < READY_WAIT_S * 10; i++)); do
 		if ((RESPONDER)); then
-			grep -q '^ready ' "$log" && return 0
+			grep -q '^ready ' "$log" && { tap_readdress "$h"; return 0; }
 		else
-			[[ -S $(sockfile "$h") ]] && return 0
+			[[ -S $(sockfile "$h") ]] && { tap_readdress "$h"; return 0; }
 		fi
 		# alive, not "ours": just started, it may still be `ip netns exec`
 		# (our child either way, so waiting for a live one would hang)
@@ -545,7 +621,7 @@ daemons_up() {
 		ensure_ferry_user
 	fi
 	((LAB_MTU <= 1500)) ||
-		warn "LAB_MTU=$LAB_MTU: net_af_packet in DPDK 22.11 takes MTU 1500 at most; the daemons will likely refuse"
+		warn "LAB_MTU=$LAB_MTU: net_$LAB_PMD in DPDK 22.11 takes MTU 1500 at most; the daemons will likely refuse"
 	state_set binary "$(readlink -f "$bin")"
 	state_set daemons "$( ((RESPONDER)) && echo responder || echo ferryd)"
 	hugepages_up
@@ -589,6 +665,7 @@ cmd_up() {
 	fi
 	state_set mtu "$LAB_MTU"
 	[[ -z $ROUTED_MTU ]] || state_set routed "$ROUTED_MTU"
+	state_set pmd "$LAB_PMD"
 	net_up
 	info "network up: ${NS[a]} (${IFC[a]}), ${NS[b]} (${IFC[b]}), ${NS[k]} (${IFC[k]} ${ADDR[k]}), bridge $BRIDGE in $NS_SW"
 	if ((DAEMONS)); then
@@ -656,7 +733,7 @@ cmd_status() {
 	kind=$(state_get daemons)
 	if lab_is_up; then
 		huge=$(state_get hugepages)
-		echo "lab: state $STATE, daemons: ${kind:-unknown}, hugepages: ${huge:-none}, mtu: $(state_get mtu)${ROUTED_MTU:+, ferry-b routed through a link of mtu $ROUTED_MTU}"
+		echo "lab: state $STATE, daemons: ${kind:-unknown}, port: net_$(lab_pmd), hugepages: ${huge:-none}, mtu: $(state_get mtu)${ROUTED_MTU:+, ferry-b routed through a link of mtu $ROUTED_MTU}"
 	else
 		echo "lab: no state file $STATE"
 	fi
@@ -744,14 +821,16 @@ cmd_baseline_addrs() {
 	for h in $DAEMON_HOSTS; do
 		ns_exists "${NS[$h]}" || die "namespace ${NS[$h]} does not exist: run '$PROG up' first"
 	done
+	declare -A dev=([a]=${IFC[a]} [b]=${IFC[b]})
+	[[ $(lab_pmd) == tap ]] && dev=([a]=${HBR[a]} [b]=${HBR[b]})
 	for h in $DAEMON_HOSTS; do
 		if [[ $onoff == on ]]; then
-			run ip -n "${NS[$h]}" addr replace "${BASE_ADDR[$h]}" dev "${IFC[$h]}"
-		elif [[ $(ip -n "${NS[$h]}" -4 -o addr show dev "${IFC[$h]}") == *" ${BASE_ADDR[$h]} "* ]]; then
-			run ip -n "${NS[$h]}" addr del "${BASE_ADDR[$h]}" dev "${IFC[$h]}"
+			run ip -n "${NS[$h]}" addr replace "${BASE_ADDR[$h]}" dev "${dev[$h]}"
+		elif [[ $(ip -n "${NS[$h]}" -4 -o addr show dev "${dev[$h]}") == *" ${BASE_ADDR[$h]} "* ]]; then
+			run ip -n "${NS[$h]}" addr del "${BASE_ADDR[$h]}" dev "${dev[$h]}"
 		fi
 	done
-	info "baseline addresses $onoff: ${BASE_ADDR[a]} on ${NS[a]}/${IFC[a]}, ${BASE_ADDR[b]} on ${NS[b]}/${IFC[b]}"
+	info "baseline addresses $onoff: ${BASE_ADDR[a]} on ${NS[a]}/${dev[a]}, ${BASE_ADDR[b]} on ${NS[b]}/${dev[b]}"
 }
 
 # --routed, as the lab that is up was built, or as given to bring one up:

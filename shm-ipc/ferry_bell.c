@@ -33,3 +33,22 @@ void ferry_bell_ring(struct ferry_bell *b)
 	atomic_fetch_add_explicit(&b->seq, 1, memory_order_release);
 	syscall(SYS_futex, (uint32_t *)&b->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
+
+void ferry_bell_ring_fd(int fd)
+{
+	uint64_t one = 1;
+	/* a full counter (2^64 - 2 unread wakes) is readable anyway */
+	ssize_t w = write(fd, &one, sizeof(one));
+	(void)w;
+}
+
+void ferry_bell_prepare_fd(struct ferry_bell *b, int fd)
+{
+	uint64_t v;
+	/* the fd is non-blocking: one read empties an eventfd */
+	ssize_t r = read(fd, &v, sizeof(v));
+	(void)r;
+	FA_STORE_RLX(&b->sleeping, FERRY_BELL_ON_FD);
+	/* Dekker: partner is the fence in ferry_bell_wake() */
+	atomic_thread_fence(memory_order_seq_cst);
+}

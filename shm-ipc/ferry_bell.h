@@ -4,12 +4,18 @@
  * The protocol is described at struct ferry_bell in ferry_shm.h.
  *
  * Owner (the side that sleeps):
- *     uint32_t seq = ferry_bell_prepare(b);   // sleeping = 1, fence
+ *     uint32_t seq = ferry_bell_prepare(b);   // sleeping = ON_FUTEX, fence
  *     if (work is visible) ferry_bell_cancel(b);
  *     else ferry_bell_wait(b, seq, timeout);  // futex wait, sleeping = 0
+ *   or, waiting on its wake fd (in an event loop):
+ *     ferry_bell_prepare_fd(b, fd);           // drain fd, sleeping = ON_FD, fence
+ *     if (work is visible) ...                // stay awake
+ *     else poll(fd) ...
  *
  * Waker (after publishing work for the owner):
- *     ferry_bell_notify(b);                   // fence, ring if sleeping
+ *     ferry_bell_wake(b, fd);                 // fence, wake if sleeping
+ * where fd is the owner's wake fd, or -1 when the waker has none (then
+ * only a futex sleeper is woken).
  */
 #ifndef FERRY_BELL_H
 #define FERRY_BELL_H
@@ -25,7 +31,7 @@ static inline uint32_t ferry_bell_prepare(struct ferry_bell *b)
 	/* relaxed: seq only needs to be read before sleeping is set, which
 	 * the fence below orders */
 	uint32_t seq = FA_LOAD_RLX(&b->seq);
-	FA_STORE_RLX(&b->sleeping, 1);
+	FA_STORE_RLX(&b->sleeping, FERRY_BELL_ON_FUTEX);
 	/* Dekker: partner is the fence in ferry_bell_notify() */
 	atomic_thread_fence(memory_order_seq_cst);
 	return seq;
@@ -43,20 +49,43 @@ static inline void ferry_bell_cancel(struct ferry_bell *b)
  */
 int ferry_bell_wait(struct ferry_bell *b, uint32_t seq, int64_t timeout_ns);
 
+/**
+ * Announce the intent to wait on wake fd @p fd: take what earlier wakes
+ * left in it (so a level-triggered poll does not return at once), then
+ * set the flag. Check for work afterwards, as with ferry_bell_prepare().
+ */
+void ferry_bell_prepare_fd(struct ferry_bell *b, int fd);
+
 /** Bump seq and futex-wake every sleeper on @p b. */
 void ferry_bell_ring(struct ferry_bell *b);
 
-/** After publishing work: wake the owner if it sleeps (or is about to). */
-static inline void ferry_bell_notify(struct ferry_bell *b)
+/** Make wake fd @p fd readable (write 1 to the eventfd). */
+void ferry_bell_ring_fd(int fd);
+
+/**
+ * After publishing work: wake the owner if it sleeps (or is about to), on
+ * the futex or through its wake fd @p fd, as its flag says (-1: we have
+ * no fd; an owner waiting on one is then not woken, see ferry_bell).
+ */
+static inline void ferry_bell_wake(struct ferry_bell *b, int fd)
 {
-	/* Dekker: partner is the fence in ferry_bell_prepare(); our record
-	 * is published before we read the flag. */
+	/* Dekker: partner is the fence in ferry_bell_prepare(_fd)(); our
+	 * record is published before we read the flag. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (FERRY_LIKELY(FA_LOAD_RLX(&b->sleeping) == 0))
 		return;
 	/* Only the waker that clears the flag pays for the system call. */
-	if (atomic_exchange_explicit(&b->sleeping, 0, memory_order_relaxed))
+	uint32_t how = atomic_exchange_explicit(&b->sleeping, 0, memory_order_relaxed);
+	if (how == FERRY_BELL_ON_FD && fd >= 0)
+		ferry_bell_ring_fd(fd);
+	else if (how != 0)
 		ferry_bell_ring(b);
+}
+
+/** ferry_bell_wake() for owners that never wait on a fd. */
+static inline void ferry_bell_notify(struct ferry_bell *b)
+{
+	ferry_bell_wake(b, -1);
 }
 
 #endif

@@ -17,6 +17,13 @@
  *                            sleeps on. Passed by SCM_RIGHTS to the daemon's
  *                            side and to that client's local-session peers,
  *                            never named in the file system.
+ *   wake fd (eventfd)        one per client that asks for it at attach
+ *                            (FERRY_ATTACH_F_WAKE_FD, since 1.2): written to
+ *                            wake that client when it waits on the fd rather
+ *                            than the futex (an application's own epoll,
+ *                            ferry_fd()). ferryd creates it and keeps it;
+ *                            the client and its local-session peers get it
+ *                            by SCM_RIGHTS.
  *
  * Layout of a ring file (client-<id> or session-<id>)
  *
@@ -65,9 +72,12 @@
 #define FERRY_SHM_MAGIC_STATUS 0x5441545359524546ull  /* "FERYSTAT" */
 
 /* A reader rejects another major version; minor versions only add fields
- * in reserved space and feature bits. */
+ * in reserved space and feature bits.
+ *   1.1  ferry_counter.flags, FERRY_CTL_BYE
+ *   1.2  wake fds: FERRY_ATTACH_F_WAKE_FD, FERRY_ATTACHED_F_WAKE_FD,
+ *        FERRY_FDS_F_WAKE_FD, FERRY_BELL_ON_FD */
 #define FERRY_SHM_VERSION_MAJOR 1
-#define FERRY_SHM_VERSION_MINOR 1 /* 1: ferry_counter.flags, FERRY_CTL_BYE */
+#define FERRY_SHM_VERSION_MINOR 2
 
 /** Descriptor of one ring inside a file: all offsets from the file start. */
 struct ferry_ring_desc {
@@ -246,19 +256,27 @@ static_assert(sizeof(struct ferry_evt_up) == 24, "evt ABI");
 /**
  * Futex doorbell, alone in its memfd page. The owner sleeps on seq; anyone
  * who made work for the owner wakes it, but only when sleeping is set: the
- * owner stores sleeping = 1, issues a seq_cst fence, re-checks its rings,
- * then futex-waits on seq; a waker publishes its record, issues a seq_cst
- * fence, then reads sleeping. One of the two fences comes first, so either
- * the owner sees the record or the waker sees the flag. The waker that
- * exchanges sleeping from 1 to 0 bumps seq and calls futex_wake.
+ * owner stores sleeping = FERRY_BELL_ON_FUTEX, issues a seq_cst fence,
+ * re-checks its rings, then futex-waits on seq; a waker publishes its
+ * record, issues a seq_cst fence, then reads sleeping. One of the two
+ * fences comes first, so either the owner sees the record or the waker
+ * sees the flag. The waker that exchanges sleeping to 0 wakes the owner
+ * the way the value says: FERRY_BELL_ON_FUTEX, bump seq and futex_wake;
+ * FERRY_BELL_ON_FD (1.2), write 1 (8 bytes) to the owner's wake fd, which
+ * the owner (or the application's event loop) waits on. A 1.1 waker
+ * futex-wakes on any non-zero value: an owner waits on its fd only where
+ * every waker has it (see ferry_fd() in ferry.h).
  */
 struct ferry_bell {
 	_Atomic uint32_t seq;
-	_Atomic uint32_t sleeping;
+	_Atomic uint32_t sleeping; /* 0, FERRY_BELL_ON_FUTEX, FERRY_BELL_ON_FD */
 	uint8_t pad[FERRY_CACHELINE - 8];
 };
 static_assert(sizeof(struct ferry_bell) == FERRY_CACHELINE, "bell ABI");
+static_assert(offsetof(struct ferry_bell, sleeping) == 4, "bell ABI");
 #define FERRY_BELL_FILE_SIZE 4096u
+#define FERRY_BELL_ON_FUTEX 1u
+#define FERRY_BELL_ON_FD 2u
 
 /* ---- status file ------------------------------------------------------ */
 
@@ -328,12 +346,22 @@ static_assert(offsetof(struct ferry_counter, label) == 24, "counter label ABI");
 enum ferry_ctl_type {
 	FERRY_CTL_ATTACH = 1,   /* client -> daemon, first message */
 	FERRY_CTL_ATTACHED = 2, /* daemon -> client; fds: ring file, own bell,
-				 * daemon eventfd, status file (read-only) */
-	FERRY_CTL_FDS = 3,      /* daemon -> client; fds: session file, peer bell */
+				 * daemon eventfd, status file (read-only), and
+				 * with FERRY_ATTACHED_F_WAKE_FD its own wake fd */
+	FERRY_CTL_FDS = 3,      /* daemon -> client; fds: session file, peer bell,
+				 * and with FERRY_FDS_F_WAKE_FD the peer's wake fd */
 	FERRY_CTL_BYE = 4,      /* daemon -> client, last: why it is disconnected
 				 * (since 1.1; older libraries just see the
 				 * hang-up) */
 };
+
+/* ferry_ctl_attach.flags: the library waits on a wake fd too (1.2) */
+#define FERRY_ATTACH_F_WAKE_FD 1u
+/* ferry_ctl_attached.flags: a wake fd follows the status file (1.2) */
+#define FERRY_ATTACHED_F_WAKE_FD 1u
+/* ferry_ctl_fds.flags: the peer's wake fd follows its bell (1.2); set on
+ * both ends' messages or on neither, so each peer can wake the other's */
+#define FERRY_FDS_F_WAKE_FD 1u
 
 struct ferry_ctl_attach {
 	uint32_t magic;
@@ -341,26 +369,28 @@ struct ferry_ctl_attach {
 	uint16_t version_major; /* FERRY_SHM_VERSION_MAJOR the client speaks */
 	uint16_t version_minor;
 	uint16_t reserved;
-	uint32_t flags;
+	uint32_t flags;         /* FERRY_ATTACH_F_* */
 	char name[32]; /* for counters and logs; need not be terminated */
 };
 static_assert(sizeof(struct ferry_ctl_attach) == 48, "ctl ABI");
+static_assert(offsetof(struct ferry_ctl_attach, flags) == 12, "ctl ABI");
 
 struct ferry_ctl_attached {
 	uint32_t magic;
 	uint16_t type;
-	uint16_t reserved;
+	uint16_t flags;           /* FERRY_ATTACHED_F_*; 1.0 and 1.1 sent 0 here */
 	int32_t status;           /* 0, or -errno when refused */
 	uint32_t client_id;
 	uint64_t max_message_size;
 	char reason[96];          /* when refused: why, for ferry_errmsg() */
 };
 static_assert(sizeof(struct ferry_ctl_attached) == 120, "ctl ABI");
+static_assert(offsetof(struct ferry_ctl_attached, flags) == 6, "ctl ABI");
 
 struct ferry_ctl_fds {
 	uint32_t magic;
 	uint16_t type;
-	uint16_t reserved;
+	uint16_t flags;           /* FERRY_FDS_F_*; 1.0 and 1.1 sent 0 here */
 	uint32_t session;
 	uint32_t reserved2;
 };

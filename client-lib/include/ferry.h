@@ -16,6 +16,10 @@
  *     int n = ferry_poll(f, ev, 16, 1000);        // FERRY_EV_SESSION_UP ...
  *     ferry_send(s, "hi", 2, 0);
  *
+ * An application with its own event loop (epoll, libevent, libuv) waits
+ * on ferry_fd() instead and calls ferry_poll() with timeout 0 when it is
+ * readable; see ferry_fd().
+ *
  * Threads: a ferry_t and its sessions are used by one thread at a time.
  * Errors: calls return 0, a count, or -errno; ferry_errmsg() has detail.
  * The library never prints, exits or aborts.
@@ -31,7 +35,7 @@ extern "C" {
 #endif
 
 #define FERRY_VERSION_MAJOR 0
-#define FERRY_VERSION_MINOR 1
+#define FERRY_VERSION_MINOR 2
 #define FERRY_VERSION_PATCH 0
 #define FERRY_VERSION_NUM(a, b, c) (((a) << 16) | ((b) << 8) | (c))
 #define FERRY_VERSION FERRY_VERSION_NUM(FERRY_VERSION_MAJOR, FERRY_VERSION_MINOR, FERRY_VERSION_PATCH)
@@ -52,7 +56,10 @@ typedef struct ferry_opts {
 	const char *socket_path; /* NULL: $FERRY_SOCKET, else FERRY_DEFAULT_SOCKET */
 	const char *name;        /* shown in ferry-stat; NULL: program name */
 	/* How long ferry_poll() spins, then yields, before sleeping on the
-	 * doorbell; -1 leaves the defaults (spin 10 us, yield 50 us). */
+	 * doorbell; -1 leaves the defaults (spin 2 us, yield 200 us: a local
+	 * peer's answer is caught spinning, a remote one's, a cross-host
+	 * round trip later, while yielding; spinning longer would keep
+	 * ferryd off a CPU it may share with us). */
 	int32_t spin_us;
 	int32_t yield_us;
 	uint64_t reserved[4];
@@ -209,6 +216,37 @@ int ferry_reserve(ferry_session_t *s, size_t len, void **buf);
  * @return 0, -EINVAL (no reservation or len too large)
  */
 int ferry_commit(ferry_session_t *s, void *buf, size_t len, unsigned flags);
+
+/**
+ * A descriptor that becomes readable when ferry_poll() may have something
+ * to return, for an application's own event loop. Wait for it to be
+ * readable (level-triggered: EPOLLIN, POLLIN, EV_READ, UV_READABLE), then
+ * call ferry_poll() with timeout 0 until it returns 0; that empty call
+ * re-arms the descriptor, so whatever arrives afterwards makes it readable
+ * again. Never read from it; ferry_poll() empties it.
+ *
+ *     int fd = ferry_fd(f);                   // readable at first
+ *     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &(struct epoll_event){.events = EPOLLIN});
+ *     for (;;) {
+ *         epoll_wait(ep, out, 8, -1);          // ... and the loop's other fds
+ *         int n;
+ *         while ((n = ferry_poll(f, ev, 32, 0)) > 0)
+ *             handle(ev, n);
+ *         if (n < 0) ...                      // -ECONNRESET: ferryd is gone
+ *     }
+ *
+ * Wake-ups can be spurious (a ferry_poll() that returns 0 at once): go back
+ * to waiting. Messages from ferryd and from local-session peers, RPC
+ * completions and timeouts, room to send again (FERRY_EV_WRITABLE) and
+ * ferryd's end all make it readable. A local session with a peer on
+ * libferry 0.1 cannot wake it, so while one is open the descriptor stays
+ * readable and the loop polls. Valid until ferry_close(); do not close it.
+ * Calling ferry_poll() with a timeout meanwhile is allowed (it waits its
+ * own way).
+ * @return the descriptor, -EOPNOTSUPP (ferryd predates wake descriptors),
+ *         -EMFILE/-ENFILE/-ENOMEM (no descriptor for it), -EINVAL
+ */
+int ferry_fd(ferry_t *f);
 
 /**
  * Wait for and return events.

@@ -48,6 +48,7 @@ struct ferry_session {
 	uint64_t map_len;
 	struct ferry_ring tx, rx;
 	struct ferry_bell *peer_bell;
+	int peer_wake_fd; /* the peer's wake fd, or -1 (it or ferryd is 0.1) */
 
 	ferry_session_t *next, *prev; /* f->sessions */
 	ferry_session_t *next_free;   /* f->graveyard after close */
@@ -78,6 +79,12 @@ struct ferry {
 	struct ferry_ring cmd; /* ring 0: we produce commands */
 	struct ferry_ring evt; /* ring 1: we consume events */
 	struct ferry_bell *bell; /* ours: we sleep on it */
+	int wake_fd;  /* ours, written to wake us on it; -1: ferryd has none */
+	/* ferry_fd() (fd.c): the epoll set it returns (-1 until called), its
+	 * timerfd and the deadline that is armed on it */
+	int poll_fd, timer_fd;
+	int64_t timer_at;
+	bool fd_self_rung; /* we made our wake fd readable ourselves */
 	int daemon_evfd;
 	void *status_map;
 	uint64_t status_len;
@@ -131,12 +138,21 @@ void ferry_daemon_gone(ferry_t *f);
 int ferry_gone_err(ferry_t *f);
 /** Non-blocking check of the control socket. @return true if alive */
 bool ferry_check_daemon(ferry_t *f);
-int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[2]);
+/** The descriptors of local session @p session: file, peer bell, and the
+ *  peer's wake fd (or -1). @return 0 or -EPROTO */
+int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[3]);
+
+/* fd.c */
+/** A non-blocking ferry_poll() found nothing and ferry_fd() is in use:
+ *  arm the descriptor and look once more. @return events found */
+int ferry_fd_arm(ferry_t *f, ferry_event_t *evs, int max);
+void ferry_fd_close(ferry_t *f);
 
 /* session.c */
 ferry_session_t *sess_new(ferry_t *f);
 void sess_unmap(ferry_session_t *s);
-int sess_map_local(ferry_session_t *s, int memfd, int bellfd, uint32_t role);
+/** Map a local session's rings and peer bell; takes @p wakefd (-1: none). */
+int sess_map_local(ferry_session_t *s, int memfd, int bellfd, int wakefd, uint32_t role);
 /** Record why @p s ended (the first reason wins). */
 void sess_set_down(ferry_session_t *s, int reason);
 void sess_free_graveyard(ferry_t *f);

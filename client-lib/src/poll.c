@@ -59,7 +59,7 @@ static int32_t payload_status(const struct ferry_rec_view *v)
 static void on_up(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs, int *n)
 {
 	struct ferry_evt_up up;
-	int fds[2] = {-1, -1};
+	int fds[3] = {-1, -1, -1};
 	if (v->len < sizeof(up)) {
 		ferry_daemon_gone(f);
 		return;
@@ -75,10 +75,9 @@ static void on_up(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs
 	ferry_session_t *s = v->aux ? find_cookie(f, v->aux) : fmap_get(&f->by_id, v->session);
 	if (s == NULL || (s->state != S_OPENING && s->state != S_ACCEPTING)) {
 		/* closed meanwhile: our close is on its way to the daemon */
-		if (fds[0] >= 0) {
-			close(fds[0]);
-			close(fds[1]);
-		}
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
 		return;
 	}
 	s->id = v->session;
@@ -86,16 +85,18 @@ static void on_up(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs
 	if (fmap_put(&f->by_id, s->id, s) < 0) {
 		sess_set_down(s, FERRY_REASON_LIMIT);
 	} else if (local) {
-		if (sess_map_local(s, fds[0], fds[1], up.role ? 1 : 0) < 0) {
+		/* the session keeps the wake fd, closes it at unmap */
+		int wake = fds[2];
+		fds[2] = -1;
+		if (sess_map_local(s, fds[0], fds[1], wake, up.role ? 1 : 0) < 0) {
 			struct ferry_cmd_close c = {0};
 			ferry_cmd(f, FERRY_CMD_CLOSE, s->id, FERRY_REASON_PROTOCOL, &c, sizeof(c));
 			sess_set_down(s, FERRY_REASON_PROTOCOL);
 		}
 	}
-	if (fds[0] >= 0) {
-		close(fds[0]);
-		close(fds[1]);
-	}
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	if (s->down_reason == 0) {
 		s->state = S_UP;
 		ev_set(&evs[(*n)++], FERRY_EV_SESSION_UP, 0, s);
@@ -301,7 +302,7 @@ static void release_all(ferry_t *f)
 	}
 	for (ferry_session_t *s = f->sessions; s; s = s->next)
 		if (s->local && ferry_ring_release(&s->rx))
-			ferry_bell_notify(s->peer_bell);
+			ferry_bell_wake(s->peer_bell, s->peer_wake_fd);
 }
 
 static int finish(ferry_t *f, int n)
@@ -324,6 +325,10 @@ FERRY_API int ferry_poll(ferry_t *f, ferry_event_t *evs, int max, int timeout_ms
 	 * event would: the caller's loop may be waiting for just that. */
 	uint32_t cb0 = f->callbacks;
 	int n = ferry_gather(f, evs, max);
+	/* about to return empty-handed to an event loop waiting on ferry_fd():
+	 * arm it, even after callbacks ran, since the loop sleeps next */
+	if (n == 0 && timeout_ms == 0 && f->poll_fd >= 0)
+		n = ferry_fd_arm(f, evs, max);
 	if (n || timeout_ms == 0 || f->callbacks != cb0) {
 		if (n == 0 && ++f->idle_polls >= LIVENESS_EVERY) {
 			f->idle_polls = 0;

@@ -49,6 +49,7 @@ ferry_session_t *sess_new(ferry_t *f)
 	if (s == NULL)
 		return NULL;
 	s->f = f;
+	s->peer_wake_fd = -1;
 	s->next = f->sessions;
 	if (f->sessions)
 		f->sessions->prev = s;
@@ -63,12 +64,16 @@ void sess_unmap(ferry_session_t *s)
 		munmap(s->map, s->map_len);
 	if (s->peer_bell)
 		munmap(s->peer_bell, FERRY_BELL_FILE_SIZE);
+	if (s->peer_wake_fd >= 0)
+		close(s->peer_wake_fd);
 	s->map = NULL;
 	s->peer_bell = NULL;
+	s->peer_wake_fd = -1;
 }
 
-int sess_map_local(ferry_session_t *s, int memfd, int bellfd, uint32_t role)
+int sess_map_local(ferry_session_t *s, int memfd, int bellfd, int wakefd, uint32_t role)
 {
+	s->peer_wake_fd = wakefd;
 	char why[128];
 	uint64_t blen;
 	void *bell;
@@ -261,7 +266,7 @@ static inline struct ferry_ring *sess_ring(ferry_session_t *s)
 static inline void sess_notify(ferry_session_t *s)
 {
 	if (s->local)
-		ferry_bell_notify(s->peer_bell);
+		ferry_bell_wake(s->peer_bell, s->peer_wake_fd);
 	else
 		ferry_wake_daemon(s->f);
 }

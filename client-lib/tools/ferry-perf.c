@@ -8,6 +8,10 @@
  * same run it measures the floor: a raw cache-line ping-pong between two
  * processes over shared memory, and prints ferry's RTT as a ratio to it.
  *
+ * With --rate N or --gap-us N only the ping-pong runs, paced (pace.h):
+ * sparse requests, the common case for RPC, see idle daemons and clients
+ * where back-to-back ones never do.
+ *
  * Roles: "both" (default) forks a server and runs the client against it on
  * this host; "server" and "client" run one side each (e.g. on two hosts).
  */
@@ -29,6 +33,7 @@
 #include "ferry.h"
 #include "hgrm.h"
 #include "hist.h"
+#include "pace.h"
 #include "sizearg.h"
 #include "tsc.h"
 
@@ -73,6 +78,7 @@ struct opts {
 	int spin_us, yield_us;
 	int timeout_ms;
 	const char *hgrm; /* --hgrm PATTERN */
+	struct pace pace; /* --rate, --gap-us */
 };
 
 static struct opts O = {
@@ -93,8 +99,13 @@ static void usage(FILE *o)
 		"  -w, --warmup N        round trips not recorded (default 20000)\n"
 		"  -d, --duration SEC    run each test this long instead of a count\n"
 		"      --no-floor        skip the shared-memory floor measurement\n"
-		"      --spin-us N       ferry_poll spins this long before yielding (default 1000)\n"
-		"      --yield-us N      then yields this long before sleeping (default 1000)\n"
+		"      --spin-us N       ferry_poll spins this long before yielding (default 1000;\n"
+		"                        -1: the library's default)\n"
+		"      --yield-us N      then yields this long before sleeping (default 1000;\n"
+		"                        -1: the library's default)\n"
+		"      --rate N          ping-pong only, paced: request k is due at k/N s and its\n"
+		"                        round trip is timed from then (no coordinated omission)\n"
+		"      --gap-us N        ping-pong only, one request at a time, N us apart\n"
 		"      --socket PATH     ferryd's control socket (default $FERRY_SOCKET or %s)\n"
 		"      --rpc             also measure RPC: latency of one call at a time, and\n"
 		"                        calls/s with --rpc-depth N in flight (default 32)\n"
@@ -336,6 +347,8 @@ static void shm_floor(struct hist *h, uint64_t rounds, uint64_t warm)
  * together or far apart, and that changes between (and during) runs by a
  * factor of four in cache-line transfer time; interleaving makes ferry and
  * its floor see the same placement, so their ratio means something.
+ * Paced (--rate, --gap-us: no floor), each request goes when pace.h says
+ * and is timed on CLOCK_MONOTONIC, the schedule's clock.
  */
 #define PP_BLOCK 10000
 
@@ -348,21 +361,24 @@ static void pingpong(struct result *r, uint8_t *buf)
 	hist_reset(&r->floor);
 	uint64_t total = O.duration > 0 ? UINT64_MAX : O.warmup + O.count;
 	uint64_t t0 = tsc_now();
+	int paced = pace_on(&O.pace);
+	if (paced)
+		pace_start(&O.pace);
 	for (uint64_t k = 0; k < total; k++) {
 		m->seq = k;
 		if (O.verify)
 			fill(buf, r->size, k);
-		uint64_t a = tsc_now();
+		uint64_t a = paced ? pace_next(&O.pace) : tsc_now();
 		send_all(buf, r->size, 0);
 		const ferry_event_t *e = wait_msg();
-		uint64_t b = tsc_now();
+		uint64_t ns = paced ? pace_now() - a : tsc_ns(tsc_now() - a);
 		if (e->len != r->size || ((const struct msg *)e->data)->seq != k ||
 		    (O.verify && check(e->data, e->len, k) < 0)) {
 			fprintf(stderr, "ferry-perf: echo %" PRIu64 " came back wrong\n", k);
 			exit(1);
 		}
 		if (k >= O.warmup)
-			hist_add(&r->h, tsc_ns(b - a));
+			hist_add(&r->h, ns);
 		if (k >= O.warmup && deadline_passed(t0, k))
 			break;
 		if (O.floor && k >= O.warmup && (k - O.warmup) % PP_BLOCK == PP_BLOCK - 1) {
@@ -445,6 +461,27 @@ static void save_hgrm(const struct result *r)
 	}
 }
 
+/* The unpaced members: one-way, RPC, floor. */
+static void print_rest_json(const struct result *r)
+{
+	const struct hist *h = &r->h, *fl = &r->floor;
+	printf(",\"msgs_per_s\":%.0f,\"bytes_per_s\":%.0f,\"sent\":%" PRIu64
+	       ",\"received\":%" PRIu64 ",\"errors\":%" PRIu64,
+	       r->msgs_per_s, r->bytes_per_s, r->tx, r->rx, r->errors);
+	if (O.rpc) {
+		printf(",");
+		print_hist_json("rpc_rtt_ns", &r->rpc);
+		printf(",\"rpc_per_s\":%.0f,\"rpc_errors\":%" PRIu64, r->rpc_per_s, r->rpc_errors);
+	}
+	if (fl->count) {
+		printf(",");
+		print_hist_json("floor_rtt_ns", fl);
+		printf(",\"ratio_p50\":%.2f,\"ratio_p99\":%.2f",
+		       (double)hist_pct(h, 0.5) / (double)hist_pct(fl, 0.5),
+		       (double)hist_pct(h, 0.99) / (double)hist_pct(fl, 0.99));
+	}
+}
+
 static void report(const struct result *r, int idx, int n)
 {
 	const struct hist *h = &r->h, *fl = &r->floor;
@@ -455,19 +492,12 @@ static void report(const struct result *r, int idx, int n)
 			printf(idx == 0 ? "[" : ",");
 		printf("{\"size\":%zu,\"rounds\":%" PRIu64 ",", r->size, r->rounds);
 		print_hist_json("rtt_ns", h);
-		printf(",\"msgs_per_s\":%.0f,\"bytes_per_s\":%.0f,\"sent\":%" PRIu64
-		       ",\"received\":%" PRIu64 ",\"errors\":%" PRIu64,
-		       r->msgs_per_s, r->bytes_per_s, r->tx, r->rx, r->errors);
-		if (O.rpc) {
-			printf(",");
-			print_hist_json("rpc_rtt_ns", &r->rpc);
-			printf(",\"rpc_per_s\":%.0f,\"rpc_errors\":%" PRIu64, r->rpc_per_s,
-			       r->rpc_errors);
-		}
-		if (fl->count) {
-			printf(",");
-			print_hist_json("floor_rtt_ns", fl);
-			printf(",\"ratio_p50\":%.2f,\"ratio_p99\":%.2f", p50 / f50, p99 / f99);
+		if (pace_on(&O.pace)) {
+			char pace[96];
+			pace_str(&O.pace, 1, pace, sizeof(pace));
+			fputs(pace, stdout);
+		} else {
+			print_rest_json(r);
 		}
 		printf("}");
 		if (idx == n - 1)
@@ -475,6 +505,16 @@ static void report(const struct result *r, int idx, int n)
 		return;
 	}
 	printf("size %zu B\n", r->size);
+	if (pace_on(&O.pace)) {
+		char pace[96];
+		pace_str(&O.pace, 0, pace, sizeof(pace));
+		printf("  %s, RTT ns over %" PRIu64 " rounds: p50 %" PRIu64 "  p90 %" PRIu64
+		       "  p99 %" PRIu64 "  p99.9 %" PRIu64 "  max %" PRIu64 "\n",
+		       pace, r->rounds, hist_pct(h, 0.5), hist_pct(h, 0.9), hist_pct(h, 0.99),
+		       hist_pct(h, 0.999), h->max);
+		fflush(stdout);
+		return;
+	}
 	printf("  ping-pong RTT ns over %" PRIu64 " rounds: p50 %" PRIu64 "  p90 %" PRIu64
 	       "  p99 %" PRIu64 "  p99.9 %" PRIu64 "  max %" PRIu64 "\n",
 	       r->rounds, hist_pct(h, 0.5), hist_pct(h, 0.9), hist_pct(h, 0.99), hist_pct(h, 0.999),
@@ -611,6 +651,12 @@ static int client(void)
 			return 1;
 		}
 		pingpong(r, buf);
+		if (pace_on(&O.pace)) {
+			report(r, i, O.nsizes);
+			if (O.hgrm)
+				save_hgrm(r);
+			continue;
+		}
 		oneway(r, buf);
 		if (O.rpc)
 			rpc_bench(r, buf);
@@ -638,6 +684,7 @@ int main(int argc, char **argv)
 		{"spin-us", 1, 0, 'U'},  {"yield-us", 1, 0, 'Y'}, {"socket", 1, 0, 'P'},
 		{"json", 0, 0, 'j'},     {"verify", 0, 0, 'V'},  {"timeout-ms", 1, 0, 'T'},
 		{"rpc", 0, 0, 'R'},      {"rpc-depth", 1, 0, 'D'},  {"hgrm", 1, 0, 'G'},
+		{"rate", 1, 0, 'A'},     {"gap-us", 1, 0, 'g'},
 		{"help", 0, 0, 'h'},     {0, 0, 0, 0}};
 	int c;
 	const char *sizes = "32,1K";
@@ -661,6 +708,21 @@ int main(int argc, char **argv)
 		case 'D': O.rpc_depth = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
 		case 'T': O.timeout_ms = atoi(optarg); break;
 		case 'G': O.hgrm = optarg; break;
+		case 'A':
+		case 'g': {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (*end || !(v > 0 && v <= 1e8)) {
+				fprintf(stderr, "ferry-perf: --%s wants a number above 0, not \"%s\"\n",
+					c == 'A' ? "rate" : "gap-us", optarg);
+				return 2;
+			}
+			if (c == 'A')
+				O.pace.interval_ns = (uint64_t)(1e9 / v);
+			else
+				O.pace.gap_ns = (uint64_t)(v * 1000);
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -681,6 +743,12 @@ int main(int argc, char **argv)
 				"when several sizes are measured\n");
 		return 2;
 	}
+	if (O.pace.interval_ns && O.pace.gap_ns) {
+		fprintf(stderr, "ferry-perf: --rate and --gap-us exclude each other\n");
+		return 2;
+	}
+	if (pace_on(&O.pace))
+		O.floor = 0;
 	if (O.count == 0 && O.duration <= 0) {
 		fprintf(stderr, "ferry-perf: --count must be positive\n");
 		return 2;

@@ -48,6 +48,7 @@ struct fclient *client_new(struct fclients *e, int sock, pid_t pid, uid_t uid, g
 	c->sock = sock;
 	c->evfd = -1;
 	c->bell_fd = -1;
+	c->wake_fd = -1;
 	c->pid = pid;
 	c->uid = uid;
 	c->gid = gid;
@@ -121,7 +122,7 @@ static void sanitize(char *s)
 			*s = '_';
 }
 
-int client_attach(struct fclients *e, struct fclient *c, const char *name)
+int client_attach(struct fclients *e, struct fclient *c, const char *name, uint32_t flags)
 {
 	int ring_fd = -1, rc;
 	snprintf(c->name, sizeof(c->name), "%s", name[0] ? name : "client");
@@ -142,14 +143,26 @@ int client_attach(struct fclients *e, struct fclient *c, const char *name)
 		rc = -errno;
 		goto err;
 	}
+	/* A client that can wait on a wake fd (its own event loop, through
+	 * ferry_fd()) gets one: ours to write, its to read, non-blocking on
+	 * both sides (one open file). */
+	if (flags & FERRY_ATTACH_F_WAKE_FD) {
+		c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (c->wake_fd < 0) {
+			rc = -errno;
+			goto err;
+		}
+	}
 
 	struct ferry_ctl_attached rep = {.magic = FERRY_CTL_MAGIC,
 					 .type = FERRY_CTL_ATTACHED,
 					 .status = 0,
 					 .client_id = c->id,
 					 .max_message_size = (uint64_t)e->cfg->ipc_max_message_size};
-	int fds[4] = {ring_fd, c->bell_fd, c->evfd, e->status_ro_fd};
-	if ((rc = ipc_send_attached(c, &rep, fds, 4)) < 0)
+	int fds[5] = {ring_fd, c->bell_fd, c->evfd, e->status_ro_fd, c->wake_fd};
+	if (c->wake_fd >= 0)
+		rep.flags = FERRY_ATTACHED_F_WAKE_FD;
+	if ((rc = ipc_send_attached(c, &rep, fds, c->wake_fd >= 0 ? 5 : 4)) < 0)
 		goto err;
 	close(ring_fd);
 
@@ -239,6 +252,9 @@ static void reclaim_now(struct fclients *e, struct fclient *c)
 	if (c->bell_fd >= 0)
 		close(c->bell_fd);
 	c->bell_fd = -1;
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
+	c->wake_fd = -1;
 	while (c->pend_head) {
 		struct fpending *p = c->pend_head;
 		c->pend_head = p->next;
@@ -441,13 +457,16 @@ static int op_local_up(void *arg, struct fcore_client *opener, struct fcore_clie
 	int fd = make_session_memfd(e, session);
 	if (fd < 0)
 		return fd;
+	/* each end may wake the other's wake fd only if both have one: an
+	 * end without would futex-wake a peer that waits on its fd */
+	bool wake = o->wake_fd >= 0 && a->wake_fd >= 0;
 	/* fds first, event second: a client acts on EVT_UP by receiving the
 	 * fds, which are then already queued on its socket. */
 	int rc = 0;
-	if (ipc_send_fds(o, session, fd, a->bell_fd) < 0) {
+	if (ipc_send_fds(o, session, fd, a->bell_fd, wake ? a->wake_fd : -1) < 0) {
 		client_reclaim_later(e, o, FERRY_REASON_PEER_GONE, "control socket full or closed");
 		rc = -EPIPE;
-	} else if (ipc_send_fds(a, session, fd, o->bell_fd) < 0) {
+	} else if (ipc_send_fds(a, session, fd, o->bell_fd, wake ? o->wake_fd : -1) < 0) {
 		client_reclaim_later(e, a, FERRY_REASON_PEER_GONE, "control socket full or closed");
 		rc = -EPIPE;
 	}
@@ -508,7 +527,7 @@ static unsigned poll_one(struct fclients *e, struct fclient *c)
 		/* A client blocked on a full command ring sleeps on its own
 		 * bell: the consumer that frees space rings it. */
 		if (ferry_ring_release(&c->cmd))
-			ferry_bell_notify(c->bell);
+			ferry_bell_wake(c->bell, c->wake_fd);
 	}
 	return n;
 }
@@ -552,7 +571,7 @@ void clients_flush(struct fclients *e)
 		struct fclient *c = e->v[i];
 		if (c->evt_dirty && c->bell) {
 			c->evt_dirty = false;
-			ferry_bell_notify(c->bell);
+			ferry_bell_wake(c->bell, c->wake_fd);
 		}
 	}
 }

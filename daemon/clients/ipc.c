@@ -257,7 +257,7 @@ static void on_attach(struct fclients *e, struct fclient *c, const void *buf, ss
 	for (char *p = name; *p; p++)
 		if (*p < 0x20 || *p > 0x7e)
 			*p = '?';
-	if (client_attach(e, c, name) < 0)
+	if (client_attach(e, c, name, a->flags) < 0)
 		client_reclaim_later(e, c, FERRY_REASON_LIMIT, "cannot set up rings");
 }
 
@@ -318,11 +318,13 @@ int ipc_send_attached(struct fclient *c, const struct ferry_ctl_attached *rep, c
 	return send_with_fds(c->sock, rep, sizeof(*rep), fds, nfds);
 }
 
-int ipc_send_fds(struct fclient *c, uint32_t session, int fd_a, int fd_b)
+int ipc_send_fds(struct fclient *c, uint32_t session, int fd_a, int fd_b, int fd_wake)
 {
 	struct ferry_ctl_fds m = {.magic = FERRY_CTL_MAGIC, .type = FERRY_CTL_FDS, .session = session};
-	int fds[2] = {fd_a, fd_b};
-	return send_with_fds(c->sock, &m, sizeof(m), fds, 2);
+	int fds[3] = {fd_a, fd_b, fd_wake};
+	if (fd_wake >= 0)
+		m.flags = FERRY_FDS_F_WAKE_FD;
+	return send_with_fds(c->sock, &m, sizeof(m), fds, fd_wake >= 0 ? 3 : 2);
 }
 
 void ipc_send_bye(struct fclient *c, int status, const char *why)

@@ -33,6 +33,7 @@
 #include "port.h"
 #include "port_eal.h"
 #include "port_eal_args.h"
+#include "port_intr.h"
 #include "core.h"
 #include "port_xstats.h"
 #include "telemetry.h"
@@ -66,6 +67,10 @@ struct fnic {
 	struct ferry_fault fault[FERRY_FAULT_DIRS];
 	bool faulty[FERRY_FAULT_DIRS];
 	uint64_t next_housekeeping, next_publish;
+	uint64_t published; /* traffic_sum() when counters were last published */
+	/* receive interrupts for an idle loop (port_intr.h); wakes: they work */
+	struct ferry_port_intr intr;
+	bool wakes;
 	struct nic_ops ops;
 	uint64_t next_frag_log; /* one "fragmentation needed" log line a second */
 	uint64_t next_conflict_log, conflicts_logged; /* one ARP conflict line a second */
@@ -234,6 +239,44 @@ static int arp_open(struct fnic *n)
 	return 0;
 }
 
+/* Receive interrupts, when idle.strategy = interrupt asked for them at
+ * bring-up; said at start-up either way, since it decides what an idle
+ * ferryd costs and how fast its first packet after an idle spell is. */
+static void intr_open(struct fnic *n)
+{
+	const struct ferry_config *cfg = n->cfg;
+	const struct ferry_port *p = n->port;
+	char why[160];
+
+	if (!ferry_port_intr_wanted(cfg)) {
+		LOG_I("idle: an idle ferryd polls %s every idle.sleep_us = %lld us (idle.strategy "
+		      "= interrupt would sleep on its receive interrupts)",
+		      p->name, (long long)cfg->idle_sleep_us);
+		return;
+	}
+	if (ferry_port_intr_open(&n->intr, p, why, sizeof(why)) < 0) {
+		LOG_N("idle: %s; an idle ferryd polls it every idle.sleep_us = %lld us", why,
+		      (long long)cfg->idle_sleep_us);
+		return;
+	}
+	n->wakes = true;
+	LOG_N("idle: an idle ferryd sleeps until %s (%s) raises a receive interrupt on any of "
+	      "its %u queue(s)%s",
+	      p->name, p->driver, n->intr.nb_queues,
+	      n->intr.always_on ? " (its queue fds are always armed)" : "");
+}
+
+/* After a recovery the PMD may have new vectors and queue fds. */
+static void intr_reopen(struct fnic *n)
+{
+	char why[160];
+	if (n->intr.epfd < 0 || ferry_port_intr_reopen(&n->intr, n->port, why, sizeof(why)) == 0)
+		return;
+	n->wakes = false;
+	LOG_W("idle: %s after the device reset; an idle ferryd polls it every idle.sleep_us "
+	      "from now on", why);
+}
+
 int nic_open(struct fnic **out, const struct ferry_config *cfg, struct fstatus *st)
 {
 	char err[512];
@@ -242,6 +285,7 @@ int nic_open(struct fnic **out, const struct ferry_config *cfg, struct fstatus *
 		return -1;
 	n->cfg = cfg;
 	n->st = st;
+	n->intr.epfd = -1;
 	*out = n;
 
 	struct ferry_eal_env env;
@@ -301,6 +345,7 @@ int nic_open(struct fnic **out, const struct ferry_config *cfg, struct fstatus *
 	if (n->reset_every_ns)
 		LOG_W("fault injection: the port is reset every %lld ms (fault.port_reset_ms)",
 		      (long long)cfg->fault_port_reset_ms);
+	intr_open(n);
 	alloc_counters(n);
 	struct ferry_xstats_ops xops;
 	ferry_xstats_dpdk_ops(&n->xsrc, n->port->port_id, &xops);
@@ -467,6 +512,7 @@ static void recover_port(struct fnic *n, uint64_t now)
 		      p->link_up ? "up" : "down");
 		if (send_garp(n) != 0)
 			LOG_W("could not send the gratuitous ARP after the reset");
+		intr_reopen(n);
 		break;
 	case FERRY_RECOVER_RETRY:
 		LOG_W("port %u (%s): recovery after a device reset failed: %s; trying again in 1 s",
@@ -532,10 +578,19 @@ unsigned nic_poll(struct fnic *n)
 	return got;
 }
 
+/* Every counter moves only when a frame comes or goes (or an mbuf is
+ * missing for one): while this sum stands still, nothing is unpublished. */
+static uint64_t traffic_sum(const struct fnic *n)
+{
+	return n->port->stats.rx_packets + n->port->stats.tx_packets + n->port->stats.tx_dropped +
+	       n->tx_nombuf + n->tx_unreachable;
+}
+
 void nic_publish_counters(struct fnic *n)
 {
 	if (n == NULL || n->port == NULL || n->arp == NULL)
 		return;
+	n->published = traffic_sum(n);
 	for (int v = 0; v < FERRY_NET_VERDICT_COUNT; v++)
 		fctr_set(n->c_verdict[v], n->stats.verdict[v]);
 	for (int r = 1; r < FERRY_DROP_COUNT; r++)
@@ -668,6 +723,57 @@ int nic_sendv(struct fnic *n, uint32_t ip, uint16_t port, uint16_t sport, const 
 	return 0;
 }
 
+int64_t nic_next_timer(const struct fnic *n)
+{
+	uint64_t t = ferry_arp_next_deadline(n->arp);
+	/* held frames of the fault injector go on after FERRY_FAULT_HOLD_NS
+	 * at the latest; the oldest is first */
+	for (int dir = 0; dir < FERRY_FAULT_DIRS; dir++)
+		if (ferry_fault_held(&n->fault[dir]) && n->fault[dir].held[0].due_ns < t)
+			t = n->fault[dir].held[0].due_ns;
+	if (traffic_sum(n) != n->published && n->next_publish < t)
+		t = n->next_publish;
+	if (n->reset_every_ns && n->next_reset < t)
+		t = n->next_reset;
+	/* A device's reset request comes from another thread, and
+	 * ferry_port_housekeeping() (the ENA watchdog's timer) needs no
+	 * precision: the idle loop's tick, once a second, looks at both. */
+	if (t == UINT64_MAX)
+		return -1;
+	return t > n->now_ns ? (int64_t)(t - n->now_ns) : 0;
+}
+
+int nic_wake_fd(const struct fnic *n)
+{
+	return n->wakes ? n->intr.epfd : -1;
+}
+
+unsigned nic_arm(struct fnic *n)
+{
+	if (!n->wakes)
+		return 0;
+	int rc = ferry_port_intr_arm(&n->intr);
+	if (rc < 0) {
+		LOG_W("idle: cannot arm the receive interrupts of %s (%s); polling it every "
+		      "idle.sleep_us from now on",
+		      n->port->name, strerror(-rc));
+		n->wakes = false;
+		return 0;
+	}
+	/* the race (port_intr.h): a frame that landed after the loop's last
+	 * poll and before the arm raised no interrupt; look once more */
+	unsigned got = 0;
+	for (uint16_t q = 0; q < n->port->nb_queues; q++)
+		got += nic_poll(n);
+	return got;
+}
+
+void nic_disarm(struct fnic *n)
+{
+	if (n->wakes)
+		ferry_port_intr_disarm(&n->intr);
+}
+
 void nic_set_ops(struct fnic *n, const struct nic_ops *ops)
 {
 	n->ops = *ops;
@@ -718,6 +824,8 @@ void nic_close(struct fnic *n)
 	}
 	nic_publish_counters(n);
 	ferry_xstats_stop(&n->xs);
+	if (n->port)
+		ferry_port_intr_close(&n->intr);
 	if (n->arp)
 		ferry_arp_cache_destroy(n->arp);
 	if (n->port)

@@ -49,6 +49,35 @@ void nic_set_now(struct fnic *n, uint64_t now_ns);
  *  run ARP timers. @return packets handled (the loop's work count) */
 unsigned nic_poll(struct fnic *n);
 
+/**
+ * For an idle loop that sleeps on the NIC's receive interrupts
+ * (idle.strategy = interrupt, port_intr.h): the fd to add to its epoll,
+ * readable once an armed queue has received a frame (its events need no
+ * handling beyond a nic_poll()). -1 when the port has none (net_af_packet,
+ * net_memif) or they failed: poll it every idle.sleep_us instead. The fd
+ * stays the same for the life of @p n; after a failure it stays quiet.
+ */
+int nic_wake_fd(const struct fnic *n);
+
+/**
+ * Going to sleep: arm the receive interrupts, then poll every queue once
+ * more, since a frame that landed after the loop's last poll raised none.
+ * @return frames that poll found: work, so do not sleep; 0 also when the
+ *         port has no interrupts (nic_wake_fd() then says -1)
+ */
+unsigned nic_arm(struct fnic *n);
+
+/** After the sleep: disarm (a no-op for always-armed queues, net_tap). */
+void nic_disarm(struct fnic *n);
+
+/**
+ * When an idle loop must run nic_poll() for the NIC's own timers: ARP
+ * retries and expiry, frames the fault injector holds back, counters not
+ * yet published, an injected port reset. @return ns from the time last
+ * given to nic_set_now() (0: due), or -1 for none
+ */
+int64_t nic_next_timer(const struct fnic *n);
+
 /** Copy the NIC's counters into the status file (not per packet). */
 void nic_publish_counters(struct fnic *n);
 

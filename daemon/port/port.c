@@ -20,6 +20,7 @@
 
 #include "ferry_config.h"
 #include "port_desc.h"
+#include "port_intr.h"
 #include "port_pvt.h"
 
 #define POOL_CACHE 256
@@ -319,6 +320,7 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 	conf.rxmode.mtu = p->mtu;
 	conf.rxmode.offloads = p->rx_offloads;
 	conf.txmode.offloads = p->tx_offloads;
+	conf.intr_conf.rxq = ferry_port_intr_wanted(cfg);
 	if (p->nb_queues > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf =
@@ -333,6 +335,7 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 	rc = create_pool(p, cfg, &info, err, errlen);
 	if (rc)
 		goto err;
+configure:
 	p->conf = conf; /* recovery configures the device again with it */
 	rc = rte_eth_dev_configure(p->port_id, p->nb_queues, p->nb_queues, &conf);
 	if (rc) {
@@ -348,6 +351,12 @@ int ferry_port_open(const struct ferry_config *cfg, struct ferry_port **out, cha
 	if (rc)
 		goto err;
 	rc = ferry_port_start_configured(p, err, errlen);
+	if (rc && conf.intr_conf.rxq) {
+		/* receive interrupts asked for and refused: see port_intr.h */
+		ferry_port_intr_refused(p, rc);
+		conf.intr_conf.rxq = 0;
+		goto configure;
+	}
 	if (rc)
 		goto err;
 	rc = rte_eth_macaddr_get(p->port_id, &mac);

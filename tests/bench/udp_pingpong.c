@@ -6,7 +6,7 @@
  *
  *   udp_pingpong --server PORT [--bind ADDR] [--once] [--idle-exit-s N]
  *   udp_pingpong --client HOST PORT [--size N] [--count N] [--warmup N]
- *                [--json] [--hgrm FILE]
+ *                [--rate N | --gap-us N] [--json] [--hgrm FILE]
  *   both:        [--mode block|busy] [--cpu N] [--timeout-ms N]
  *
  * The client first says hello (repeated every 100 ms until the server
@@ -20,6 +20,10 @@
  *               reports both back. msgs_per_s is what the server received
  *               per second of its own clock: the receiver's rate, with any
  *               datagrams the kernel dropped on the way reported as lost.
+ *
+ * --rate N or --gap-us N: the ping-pong alone, paced as ferry-perf paces
+ * it (client-lib/tools/pace.h): request k due at k/N s and timed from
+ * then, or one at a time N us apart. No blast.
  *
  * --mode block: blocking recv (SO_RCVTIMEO bounds it); --mode busy:
  * non-blocking recv in a loop, on both sides (SO_BUSY_POLL would not help:
@@ -57,6 +61,7 @@
 
 #include "../../client-lib/tools/hgrm.h"
 #include "../../client-lib/tools/hist.h"
+#include "../../client-lib/tools/pace.h"
 #include "../../client-lib/tools/tsc.h"
 
 #define MAGIC 0xfe77
@@ -83,6 +88,7 @@ struct opts {
 	const char *host, *bind_addr, *hgrm;
 	int port, size, cpu;
 	long count, warmup, timeout_ms, idle_exit_s;
+	struct pace pace;
 };
 
 static volatile sig_atomic_t stop;
@@ -323,6 +329,38 @@ static int server(const struct opts *o)
 
 /* ------------------------------------------------------------------ client */
 
+static int report_paced(const struct opts *o, const struct pace *p, const struct hist *h)
+{
+	char pace[96], err[512];
+	if (stop) {
+		fprintf(stderr, "udp_pingpong: interrupted\n");
+		return 1;
+	}
+	if (o->hgrm && hgrm_save(o->hgrm, h, HGRM_SCALE_US, err, sizeof(err)) < 0) {
+		fprintf(stderr, "udp_pingpong: --hgrm: %s\n", err);
+		return 1;
+	}
+	if (o->json) {
+		printf("{\"mode\":\"%s\",\"size\":%d,\"count\":%ld,\"warmup\":%ld,"
+		       "\"rtt_ns\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 ",\"p99\":%" PRIu64
+		       ",\"p999\":%" PRIu64 ",\"max\":%" PRIu64 ",\"min\":%" PRIu64 ",\"mean\":%" PRIu64 "},",
+		       o->busy ? "busy" : "block", o->size, o->count, o->warmup, hist_pct(h, 0.50),
+		       hist_pct(h, 0.90), hist_pct(h, 0.99), hist_pct(h, 0.999), h->max, h->min,
+		       h->count ? h->sum / h->count : 0);
+		pace_str(p, 1, pace, sizeof(pace));
+		printf("%s}\n", pace + 1); /* after "rtt_ns":{...}, already followed by a comma */
+		return 0;
+	}
+	pace_str(p, 0, pace, sizeof(pace));
+	printf("kernel UDP to %s:%d, mode %s, %d B, %s\n", o->host, o->port,
+	       o->busy ? "busy" : "block", o->size, pace);
+	printf("  ping-pong  %" PRIu64 " round trips (after %ld warm-up), ns: p50 %" PRIu64
+	       "  p90 %" PRIu64 "  p99 %" PRIu64 "  p99.9 %" PRIu64 "  max %" PRIu64 "\n",
+	       h->count, o->warmup, hist_pct(h, 0.50), hist_pct(h, 0.90), hist_pct(h, 0.99),
+	       hist_pct(h, 0.999), h->max);
+	return 0;
+}
+
 static int client(const struct opts *o)
 {
 	static uint8_t buf[MAX_SIZE + 1], rbuf[MAX_SIZE + 1];
@@ -386,13 +424,17 @@ static int client(const struct opts *o)
 		return 1;
 	}
 
-	/* Ping-pong. */
+	/* Ping-pong; paced, timed on the schedule's clock. */
 	set_rcvtimeo(fd, o->timeout_ms);
 	hist_reset(&hist);
+	struct pace pace = o->pace;
+	bool paced = pace_on(&pace);
+	if (paced)
+		pace_start(&pace);
 	for (long i = 0; i < o->warmup + o->count && !stop; i++) {
 		put_hdr(buf, T_PING, run, (uint64_t)i);
+		t0 = paced ? pace_next(&pace) : tsc_now();
 		deadline = mono_now_ns() + tmo_ns;
-		t0 = tsc_now();
 		if (send(fd, buf, (size_t)o->size, 0) != o->size) {
 			perror("udp_pingpong: send");
 			return 1;
@@ -409,7 +451,14 @@ static int client(const struct opts *o)
 				break;
 		}
 		if (i >= o->warmup)
-			hist_add(&hist, tsc_ns(tsc_now() - t0));
+			hist_add(&hist, paced ? pace_now() - t0 : tsc_ns(tsc_now() - t0));
+	}
+	if (paced) {
+		/* no blast, no report: an END lets a --once server go */
+		put_hdr(buf, T_END, run, 0);
+		send(fd, buf, HDR_LEN, 0);
+		close(fd);
+		return report_paced(o, &pace, &hist);
 	}
 
 	/* Blast, then ask for the server's count. */
@@ -496,7 +545,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: udp_pingpong --server PORT [--bind ADDR] [--once] [--idle-exit-s N] [common]\n"
 		"       udp_pingpong --client HOST PORT [--size N] [--count N] [--warmup N] [--json] "
-		"[--hgrm FILE] [common]\n"
+		"[--hgrm FILE]\n"
+		"                    [--rate N | --gap-us N] [common]\n"
 		"common: [--mode block|busy] [--cpu N] [--timeout-ms N]\n"
 		"\n"
 		"Kernel UDP ping-pong latency and one-way rate, the baseline for ferry's figures.\n"
@@ -505,6 +555,10 @@ static void usage(FILE *f)
 		"  --warmup N       untimed round trips first (default 1000)\n"
 		"  --json           one JSON object: rtt_ns {p50 p90 p99 p999 max min mean},\n"
 		"                   msgs_per_s, blast {sent received lost elapsed_ns send_ns}\n"
+		"                   (paced: rtt_ns, and rate_per_s and late, or gap_us)\n"
+		"  --rate N         ping-pong only, paced: request k is due at k/N s and its\n"
+		"                   round trip is timed from then (no coordinated omission)\n"
+		"  --gap-us N       ping-pong only, one request at a time, N us apart\n"
 		"  --hgrm FILE      the ping-pong histogram as HdrHistogram's percentile\n"
 		"                   distribution (.hgrm text, microseconds)\n"
 		"  --mode M         block: blocking recv; busy: non-blocking recv in a loop\n"
@@ -529,7 +583,7 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 int main(int argc, char **argv)
 {
 	enum { O_SERVER = 256, O_CLIENT, O_BIND, O_ONCE, O_IDLE, O_MODE, O_CPU, O_TMO, O_SIZE,
-	       O_COUNT, O_WARMUP, O_JSON, O_HGRM };
+	       O_COUNT, O_WARMUP, O_JSON, O_HGRM, O_RATE, O_GAP };
 	static const struct option lo[] = {
 		{"server", required_argument, NULL, O_SERVER}, {"client", required_argument, NULL, O_CLIENT},
 		{"bind", required_argument, NULL, O_BIND},     {"once", no_argument, NULL, O_ONCE},
@@ -537,7 +591,8 @@ int main(int argc, char **argv)
 		{"cpu", required_argument, NULL, O_CPU},       {"timeout-ms", required_argument, NULL, O_TMO},
 		{"size", required_argument, NULL, O_SIZE},     {"count", required_argument, NULL, O_COUNT},
 		{"warmup", required_argument, NULL, O_WARMUP}, {"json", no_argument, NULL, O_JSON},
-		{"hgrm", required_argument, NULL, O_HGRM},     {"help", no_argument, NULL, 'h'},
+		{"hgrm", required_argument, NULL, O_HGRM},     {"rate", required_argument, NULL, O_RATE},
+		{"gap-us", required_argument, NULL, O_GAP},    {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	struct opts o = {.bind_addr = "0.0.0.0", .size = 32, .cpu = -1, .count = 10000,
 			 .warmup = 1000, .timeout_ms = 1000, .idle_exit_s = 300};
@@ -571,6 +626,18 @@ int main(int argc, char **argv)
 			}
 			o.busy = strcmp(optarg, "busy") == 0;
 			break;
+		case O_RATE:
+		case O_GAP:
+			if (!parse_long(optarg, 1, 100000000, &v)) {
+				fprintf(stderr, "udp_pingpong: --%s wants 1..100000000, not \"%s\"\n",
+					c == O_RATE ? "rate" : "gap-us", optarg);
+				return 1;
+			}
+			if (c == O_RATE)
+				o.pace.interval_ns = 1000000000ull / (uint64_t)v;
+			else
+				o.pace.gap_ns = (uint64_t)v * 1000;
+			break;
 		case O_IDLE:
 		case O_CPU:
 		case O_TMO:
@@ -603,7 +670,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 1;
 		}
 	}
-	if (optind < argc || o.server == o.client) {
+	if (optind < argc || o.server == o.client || (o.pace.interval_ns && o.pace.gap_ns)) {
 		usage(stderr);
 		return 1;
 	}

@@ -139,7 +139,7 @@ static void test_defaults(void **state)
 	assert_string_equal(r.c.clients_allowed_groups.v[0], "ferry");
 	assert_string_equal(r.c.eal_extra_args, "");
 	assert_int_equal(r.c.ipc_client_ring_size, 4194304);
-	assert_int_equal(r.c.idle_strategy, FERRY_IDLE_BACKOFF);
+	assert_int_equal(r.c.idle_strategy, FERRY_IDLE_INTERRUPT);
 	assert_int_equal(r.c.log_level, FERRY_LOG_INFO);
 	assert_int_equal(r.c.fault_seed, 1);
 	assert_true(r.c.fault_rx_drop == 0.0);
@@ -410,8 +410,8 @@ static void test_bad_file_values(void **state)
 		{ "ipc = { client_ring_size = \"2g\"; };", "ipc.client_ring_size: file %s line 1: \"2g\" is not a power of two between 64K and 1G" },
 		{ "ipc = { max_message_size = \"1t\"; };", "ipc.max_message_size: file %s line 1: \"1t\" is not a size between 64 and 1G" },
 		{ "ipc = { shm_dir = 5; };", "ipc.shm_dir: file %s line 1: 5 is not a string" },
-		{ "idle = { strategy = \"fast\"; };", "idle.strategy: file %s line 1: \"fast\" is not one of spin, yield, backoff" },
-		{ "idle = { strategy = 1; };", "idle.strategy: file %s line 1: 1 is not one of spin, yield, backoff" },
+		{ "idle = { strategy = \"fast\"; };", "idle.strategy: file %s line 1: \"fast\" is not one of spin, yield, backoff, interrupt" },
+		{ "idle = { strategy = 1; };", "idle.strategy: file %s line 1: 1 is not one of spin, yield, backoff, interrupt" },
 		{ "eal = { vdevs = (\"a\", 1); };", "eal.vdevs: file %s line 1: a list is not a list of non-empty strings, e.g. [\"a\", \"b\"]" },
 		{ "eal = { vdevs = [\"\"]; };", "eal.vdevs: file %s line 1: an array is not a list of non-empty strings" },
 		{ "net = { address = \"10.0.1.300/24\"; };", "net.address: file %s line 1: \"10.0.1.300/24\" is not an IPv4 address with prefix length (a.b.c.d/len), or empty" },
@@ -506,7 +506,7 @@ static void test_bad_flags(void **state)
 		const char *args[3];
 		const char *line;
 	} cases[] = {
-		{ { "--idle.strategy=fast" }, "ferryd: idle.strategy: flag --idle.strategy: \"fast\" is not one of spin, yield, backoff\n" },
+		{ { "--idle.strategy=fast" }, "ferryd: idle.strategy: flag --idle.strategy: \"fast\" is not one of spin, yield, backoff, interrupt\n" },
 		{ { "--idle-strategy", "fast" }, "ferryd: idle.strategy: flag --idle-strategy: \"fast\" is not one of" },
 		{ { "--net.address=10.0.1.300/24" }, "ferryd: net.address: flag --net.address: \"10.0.1.300/24\" is not an IPv4 address" },
 		{ { "--privileges.allow_root", "maybe" }, "ferryd: privileges.allow_root: flag --privileges.allow_root: \"maybe\" is not a boolean" },

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Two hosts through the real DPDK path: scripts/lab.sh brings up ferry-a and
-# ferry-b, each with a ferryd on its veth through net_af_packet, and the
-# kernel host ferry-k. Then:
+# ferry-b, each with a ferryd on its veth through net_af_packet (or, with
+# LAB_PMD=tap, net_tap on a tap bridged to it), and the kernel host
+# ferry-k. Then:
 #   - ferry-k pings and arpings both daemons (the kernel as an independent
 #     peer of ferryd's ARP and ICMP);
 #   - ferry-perf with --verify exchanges messages across the hosts in both
@@ -12,9 +13,15 @@
 #   - a session to an address nobody answers fails as unreachable within a
 #     bound, and one to a service nobody listens on is refused;
 #   - malformed frames from ferry-k are each counted under their drop
-#     reason, and ferryd keeps serving sessions afterwards.
+#     reason, and ferryd keeps serving sessions afterwards;
+#   - two applications that wait only in their own epoll on ferry_fd()
+#     exchange checked messages across the hosts, paced so that both
+#     daemons fall asleep between them: with net_tap they sleep on its
+#     receive interrupts (and an idle ferryd stays asleep), with
+#     net_af_packet they nap and poll;
+#   - seeded fault injection on ferry-a's receive path, seen by pings.
 #
-# usage: twohost.sh LAB_SH BUILD_DIR NET_LAB_PY
+# usage: [LAB_PMD=af_packet|tap] twohost.sh LAB_SH BUILD_DIR NET_LAB_PY
 # exit:  0 pass, 1 fail, 77 skip (no root, no namespaces, a lab already up,
 #        DPDK cannot start)
 set -u
@@ -24,6 +31,8 @@ BUILD=$2
 NETLAB=$3
 PERF=$BUILD/client-lib/tools/ferry-perf
 STAT=$BUILD/client-lib/tools/ferry-stat
+FDPP=$BUILD/tests/integration/ferry-fd-pingpong
+export LAB_PMD=${LAB_PMD:-af_packet}
 RUN=/run/ferry-lab
 TMP=$(mktemp -d /tmp/ferry-twohost.XXXXXX)
 UP=0
@@ -44,7 +53,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-lab_preflight "$PERF" "$STAT"
+lab_preflight "$PERF" "$STAT" "$FDPP"
 
 "$LAB" --build "$BUILD" up >"$TMP/up.log" 2>&1
 rc=$?
@@ -54,7 +63,7 @@ if ((rc == 77)); then
 fi
 ((rc == 0)) || { cat "$TMP/up.log"; fail "lab.sh up exited $rc"; }
 UP=1
-ok "lab up: $(grep -c . "$TMP/up.log") lines of log"
+ok "lab up on net_$LAB_PMD: $(grep -c . "$TMP/up.log") lines of log"
 
 # -- the kernel as a peer: ARP and ICMP --
 for ip in 10.77.0.1 10.77.0.2; do
@@ -68,7 +77,7 @@ ok "ferry-k pings and arpings both daemons"
 # -- counters through DPDK telemetry --
 if command -v dpdk-telemetry.py >/dev/null; then
 	echo /ferry/info | timeout 10 dpdk-telemetry.py -f ferry-lab-a >"$TMP/tel" 2>&1
-	grep -q '"nic": "port 0 (net_af_packet) 10.77.0.1/24' "$TMP/tel" ||
+	grep -q "\"nic\": \"port 0 (net_$LAB_PMD) 10.77.0.1/24" "$TMP/tel" ||
 		{ cat "$TMP/tel"; fail "dpdk-telemetry.py /ferry/info"; }
 	echo /ferry/counters,net. | timeout 10 dpdk-telemetry.py -f ferry-lab-a >"$TMP/tel" 2>&1
 	python3 - "$TMP/tel" <<'PY' || { cat "$TMP/tel"; fail "dpdk-telemetry.py /ferry/counters"; }
@@ -151,6 +160,38 @@ PY
 ok "every malformed frame was counted under its drop reason"
 exchange b a 10.77.0.2
 ok "ferryd still serves sessions after the malformed traffic"
+
+# -- applications in their own event loop, across hosts; sparse, so the
+#    daemons sleep between messages --
+if [[ $LAB_PMD == tap ]]; then
+	grep -q "idle: an idle ferryd sleeps until net_tap0" "$RUN/a.log" ||
+		{ cat "$RUN/a.log"; fail "ferry-a does not say it sleeps on net_tap's receive interrupts"; }
+else
+	grep -q "idle: net_af_packet0 (net_af_packet) has no receive interrupts" "$RUN/a.log" ||
+		{ cat "$RUN/a.log"; fail "ferry-a does not say net_af_packet has no receive interrupts"; }
+fi
+"$LAB" exec b "$FDPP" -r server --timeout-ms 5000 >"$TMP/fds.log" 2>&1 &
+SPID=$!
+"$LAB" exec a "$FDPP" -r client -H 10.77.0.2 -n 300 -s 200 --gap-us 3000 --timeout-ms 3000 \
+	>"$TMP/fdc.log" 2>&1 || { cat "$TMP/fdc.log" "$TMP/fds.log"; fail "ferry-fd-pingpong across hosts"; }
+wait "$SPID" || { cat "$TMP/fds.log"; fail "ferry-fd-pingpong server"; }
+SPID=
+ok "epoll-driven clients on ferry_fd() across hosts, 3 ms apart: $(cat "$TMP/fdc.log"); $(cat "$TMP/fds.log")"
+
+# an idle ferryd: asleep until its tick, or napping every idle.sleep_us
+sleeps() { "$STAT" --shm-dir /dev/shm/ferry-lab-a --json | python3 -c \
+	"import json,sys; print(json.load(sys.stdin)['counters'].get('daemon.loop_sleeps', 0))"; }
+s0=$(sleeps)
+sleep 2
+s1=$(sleeps)
+if [[ $LAB_PMD == tap ]]; then
+	# the tick, once a second, and ARP's timers
+	(((s1 - s0) < 100)) || fail "an idle ferryd on net_tap went to sleep $((s1 - s0)) times in 2 s"
+	ok "an idle ferryd on net_tap stays asleep: $((s1 - s0)) sleeps in 2 s"
+else
+	(((s1 - s0) > 200)) || fail "an idle ferryd on net_af_packet went to sleep only $((s1 - s0)) times in 2 s"
+	ok "an idle ferryd on net_af_packet naps and polls: $((s1 - s0)) sleeps in 2 s"
+fi
 
 # -- fault injection, seeded: ferry-a drops, duplicates, reorders and
 #    corrupts what it receives; the kernel host's pings show it --

@@ -3,13 +3,18 @@
  * Futex doorbell: a process asleep on a bell in a MAP_SHARED memfd is woken
  * by another process; a wait with nobody ringing times out; a notify with
  * nobody asleep costs no system call (it leaves seq alone: only
- * ferry_bell_ring(), the path that calls futex_wake, moves seq).
+ * ferry_bell_ring(), the path that calls futex_wake, moves seq). An
+ * owner that waits on its wake fd is woken through the fd, not the futex,
+ * once per arming; one on the futex is woken on the futex even by a waker
+ * that holds its fd; stale wakes are emptied when it arms again.
  * The time bounds are correctness bounds, far from any benchmark.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <poll.h>
 #include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 
 #include <cmocka.h>
@@ -182,6 +187,53 @@ static void test_notify_without_sleeper(void **state)
 	close(fd);
 }
 
+static int fd_readable(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return poll(&p, 1, ms) == 1;
+}
+
+static void test_wake_fd(void **state)
+{
+	(void)state;
+	int fd;
+	struct shared *sh = map_shared(&fd);
+	int wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(wfd >= 0);
+	/* an owner waiting on its fd: the fd rings, the futex does not */
+	ferry_bell_prepare_fd(&sh->bell, wfd);
+	assert_int_equal(atomic_load(&sh->bell.sleeping), FERRY_BELL_ON_FD);
+	assert_false(fd_readable(wfd, 0));
+	uint32_t seq0 = atomic_load(&sh->bell.seq);
+	ferry_bell_wake(&sh->bell, wfd);
+	assert_true(fd_readable(wfd, 0));
+	assert_int_equal(atomic_load(&sh->bell.seq), seq0);
+	assert_int_equal(atomic_load(&sh->bell.sleeping), 0);
+	/* once per arming: the next waker finds nobody waiting */
+	ferry_bell_wake(&sh->bell, wfd);
+	uint64_t v = 0;
+	assert_int_equal(read(wfd, &v, sizeof(v)), sizeof(v));
+	assert_int_equal(v, 1);
+	/* arming again empties a stale wake */
+	ferry_bell_ring_fd(wfd);
+	ferry_bell_prepare_fd(&sh->bell, wfd);
+	assert_false(fd_readable(wfd, 0));
+	/* an owner on the futex: woken there, whatever fd the waker has */
+	ferry_bell_prepare(&sh->bell);
+	ferry_bell_wake(&sh->bell, wfd);
+	assert_int_equal(atomic_load(&sh->bell.seq), seq0 + 1);
+	assert_false(fd_readable(wfd, 0));
+	/* a waker without the fd cannot ring an fd waiter: it takes the flag
+	 * and rings the futex (what a 1.0 peer does; ferry_fd() avoids it) */
+	ferry_bell_prepare_fd(&sh->bell, wfd);
+	ferry_bell_notify(&sh->bell);
+	assert_int_equal(atomic_load(&sh->bell.seq), seq0 + 2);
+	assert_false(fd_readable(wfd, 0));
+	close(wfd);
+	munmap(sh, FERRY_BELL_FILE_SIZE);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_wait_times_out),
 		cmocka_unit_test(test_ring_before_wait_not_lost),
 		cmocka_unit_test(test_notify_without_sleeper),
+		cmocka_unit_test(test_wake_fd),
 	};
 	return cmocka_run_group_tests_name("bell", tests, NULL, NULL);
 }

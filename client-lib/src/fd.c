@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ferry_fd(): one descriptor an application's event loop can wait on
+ * instead of ferry_poll() waiting itself. It is an epoll set of three:
+ *
+ *   wake fd   the eventfd ferryd made for this client (shm layout 1.2):
+ *             ferryd and our local-session peers write it when they
+ *             publish something for us and our bell says we wait on it
+ *             (FERRY_BELL_ON_FD, set when a non-blocking ferry_poll()
+ *             comes back empty)
+ *   socket    the control socket, for its hang-up: a dead ferryd writes
+ *             no more wakes, and the next ferry_poll() reports it
+ *   timer     a timerfd at the earliest RPC call deadline, so a timeout
+ *             completes without anything else happening
+ *
+ * Arming follows the bell's protocol (ferry_shm.h): take what earlier
+ * wakes left in the fds, set the flag, fence, look at every ring once
+ * more. An arm that finds the flag still set (nobody woke us since) costs
+ * no system call.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "ferry_pvt.h"
+
+enum { FD_WAKE = 1, FD_SOCK, FD_TIMER };
+
+static int add(int ep, int fd, uint32_t events, uint32_t tag)
+{
+	struct epoll_event ev = {.events = events, .data.u32 = tag};
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+FERRY_API int ferry_fd(ferry_t *f)
+{
+	if (f == NULL)
+		return ferry_err(-EINVAL, "ferry_fd: f is NULL");
+	if (f->poll_fd >= 0)
+		return f->poll_fd;
+	if (f->wake_fd < 0)
+		return ferry_err(-EOPNOTSUPP, "this ferryd has no wake descriptors (shm layout before 1.2): "
+					      "upgrade ferryd to wait on ferry_fd()");
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return ferry_err(-errno, "epoll_create1: %s", strerror(errno));
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (tfd < 0) {
+		int e = errno;
+		close(ep);
+		return ferry_err(-e, "timerfd_create: %s", strerror(e));
+	}
+	/* The socket only for its hang-up: descriptors ferryd queues on it
+	 * for a new local session are read with that session's event. */
+	if (add(ep, f->wake_fd, EPOLLIN, FD_WAKE) < 0 || add(ep, f->sock, EPOLLRDHUP, FD_SOCK) < 0 ||
+	    add(ep, tfd, EPOLLIN, FD_TIMER) < 0) {
+		int e = errno;
+		close(tfd);
+		close(ep);
+		return ferry_err(-e, "epoll_ctl: %s", strerror(e));
+	}
+	f->poll_fd = ep;
+	f->timer_fd = tfd;
+	f->timer_at = INT64_MAX;
+	/* Readable from the start: the caller looks with ferry_poll() before
+	 * it first waits, and that poll arms the descriptor. */
+	ferry_bell_ring_fd(f->wake_fd);
+	f->fd_self_rung = true;
+	return ep;
+}
+
+void ferry_fd_close(ferry_t *f)
+{
+	if (f->poll_fd < 0)
+		return;
+	close(f->timer_fd);
+	close(f->poll_fd);
+	f->poll_fd = f->timer_fd = -1;
+}
+
+/* The timerfd follows the earliest RPC deadline (none: disarmed). */
+static void set_timer(ferry_t *f)
+{
+	int64_t at = f->rpc_list ? f->rpc_next_deadline : INT64_MAX;
+	if (at == f->timer_at)
+		return;
+	struct itimerspec its;
+	memset(&its, 0, sizeof(its));
+	if (at != INT64_MAX) {
+		its.it_value.tv_sec = at / 1000000000;
+		its.it_value.tv_nsec = at % 1000000000;
+		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+			its.it_value.tv_nsec = 1; /* 0 would disarm it */
+	}
+	if (timerfd_settime(f->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		f->timer_at = at;
+}
+
+/* Empty what made the set readable: wakes, an expired timer; and notice
+ * a hang-up (the next gather then ends every session). */
+static void take_events(ferry_t *f)
+{
+	struct epoll_event ev[3];
+	int k = epoll_wait(f->poll_fd, ev, 3, 0);
+	for (int i = 0; i < k; i++) {
+		uint64_t v;
+		ssize_t r;
+		switch (ev[i].data.u32) {
+		case FD_WAKE:
+			r = read(f->wake_fd, &v, sizeof(v));
+			break;
+		case FD_TIMER:
+			r = read(f->timer_fd, &v, sizeof(v));
+			f->timer_at = INT64_MAX; /* spent: set again if still wanted */
+			break;
+		default:
+			r = 0;
+			ferry_check_daemon(f);
+			break;
+		}
+		(void)r;
+	}
+}
+
+/* A session whose peer cannot write our wake fd (its library or ferryd
+ * predates them): it would futex-wake us while we wait on the fd. */
+static bool peer_without_fd(const ferry_t *f)
+{
+	for (const ferry_session_t *s = f->sessions; s; s = s->next)
+		if (s->local && s->state == S_UP && s->peer_wake_fd < 0)
+			return true;
+	return false;
+}
+
+int ferry_fd_arm(ferry_t *f, ferry_event_t *evs, int max)
+{
+	set_timer(f);
+	/* relaxed: only a waker changes the flag away from ON_FD, and our own
+	 * gather just came back empty after the fence of the last arm */
+	if (FA_LOAD_RLX(&f->bell->sleeping) == FERRY_BELL_ON_FD && !f->fd_self_rung)
+		return 0;
+	f->fd_self_rung = false;
+	take_events(f);
+	FA_STORE_RLX(&f->bell->sleeping, FERRY_BELL_ON_FD);
+	/* Dekker: partner is the fence in ferry_bell_wake() */
+	atomic_thread_fence(memory_order_seq_cst);
+	int n = ferry_gather(f, evs, max);
+	/* nothing new, but a wake could be missed or ferryd is gone: keep
+	 * the caller coming back (the descriptor stays readable) */
+	if (n == 0 && (f->dead || peer_without_fd(f))) {
+		ferry_bell_ring_fd(f->wake_fd);
+		f->fd_self_rung = true;
+	}
+	return n;
+}
