@@ -34,7 +34,8 @@
 # flows (--flows; also in the full run): 1, 4 and 16 ferry-perf clients on
 # ferry-a, one session each (each its own UDP source port,
 # net.udp_port_count), streaming 1 KiB messages to one server on ferry-b
-# at once: the total rate and each flow's share.
+# at once: the total rate (the sum of the flows' rates) and each flow's
+# share. SCALE_COUNTS and FLOW_COUNTS (space-separated) change the counts.
 # Builds a release build in build-release/. Needs root. Takes about 3 min,
 # 6 with the scale and flows rows (--scale about 2, --flows about 1).
 set -euo pipefail
