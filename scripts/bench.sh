@@ -4,6 +4,8 @@
 # bench.sh: measure ferry and print one table, every row from this run.
 #
 #   scripts/bench.sh [--json FILE] [--plot DIR] [--lab-pmd af_packet|tap|both]
+#   scripts/bench.sh --scale [--json FILE]    only the many-sessions rows
+#   scripts/bench.sh --flows [--json FILE]    only the concurrent-flows rows
 #
 # --plot DIR: also write every latency histogram of the run as an
 # HdrHistogram percentile distribution, DIR/<scenario>-<impl>.hgrm
@@ -32,9 +34,21 @@
 # lab daemons' CPU use at each rate and idle. These rows run on each lab
 # PMD --lab-pmd names (default both): af_packet (no receive interrupts: an
 # idle ferryd naps and polls) and tap (an idle ferryd sleeps on them).
+# Many sessions (--scale; also in the full run): 1, 100, 1,000 and 10,000
+# sessions open from a client on ferry-a to one on ferry-b
+# (tests/bench/bench_scale), one busy: its RTT p50/p99 as a ratio to one
+# session (run first and last, the mean), its echo rate, both ferryds' CPU
+# while all are idle against the same daemon with no session, and their
+# memory per session. Concurrent
+# flows (--flows; also in the full run): 1, 4 and 16 ferry-perf clients on
+# ferry-a, one session each (each its own UDP source port,
+# net.udp_port_count), streaming 1 KiB messages to one server on ferry-b
+# at once: the total rate (the sum of the flows' rates) and each flow's
+# share. SCALE_COUNTS and FLOW_COUNTS (space-separated) change the counts.
 # Then a table of its own: security.mode = encrypt beside none, and
 # sealing alone (scripts/bench-security.sh).
-# Builds a release build in build-release/. Needs root. Takes about 6 min.
+# Builds a release build in build-release/. Needs root. The full run takes
+# about 15 min (--scale about 2, --flows about 1).
 set -euo pipefail
 
 PROG=${0##*/}
@@ -47,8 +61,11 @@ source "$TOP/scripts/local-daemon.sh"
 JSON_OUT=
 PLOT=
 SPARSE_PMDS="af_packet tap"
+ONLY=
 while (($#)); do
 	case $1 in
+	--scale) ONLY=scale ;;
+	--flows) ONLY=flows ;;
 	--json) JSON_OUT=${2:?--json needs a file}; shift ;;
 	--plot) PLOT=${2:?--plot needs a directory}; shift ;;
 	--lab-pmd)
@@ -78,9 +95,156 @@ fi
 sz() { if (($1 % 1024 == 0)); then echo "$(($1 / 1024))KiB"; else echo "$1B"; fi; }
 
 BUILD=$TOP/build-release
+LAB=$TOP/scripts/lab.sh
+
+# ---- many sessions open, one busy (--scale) -------------------------------
+# bench_scale_rows OUT: one lab per count (so each starts from a fresh
+# daemon), limits raised to fit; OUT gets a JSON list, one object per count.
+# One session first and last: the baseline is both runs' mean, as the VM's
+# speed drifts over the minutes this takes.
+SCALE_COUNTS=${SCALE_COUNTS:-"1 100 1000 10000 1"}
+bench_scale_rows() {
+	local out=$1 n pa pb spid
+	local args="--limits.max_sessions=32768 --limits.max_sessions_per_client=16384"
+	: >"$out.lines"
+	for n in $SCALE_COUNTS; do
+		info "two hosts: $n sessions open, one busy"
+		LAB_FERRYD_ARGS="$args" "$LAB" --build "$BUILD" up >"$TMP/lab.log" 2>&1 ||
+			{ cat "$TMP/lab.log"; die "lab.sh up ($n sessions) failed"; }
+		pa=$(cat /run/ferry-lab/a.pid) pb=$(cat /run/ferry-lab/b.pid)
+		"$LAB" exec b "$BUILD/tests/bench/bench_scale" --role server >/dev/null 2>&1 &
+		spid=$!
+		sleep 0.5
+		"$LAB" exec a "$BUILD/tests/bench/bench_scale" --role client --host 10.77.0.2 \
+			--sessions "$n" --idle-s 5 --count 5000 --tcount 100000 --watch "$pa,$pb" \
+			--timeout-ms 20000 >>"$out.lines" || { tail -5 /run/ferry-lab/*.log; die "bench_scale ($n) failed"; }
+		kill -TERM "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true
+		"$LAB" down >/dev/null 2>&1
+	done
+	python3 -c 'import json, sys; json.dump([json.loads(l) for l in open(sys.argv[1])], open(sys.argv[2], "w"))' \
+		"$out.lines" "$out"
+}
+
+# scale_table SCALE.json: the rows, ratios against the one-session run
+scale_table() {
+	python3 - "$1" <<'PY'
+import json, sys
+runs = json.load(open(sys.argv[1]))
+ones = [r for r in runs if r["sessions"] == 1] or runs[:1]
+one = {k: sum(r[k] for r in ones) / len(ones) for k in ("rtt_p50_ns", "rtt_p99_ns")}
+print("%-9s  %-22s  %-13s  %-13s  %-30s  %s" % ("sessions", "busy RTT p50 / p99 us", "vs 1 session",
+      "echo k msg/s", "ferryd idle CPU % a / b", "ferryd RSS per session a / b"))
+for r in runs:
+    d = r["daemons"]
+    cpu = " / ".join("%.3f (none %.3f)" % (x["idle_cpu_pct"], x["idle_cpu_pct_base"]) for x in d)
+    rss = " / ".join("%.1f KiB" % (x["rss_bytes_per_session"] / 1024) for x in d)
+    print("%-9d  %-22s  %-13s  %-13.0f  %-30s  %s" % (
+        r["sessions"], "%.1f / %.1f" % (r["rtt_p50_ns"] / 1e3, r["rtt_p99_ns"] / 1e3),
+        "%.2fx / %.2fx" % (r["rtt_p50_ns"] / one["rtt_p50_ns"], r["rtt_p99_ns"] / one["rtt_p99_ns"]),
+        r["echo_msgs_per_s"] / 1e3, cpu, rss))
+PY
+}
+
+# ---- concurrent flows (--flows) -------------------------------------------
+# bench_flows_rows OUT: K ferry-perf clients on ferry-a at once, one
+# session each, against one server on ferry-b; OUT gets {"K": [results]}.
+FLOW_COUNTS=${FLOW_COUNTS:-"1 4 16"}
+bench_flows_rows() {
+	local out=$1 k i spid pids
+	info "two hosts: concurrent flows (net.udp_port_count=16)"
+	LAB_FERRYD_ARGS="--net.udp_port_count=16" "$LAB" --build "$BUILD" up >"$TMP/lab.log" 2>&1 ||
+		{ cat "$TMP/lab.log"; die "lab.sh up (flows) failed"; }
+	"$LAB" exec b "$BUILD/client-lib/tools/ferry-perf" -r server --spin-us 0 --yield-us 5000 \
+		>/dev/null 2>&1 &
+	spid=$!
+	sleep 0.5
+	for k in $FLOW_COUNTS; do
+		info "two hosts: $k concurrent flows"
+		pids=()
+		for ((i = 0; i < k; i++)); do
+			"$LAB" exec a "$BUILD/client-lib/tools/ferry-perf" -r client -H 10.77.0.2 --sizes 1K \
+				--duration 3 --no-floor --spin-us 0 --yield-us 5000 --timeout-ms 20000 --json \
+				>"$TMP/flow-$k-$i.json" &
+			pids+=($!)
+		done
+		for i in "${pids[@]}"; do wait "$i" || die "a ferry-perf client of $k flows failed"; done
+	done
+	kill -TERM "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true
+	"$LAB" down >/dev/null 2>&1
+	# shellcheck disable=SC2086 # FLOW_COUNTS is a space-separated list
+	python3 - "$TMP" "$out" $FLOW_COUNTS <<'PY'
+import json, sys
+tmp, out, counts = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3:]]
+def one(path):  # ferry-perf --json: one object for one size
+    r = json.load(open(path))
+    return r[0] if isinstance(r, list) else r
+res = {str(k): [one("%s/flow-%d-%d.json" % (tmp, k, i)) for i in range(k)] for k in counts}
+json.dump(res, open(out, "w"))
+PY
+}
+
+flows_table() {
+	python3 - "$1" <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))
+one = sum(r["msgs_per_s"] for r in res["1"])
+print("%-6s  %-18s  %-12s  %-12s  %-26s  %s" % ("flows", "total k msg/s 1 KiB", "MB/s", "vs 1 flow",
+      "per flow min / max k/s", "lost / errors"))
+for k, runs in sorted(res.items(), key=lambda x: int(x[0])):
+    rates = [r["msgs_per_s"] for r in runs]
+    tot = sum(rates)
+    print("%-6s  %-18.0f  %-12.0f  %-12s  %-26s  %d / %d" % (
+        k, tot / 1e3, sum(r["bytes_per_s"] for r in runs) / 1e6, "%.2fx" % (tot / one),
+        "%.0f / %.0f" % (min(rates) / 1e3, max(rates) / 1e3),
+        sum(r["sent"] - r["received"] for r in runs), sum(r["errors"] for r in runs)))
+PY
+}
+
+# run_lab_sections: the scale and flows rows into $TMP/scale.json and
+# $TMP/flows.json (those ONLY asks for, or both); the lab's turn is ours
+run_lab_sections() {
+	[[ $ONLY == flows ]] || bench_scale_rows "$TMP/scale.json"
+	[[ $ONLY == scale ]] || bench_flows_rows "$TMP/flows.json"
+}
+
+# print_lab_sections [JSON]: their tables; with JSON, add them to it
+print_lab_sections() {
+	if [[ -f $TMP/scale.json ]]; then
+		echo; echo "Many sessions open, one busy (32 B ping-pong and echo; ferry-a -> ferry-b)"
+		scale_table "$TMP/scale.json"
+	fi
+	if [[ -f $TMP/flows.json ]]; then
+		echo; echo "Concurrent flows, one session each (1 KiB one-way; ferry-a -> ferry-b)"
+		flows_table "$TMP/flows.json"
+	fi
+	[[ -n ${1:-} ]] || return 0
+	python3 - "$1" "$TMP" <<'PY'
+import json, os, sys
+out, tmp = sys.argv[1], sys.argv[2]
+doc = json.load(open(out)) if os.path.exists(out) and os.path.getsize(out) else {}
+for k in ("scale", "flows"):
+    if os.path.exists("%s/%s.json" % (tmp, k)):
+        doc[k] = json.load(open("%s/%s.json" % (tmp, k)))
+json.dump(doc, open(out, "w"), indent=1)
+PY
+}
+
 build_ferry "$BUILD" release
-start_local_daemon "$BUILD"
 TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+if [[ -n $ONLY ]]; then
+	[[ -z $JSON_OUT ]] || : >"$JSON_OUT"
+	# shellcheck source=../tests/integration/lab_common.sh
+	source "$TOP/tests/integration/lab_common.sh"
+	lab_take_turn
+	"$LAB" status >/dev/null 2>&1 && die "a lab is up already: run scripts/lab.sh down first"
+	getent passwd ferry >/dev/null || systemd-sysusers "$TOP/systemd/ferry.sysusers"
+	trap '"$LAB" down >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+	run_lab_sections
+	print_lab_sections "$JSON_OUT"
+	exit 0
+fi
+start_local_daemon "$BUILD"
 trap 'stop_local_daemon; rm -rf "$TMP"' EXIT
 
 info "ferry-perf: local session, 32 B and 1 KiB"
@@ -91,7 +255,6 @@ stop_local_daemon
 info "idle CPU and client reclaim"
 FERRYD=$BUILD/daemon/ferryd "$BUILD/tests/bench/bench_local" --idle-s 10 --json >"$TMP/local.json"
 
-LAB=$TOP/scripts/lab.sh
 # shellcheck source=../tests/integration/lab_common.sh
 source "$TOP/tests/integration/lab_common.sh"
 lab_take_turn
@@ -235,6 +398,8 @@ for pair in 1 2 3; do
 	done
 done
 
+run_lab_sections
+
 SPARSE_PMDS="$SPARSE_PMDS" SPARSE_RATES="$SPARSE_RATES" \
 python3 - "$TMP/perf.json" "$TMP/local.json" "${JSON_OUT:-}" "$TMP" <<'PY'
 import json, os, sys
@@ -349,6 +514,7 @@ if sys.argv[3]:
                "sparse": sparse},
               open(sys.argv[3], "w"), indent=1)
 PY
+print_lab_sections "$JSON_OUT"
 if [[ -n $PLOT ]]; then
 	info "charts in $PLOT:"
 	"$TOP/scripts/plot-hgrm.sh" "$PLOT"

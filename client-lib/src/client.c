@@ -284,6 +284,7 @@ FERRY_API int ferry_close(ferry_t *f)
 	/* Closing the socket is the detach: ferryd reclaims everything. */
 	close(f->sock);
 	fmap_fini(&f->by_id);
+	fmap_fini(&f->by_cookie);
 	free(f);
 	return 0;
 }

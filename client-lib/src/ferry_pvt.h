@@ -52,6 +52,12 @@ struct ferry_session {
 
 	ferry_session_t *next, *prev; /* f->sessions */
 	ferry_session_t *next_free;   /* f->graveyard after close */
+	/* f->pending: while the session may have events to gather (see
+	 * sess_wants_gather()); f->held: while the last ferry_poll() holds
+	 * records of its RX ring */
+	ferry_session_t *pnext, *pprev;
+	ferry_session_t *hnext;
+	bool pending, held;
 };
 
 #define FERRY_RPC_HANDLERS 64
@@ -70,6 +76,7 @@ struct ferry {
 	uint32_t client_id;
 	uint64_t max_msg;
 	bool dead; /* the daemon is gone; every session is ending */
+	bool dead_marked; /* ... and every session has been told why */
 	int gone_err;      /* what calls report from then on: -ECONNRESET, or
 			    * the status of the daemon's FERRY_CTL_BYE */
 	char gone_msg[128]; /* and why */
@@ -92,8 +99,16 @@ struct ferry {
 
 	ferry_session_t *sessions; /* every live handle */
 	ferry_session_t *graveyard; /* closed, freed at the next poll */
-	ferry_session_t *rr;        /* where gathering resumes */
+	/* What a poll walks, so that it costs what is active, not what is
+	 * open: the sessions that may have events (a local session that is
+	 * up, a DOWN to report, a send waiting for room), and those whose
+	 * RX ring the last poll read from (released at the next). */
+	ferry_session_t *pending;
+	uint32_t n_pending;
+	ferry_session_t *held;
+	ferry_session_t *rr;        /* where gathering resumes, in pending */
 	struct fmap by_id;
+	struct fmap by_cookie;      /* sessions being opened, by connect cookie */
 	uint32_t next_cookie;
 	uint32_t n_sessions;
 
@@ -155,6 +170,14 @@ void sess_unmap(ferry_session_t *s);
 int sess_map_local(ferry_session_t *s, int memfd, int bellfd, int wakefd, uint32_t role);
 /** Record why @p s ended (the first reason wins). */
 void sess_set_down(ferry_session_t *s, int reason);
+/** Whether @p s may have events to gather: a local session that is up and
+ *  readable, a DOWN not reported yet, a blocked send to report. */
+bool sess_wants_gather(const ferry_session_t *s);
+/** Put @p s on f->pending if it wants gathering (after any change that
+ *  can make sess_wants_gather() true). */
+void sess_watch(ferry_session_t *s);
+/** Take @p s off f->pending. */
+void sess_unwatch(ferry_session_t *s);
 void sess_free_graveyard(ferry_t *f);
 
 /* poll.c */

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * ferry_poll(): release what the last call returned, gather events from
- * the daemon's event ring and from every local session's ring, and when
- * there are none, spin, then yield, then sleep on our doorbell.
+ * the daemon's event ring and from the sessions that may have some, and
+ * when there are none, spin, then yield, then sleep on our doorbell.
+ *
+ * A poll costs what is active, not what is open: a remote session's
+ * messages come through the one event ring, so only the sessions on
+ * f->pending are visited (local sessions that are up, whose rings have no
+ * per-session signal; a DOWN to report; a blocked send), and only the
+ * rings the last poll read from are released (f->held).
  *
  * Session-down and writable events are derived from session state rather
  * than queued, so gathering can stop at any point when the caller's array
@@ -29,12 +35,11 @@ int64_t ferry_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
+/* The session our connect with @p cookie opens (no daemon id yet). */
 static ferry_session_t *find_cookie(ferry_t *f, uint32_t cookie)
 {
-	for (ferry_session_t *s = f->sessions; s; s = s->next)
-		if (s->cookie == cookie && s->id == 0)
-			return s;
-	return NULL;
+	ferry_session_t *s = fmap_get(&f->by_cookie, cookie);
+	return s && s->id == 0 ? s : NULL;
 }
 
 static void ev_set(ferry_event_t *e, uint32_t type, int32_t status, ferry_session_t *s)
@@ -80,6 +85,8 @@ static void on_up(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs
 				close(fds[i]);
 		return;
 	}
+	if (s->id == 0)
+		fmap_del(&f->by_cookie, s->cookie);
 	s->id = v->session;
 	s->max_msg = up.max_message < f->max_msg ? up.max_message : (uint32_t)f->max_msg;
 	if (fmap_put(&f->by_id, s->id, s) < 0) {
@@ -99,6 +106,7 @@ static void on_up(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs
 			close(fds[i]);
 	if (s->down_reason == 0) {
 		s->state = S_UP;
+		sess_watch(s); /* a local session's ring is read from now on */
 		ev_set(&evs[(*n)++], FERRY_EV_SESSION_UP, 0, s);
 	}
 }
@@ -181,6 +189,17 @@ static bool on_event(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *
 	return true;
 }
 
+/* Remember that the caller may hold records of @p s's RX ring until the
+ * next poll, which releases them (release_all()). */
+static inline void hold(ferry_t *f, ferry_session_t *s)
+{
+	if (!s->held) {
+		s->held = true;
+		s->hnext = f->held;
+		f->held = s;
+	}
+}
+
 /* Events of one session: messages, then DOWN once drained, or WRITABLE. */
 static void gather_session(ferry_t *f, ferry_session_t *s, ferry_event_t *evs, int *n, int max)
 {
@@ -188,6 +207,7 @@ static void gather_session(ferry_t *f, ferry_session_t *s, ferry_event_t *evs, i
 		struct ferry_rec_view v;
 		int rc;
 		uint64_t at = s->rx.pos;
+		hold(f, s); /* what we read is released at the next poll */
 		while (*n < max && (rc = ferry_ring_peek(&s->rx, &v)) > 0) {
 			if (FERRY_UNLIKELY(v.type != FERRY_REC_DATA)) {
 				rc = -EBADMSG;
@@ -259,50 +279,63 @@ int ferry_gather(ferry_t *f, ferry_event_t *evs, int max)
 		ferry_err(-EPROTO, "ferryd's event ring is corrupt");
 		ferry_daemon_gone(f);
 	}
-	/* the daemon is gone and everything it wrote has been read */
-	if (FERRY_UNLIKELY(f->dead) && n < max)
+	/* the daemon is gone and everything it wrote has been read: tell
+	 * every session, once (sess_new() tells those made later) */
+	if (FERRY_UNLIKELY(f->dead) && !f->dead_marked && n < max) {
+		f->dead_marked = true;
 		for (ferry_session_t *s = f->sessions; s; s = s->next)
 			if (s->state != S_DOWN)
 				sess_set_down(s, FERRY_REASON_DAEMON_GONE);
-	if (f->sessions == NULL)
-		return n;
+	}
 	if (FERRY_UNLIKELY(f->rpc_list != NULL))
 		rpc_expire(f, evs, &n, max);
-	/* Round robin, so one chatty session cannot starve the rest. */
-	ferry_session_t *start = f->rr ? f->rr : f->sessions;
-	ferry_session_t *s = start;
+	/* Only the sessions that may have events, round robin, so one chatty
+	 * session cannot starve the rest; each leaves the list once it has
+	 * nothing more to say. */
+	ferry_session_t *s = f->rr ? f->rr : f->pending;
+	uint32_t todo = f->n_pending;
 	uint32_t closes = f->closes;
-	do {
+	for (; s && todo > 0; todo--) {
 		if (n >= max) {
 			f->rr = s;
 			return n;
 		}
-		ferry_session_t *next = s->next ? s->next : f->sessions;
 		gather_session(f, s, evs, &n, max);
 		/* an RPC handler closed a session: the list changed under us */
 		if (FERRY_UNLIKELY(f->closes != closes)) {
 			f->rr = NULL;
 			return n;
 		}
+		ferry_session_t *next = s->pnext ? s->pnext : f->pending;
+		if (!sess_wants_gather(s)) {
+			sess_unwatch(s);
+			if (next == s)
+				next = f->pending;
+		}
 		s = next;
-	} while (s != start);
-	f->rr = s->next;
+	}
+	f->rr = s && s->pnext ? s->pnext : NULL;
 	return n;
 }
 
 /* Give back what the previous call returned: its data pointers die here. */
 static void release_all(ferry_t *f)
 {
-	sess_free_graveyard(f);
 	if (ferry_ring_release(&f->evt)) {
 		/* ferryd waits for room in our event ring */
 		uint64_t one = 1;
 		ssize_t w = write(f->daemon_evfd, &one, sizeof(one));
 		(void)w;
 	}
-	for (ferry_session_t *s = f->sessions; s; s = s->next)
-		if (s->local && ferry_ring_release(&s->rx))
+	/* before the graveyard goes: a session closed since is on it */
+	while (f->held) {
+		ferry_session_t *s = f->held;
+		f->held = s->hnext;
+		s->held = false;
+		if (!s->closed && s->local && ferry_ring_release(&s->rx))
 			ferry_bell_wake(s->peer_bell, s->peer_wake_fd);
+	}
+	sess_free_graveyard(f);
 }
 
 static int finish(ferry_t *f, int n)

@@ -41,6 +41,48 @@ void sess_set_down(ferry_session_t *s, int reason)
 {
 	if (s->down_reason == 0)
 		s->down_reason = reason;
+	sess_watch(s);
+}
+
+bool sess_wants_gather(const ferry_session_t *s)
+{
+	if (s->closed)
+		return false;
+	if (s->down_reason && s->state != S_DOWN)
+		return true;
+	return s->state == S_UP && ((s->local && !s->rx_broken) || s->blocked);
+}
+
+void sess_watch(ferry_session_t *s)
+{
+	ferry_t *f = s->f;
+	if (s->pending || !sess_wants_gather(s))
+		return;
+	s->pending = true;
+	s->pprev = NULL;
+	s->pnext = f->pending;
+	if (f->pending)
+		f->pending->pprev = s;
+	f->pending = s;
+	f->n_pending++;
+}
+
+void sess_unwatch(ferry_session_t *s)
+{
+	ferry_t *f = s->f;
+	if (!s->pending)
+		return;
+	if (s->pprev)
+		s->pprev->pnext = s->pnext;
+	else
+		f->pending = s->pnext;
+	if (s->pnext)
+		s->pnext->pprev = s->pprev;
+	if (f->rr == s)
+		f->rr = s->pnext;
+	s->pending = false;
+	s->pnext = s->pprev = NULL;
+	f->n_pending--;
 }
 
 ferry_session_t *sess_new(ferry_t *f)
@@ -55,6 +97,8 @@ ferry_session_t *sess_new(ferry_t *f)
 		f->sessions->prev = s;
 	f->sessions = s;
 	f->n_sessions++;
+	if (f->dead_marked)
+		sess_set_down(s, FERRY_REASON_DAEMON_GONE);
 	return s;
 }
 
@@ -156,9 +200,17 @@ FERRY_API int ferry_connect(ferry_t *f, const char *host, const char *service, c
 	ferry_session_t *s = sess_new(f);
 	if (s == NULL)
 		return ferry_err(-ENOMEM, "out of memory");
-	s->cookie = ++f->next_cookie;
+	if (++f->next_cookie == 0)
+		++f->next_cookie; /* 0 means "no cookie" */
+	s->cookie = f->next_cookie;
 	s->state = S_OPENING;
 	memcpy(s->service, c.service, sizeof(c.service));
+	if ((f->by_cookie.s == NULL && fmap_init(&f->by_cookie, 64) < 0) ||
+	    fmap_put(&f->by_cookie, s->cookie, s) < 0) {
+		s->state = S_DOWN;
+		ferry_session_close(s);
+		return ferry_err(-ENOMEM, "out of memory");
+	}
 	rc = ferry_cmd(f, FERRY_CMD_CONNECT, 0, s->cookie, &c, sizeof(c));
 	if (rc < 0) {
 		s->state = S_DOWN; /* nothing to tell the daemon */
@@ -222,6 +274,9 @@ FERRY_API int ferry_session_close(ferry_session_t *s)
 	}
 	if (s->id)
 		fmap_del(&f->by_id, s->id);
+	else if (s->cookie && fmap_get(&f->by_cookie, s->cookie) == s)
+		fmap_del(&f->by_cookie, s->cookie);
+	sess_unwatch(s);
 	s->closed = true;
 	f->closes++;
 	rpc_forget_session(f, s);
@@ -231,8 +286,6 @@ FERRY_API int ferry_session_close(ferry_session_t *s)
 		f->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	if (f->rr == s)
-		f->rr = s->next;
 	f->n_sessions--;
 	sess_unmap(s);
 	s->state = S_DOWN;
@@ -280,6 +333,7 @@ static int send_fail(ferry_session_t *s, int rc, size_t len)
 			return 1;
 		s->blocked = true;
 		s->blocked_len = (uint32_t)len;
+		sess_watch(s);
 		return ferry_err(-EAGAIN, "session %u: the peer's ring is full", s->id);
 	}
 	if (rc == -EMSGSIZE)

@@ -14,6 +14,8 @@
  *
  * Roles: "both" (default) forks a server and runs the client against it on
  * this host; "server" and "client" run one side each (e.g. on two hosts).
+ * A server serves any number of clients at once and checks each session's
+ * stream on its own, so several clients measure concurrent flows.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -45,6 +47,11 @@ struct msg {
 	uint64_t seq;
 	uint64_t count; /* K_ENDACK: messages received; errors below */
 	uint64_t errors;
+};
+
+/* What the server has checked of one session's one-way stream. */
+struct stream {
+	uint64_t expect, got, errors;
 };
 
 /* --verify: every payload byte after the header is a function of the
@@ -161,7 +168,6 @@ static int serve(int ready_fd)
 	if ((rc = ferry_listen(f, O.service)) < 0)
 		die("listen", rc);
 	ferry_event_t ev[64];
-	uint64_t expect = 0, got = 0, errors = 0;
 	int sessions = 0;
 	for (;;) {
 		int n = ferry_poll(f, ev, 64, 1000);
@@ -183,14 +189,22 @@ static int serve(int ready_fd)
 					ready_fd = -1;
 				}
 				break;
-			case FERRY_EV_INCOMING:
+			case FERRY_EV_INCOMING: {
+				/* each client streams on its own session, checked
+				 * on its own: several may run at once */
+				struct stream *st = calloc(1, sizeof(*st));
+				if (st == NULL)
+					die("accept", -ENOMEM);
+				ferry_session_set_user(e->session, st);
 				ferry_accept(e->session);
 				sessions++;
 				break;
+			}
 			case FERRY_EV_MESSAGE: {
 				struct msg m;
+				struct stream *st = ferry_session_user(e->session);
 				if (e->len < sizeof(m)) {
-					errors++;
+					st->errors++;
 					break;
 				}
 				memcpy(&m, e->data, sizeof(m));
@@ -201,16 +215,17 @@ static int serve(int ready_fd)
 					if (rc < 0)
 						die("echo", rc);
 				} else if (m.kind == K_DATA) {
-					if (m.seq != expect || m.size != e->len ||
+					if (m.seq != st->expect || m.size != e->len ||
 					    (O.verify && check(e->data, e->len, m.seq) < 0))
-						errors++;
-					expect = m.seq + 1;
-					got++;
+						st->errors++;
+					st->expect = m.seq + 1;
+					st->got++;
 				} else if (m.kind == K_END) {
-					struct msg a = {.kind = K_ENDACK, .count = got, .errors = errors};
+					struct msg a = {.kind = K_ENDACK, .count = st->got,
+							.errors = st->errors};
 					while ((rc = ferry_send(e->session, &a, sizeof(a), 0)) == -EAGAIN)
 						;
-					got = expect = errors = 0;
+					*st = (struct stream){0};
 				} else if (m.kind == K_QUIT) {
 					ferry_close(f);
 					return 0;
@@ -218,6 +233,7 @@ static int serve(int ready_fd)
 				break;
 			}
 			case FERRY_EV_SESSION_DOWN:
+				free(ferry_session_user(e->session));
 				ferry_session_close(e->session);
 				/* In "both" mode the server serves one client. */
 				if (strcmp(O.role, "both") == 0) {

@@ -63,6 +63,9 @@ struct fcore_client {
 			       * past a full send buffer (bounded by its ring) */
 	bool gone;            /* being reclaimed: nothing more is emitted */
 	LIST_HEAD(, fsession_link) sessions; /* its sessions, either end */
+	/* its remote sessions that asked to hear when it reads (want_room):
+	 * what fcore_client_room() visits, so a read costs what is active */
+	LIST_HEAD(, fsession) room_waiters;
 	LIST_ENTRY(fcore_client) link;  /* the core's list of clients */
 	struct ferry_counter *c_sessions;
 };

@@ -218,6 +218,8 @@ struct fsession {
 	/* 0: opener, 1: acceptor; a remote session has only its local end */
 	struct fcore_client *end[2];
 	struct fsession_link cl_link[2]; /* on end[i]->sessions */
+	LIST_ENTRY(fsession) room_link; /* on its client's room_waiters */
+	bool room_wait;                 /* ... while this is set */
 	char service[FERRY_SERVICE_MAX];
 	uint64_t deadline_ns; /* OPENING, INCOMING: give up at */
 	struct ftimer timer;

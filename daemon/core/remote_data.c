@@ -441,6 +441,10 @@ static bool wait_room(struct fcore *c, struct fsession *s, uint32_t len)
 	struct fcore_client *cl = local_end(s);
 	if (cl == NULL || cl->gone)
 		return false;
+	if (!s->room_wait) {
+		LIST_INSERT_HEAD(&cl->room_waiters, s, room_link);
+		s->room_wait = true;
+	}
 	return c->co.want_room(c->co.arg, cl, len);
 }
 
@@ -681,7 +685,10 @@ void rtx_on_room(struct fcore *c, struct fsession *s)
 		t->ack_now = true;
 		rtx_mark_dirty(c, s);
 	}
-	if (t->held == NULL && edge - t->r_off < ring / 4)
+	/* again while it has traffic: a dozing session's next packet, or its
+	 * peer's probe of a shut window, carries the edge; so a read costs
+	 * the sessions with traffic, not every session of the client */
+	if (t->held == NULL && edge - t->r_off < ring / 4 && t->sack != NULL)
 		wait_room(c, s, 0);
 }
 

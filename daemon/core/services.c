@@ -79,6 +79,10 @@ static void end_unlink(struct fsession *s, int i)
 {
 	LIST_REMOVE(&s->cl_link[i], le);
 	s->cl_link[i].s = NULL;
+	if (s->room_wait) { /* only a remote session waits, and it has one end */
+		LIST_REMOVE(s, room_link);
+		s->room_wait = false;
+	}
 }
 
 static void client_count(struct fcore_client *cl, int delta)
@@ -427,6 +431,7 @@ void fcore_client_init(struct fcore *c, struct fcore_client *cl, uint32_t id, ui
 	cl->pid = pid;
 	cl->uid = uid;
 	LIST_INIT(&cl->sessions);
+	LIST_INIT(&cl->room_waiters);
 	LIST_INSERT_HEAD(&c->clients, cl, link);
 	cl->c_sessions = sessions;
 }
@@ -436,13 +441,22 @@ void fcore_client_room(struct fcore *c, struct fcore_client *cl)
 	if (cl->gone)
 		return;
 	core_enter(c);
-	/* a session still in its handshake has nothing to deliver, and its
-	 * window goes out with its OPEN or ACCEPT */
-	struct fsession_link *l;
-	LIST_FOREACH(l, &cl->sessions, le)
-		if (!l->s->dead && l->s->remote && l->s->state != FS_OPENING &&
-		    l->s->state != FS_INCOMING)
-			rtx_on_room(c, l->s);
+	/* Only the sessions that asked (held messages, a window to reopen):
+	 * take them all off first, as each may ask again. A session still in
+	 * its handshake has nothing to deliver, and its window goes out with
+	 * its OPEN or ACCEPT. */
+	LIST_HEAD(, fsession) todo = LIST_HEAD_INITIALIZER(todo);
+	struct fsession *s;
+	while ((s = LIST_FIRST(&cl->room_waiters)) != NULL) {
+		LIST_REMOVE(s, room_link);
+		LIST_INSERT_HEAD(&todo, s, room_link);
+	}
+	while ((s = LIST_FIRST(&todo)) != NULL) {
+		LIST_REMOVE(s, room_link);
+		s->room_wait = false;
+		if (!s->dead && s->remote && s->state != FS_OPENING && s->state != FS_INCOMING)
+			rtx_on_room(c, s);
+	}
 	core_leave(c);
 }
 

@@ -4,20 +4,27 @@
  *
  *   bench_scale --role server [--service S]
  *   bench_scale --role client --host ADDR --sessions N [--idle-s S]
- *               [--count R] [--tcount T] [--size B] [--watch PID,...]
+ *               [--count R] [--warmup W] [--tcount T] [--size B]
+ *               [--watch PID,...]
  *
  * The server accepts every session on its service and echoes every
  * message back. The client opens N sessions to it (in batches, within
  * limits.max_half_open_per_peer), then:
+ *   0. base: attached, no session open, for --idle-s seconds: the watched
+ *      daemons' CPU, the baseline for the next step, and their resident
+ *      memory;
  *   1. idle: all N sessions open, nothing sent, for --idle-s seconds; the
- *      daemons named by --watch are measured over that window: CPU (utime
- *      + stime from /proc/PID/stat) and resident memory (VmRSS) against
- *      what they used before the sessions were opened;
+ *      daemons named by --watch are measured over that window: CPU (the
+ *      run time of their threads, /proc/PID/task/TID/schedstat) and
+ *      resident memory (VmRSS) against what they used before the
+ *      sessions were opened (step 0);
  *   2. busy: one session (the first) does R ping-pong round trips of B
- *      bytes (RTT p50/p99) and T one-way messages (rate), while the other
- *      N - 1 stay open and idle.
+ *      bytes (RTT p50/p99, after W not counted) and T one-way messages
+ *      echoed (the rate of echoes back), while the other N - 1 stay open
+ *      and idle.
  * Prints one JSON object. A benchmark tool: no timed assertions.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -36,7 +43,7 @@
 
 struct opts {
 	const char *role, *host, *service;
-	uint32_t sessions, count, tcount, size;
+	uint32_t sessions, count, warmup, tcount, size;
 	double idle_s;
 	int timeout_ms;
 	pid_t watch[MAX_WATCH];
@@ -65,24 +72,33 @@ static void die(const char *what, int rc)
 
 /* ---- the daemons being watched ----------------------------------------- */
 
-/* CPU time of @p pid in clock ticks (utime + stime), or -1. */
-static long long cpu_ticks(pid_t pid)
+/* CPU time of @p pid in ns: the run time of each of its threads, from
+ * /proc/PID/task/TID/schedstat (clock ticks in /proc/PID/stat are 10 ms,
+ * too coarse for an idle daemon), or -1. */
+static long long cpu_ns(pid_t pid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (d == NULL)
 		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* fields after the command, which may hold spaces: from the last ')' */
-	char *p = strrchr(buf, ')');
-	unsigned long long ut, st;
-	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-				&ut, &st) != 2)
-		return -1;
-	return (long long)(ut + st);
+	long long sum = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p2[sizeof(path) + sizeof(e->d_name) + 16];
+		snprintf(p2, sizeof(p2), "%s/%s/schedstat", path, e->d_name);
+		FILE *f = fopen(p2, "r");
+		unsigned long long ns;
+		if (f == NULL)
+			continue; /* the thread ended */
+		if (fscanf(f, "%llu", &ns) == 1)
+			sum += (long long)ns;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
 }
 
 static long long rss_kib(pid_t pid)
@@ -188,11 +204,28 @@ static void next_message(ferry_t *f, const struct opts *o)
 	}
 }
 
+/* Poll nothing for --idle-s; cpu[k]: % of a core the watched daemon k
+ * used meanwhile (-1 if unknown). @return the window in seconds */
+static double idle_window(ferry_t *f, const struct opts *o, double cpu[MAX_WATCH])
+{
+	long long cpu1[MAX_WATCH];
+	ferry_event_t ev[64];
+	for (int k = 0; k < o->n_watch; k++)
+		cpu1[k] = cpu_ns(o->watch[k]);
+	uint64_t i0 = now_ns();
+	while (!g_stop && now_ns() - i0 < (uint64_t)(o->idle_s * 1e9))
+		ferry_poll(f, ev, 64, 100);
+	double idle_s = (double)(now_ns() - i0) / 1e9;
+	for (int k = 0; k < o->n_watch; k++) {
+		long long cpu2 = cpu_ns(o->watch[k]);
+		cpu[k] = cpu1[k] >= 0 && cpu2 >= 0 ? 100.0 * (double)(cpu2 - cpu1[k]) / 1e9 / idle_s
+						   : -1;
+	}
+	return idle_s;
+}
+
 static int run_client(const struct opts *o)
 {
-	long long rss0[MAX_WATCH];
-	for (int k = 0; k < o->n_watch; k++)
-		rss0[k] = rss_kib(o->watch[k]);
 	ferry_opts_t fo;
 	ferry_opts_init(&fo);
 	fo.name = "scale-client";
@@ -200,6 +233,11 @@ static int run_client(const struct opts *o)
 	int rc = ferry_open(&f, &fo);
 	if (rc < 0)
 		die("ferry_open", rc);
+	double base_cpu[MAX_WATCH];
+	idle_window(f, o, base_cpu);
+	long long rss0[MAX_WATCH]; /* attached: what the sessions add is after */
+	for (int k = 0; k < o->n_watch; k++)
+		rss0[k] = rss_kib(o->watch[k]);
 	ferry_session_t **s = calloc(o->sessions, sizeof(*s));
 	if (s == NULL)
 		die("calloc", -ENOMEM);
@@ -217,37 +255,26 @@ static int run_client(const struct opts *o)
 	double open_s = (double)(now_ns() - t0) / 1e9;
 
 	/* 1. idle, everything open */
-	long long cpu1[MAX_WATCH];
-	for (int k = 0; k < o->n_watch; k++)
-		cpu1[k] = cpu_ticks(o->watch[k]);
-	uint64_t i0 = now_ns();
-	while (!g_stop && now_ns() - i0 < (uint64_t)(o->idle_s * 1e9))
-		ferry_poll(f, NULL, 0, 100);
-	double idle_s = (double)(now_ns() - i0) / 1e9;
-	long hz = sysconf(_SC_CLK_TCK);
 	double idle_cpu[MAX_WATCH];
+	double idle_s = idle_window(f, o, idle_cpu);
 	long long rss1[MAX_WATCH];
-	for (int k = 0; k < o->n_watch; k++) {
-		long long cpu2 = cpu_ticks(o->watch[k]);
-		idle_cpu[k] = cpu1[k] >= 0 && cpu2 >= 0
-				      ? 100.0 * (double)(cpu2 - cpu1[k]) / (double)hz / idle_s
-				      : -1;
+	for (int k = 0; k < o->n_watch; k++)
 		rss1[k] = rss_kib(o->watch[k]);
-	}
 
 	/* 2. one session busy */
 	char *msg = calloc(1, o->size);
 	uint64_t *rtt = calloc(o->count ? o->count : 1, sizeof(*rtt));
 	if (msg == NULL || rtt == NULL)
 		die("calloc", -ENOMEM);
-	for (uint32_t r = 0; r < o->count; r++) {
+	for (uint32_t r = 0; r < o->warmup + o->count; r++) {
 		uint64_t a = now_ns();
 		while ((rc = ferry_send(s[0], msg, o->size, 0)) == -EAGAIN)
 			ferry_poll(f, NULL, 0, 0);
 		if (rc < 0)
 			die("ferry_send", rc);
 		next_message(f, o);
-		rtt[r] = now_ns() - a;
+		if (r >= o->warmup)
+			rtt[r - o->warmup] = now_ns() - a;
 	}
 	qsort(rtt, o->count, sizeof(*rtt), cmp_u64);
 	uint64_t w0 = now_ns();
@@ -280,9 +307,10 @@ static int run_client(const struct opts *o)
 	       o->sessions, open_s, o->size, o->count ? rtt[o->count / 2] : 0,
 	       o->count ? rtt[o->count * 99 / 100] : 0, rate, idle_s);
 	for (int k = 0; k < o->n_watch; k++) {
-		printf("%s{\"pid\": %d, \"idle_cpu_pct\": %.4f, \"rss_kib_before\": %lld, "
-		       "\"rss_kib_open\": %lld, \"rss_bytes_per_session\": %.0f}",
-		       k ? ", " : "", (int)o->watch[k], idle_cpu[k], rss0[k], rss1[k],
+		printf("%s{\"pid\": %d, \"idle_cpu_pct_base\": %.4f, \"idle_cpu_pct\": %.4f, "
+		       "\"rss_kib_before\": %lld, \"rss_kib_open\": %lld, "
+		       "\"rss_bytes_per_session\": %.0f}",
+		       k ? ", " : "", (int)o->watch[k], base_cpu[k], idle_cpu[k], rss0[k], rss1[k],
 		       rss1[k] >= 0 && rss0[k] >= 0
 			       ? (double)(rss1[k] - rss0[k]) * 1024 / o->sessions
 			       : -1.0);
@@ -299,7 +327,8 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: bench_scale --role server [--service S]\n"
 		     "       bench_scale --role client --host ADDR --sessions N [--idle-s S]\n"
-		     "                   [--count R] [--tcount T] [--size B] [--watch PID,...]\n"
+		     "                   [--count R] [--warmup W] [--tcount T] [--size B]\n"
+		     "                   [--watch PID,...]\n"
 		     "                   [--timeout-ms MS]\n");
 }
 
@@ -308,6 +337,7 @@ int main(int argc, char **argv)
 	struct opts o = {.service = "scale",
 			 .sessions = 1,
 			 .count = 2000,
+			 .warmup = 500,
 			 .tcount = 20000,
 			 .size = 32,
 			 .idle_s = 5,
@@ -318,15 +348,17 @@ int main(int argc, char **argv)
 		{"count", required_argument, 0, 'n'},	 {"tcount", required_argument, 0, 't'},
 		{"size", required_argument, 0, 's'},	 {"idle-s", required_argument, 0, 'i'},
 		{"watch", required_argument, 0, 'w'},	 {"timeout-ms", required_argument, 0, 'T'},
-		{"help", no_argument, 0, 'h'},		 {0, 0, 0, 0}};
+		{"warmup", required_argument, 0, 'W'},	 {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "r:H:S:N:n:t:s:i:w:T:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:H:S:N:n:t:s:i:w:T:W:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r': o.role = optarg; break;
 		case 'H': o.host = optarg; break;
 		case 'S': o.service = optarg; break;
 		case 'N': o.sessions = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'n': o.count = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'W': o.warmup = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 't': o.tcount = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 's': o.size = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'i': o.idle_s = strtod(optarg, NULL); break;

@@ -157,6 +157,7 @@ static bool op_want_room(void *arg, struct fcore_client *cc, uint32_t len)
 {
 	(void)arg;
 	struct sim_client *c = of(cc);
+	c->want_calls++;
 	if (len && fits(c, len))
 		return true;
 	c->want = true;
@@ -668,6 +669,7 @@ void sim_read_all(struct sim_client *c)
 	c->ring_used = 0;
 	if (c->want) {
 		c->want = false;
+		c->rooms++;
 		fcore_set_now(c->h->core, c->h->s->now);
 		fcore_client_room(c->h->core, &c->core);
 	}

@@ -54,6 +54,8 @@ struct sim_client {
 	uint64_t ring_used;  /* bytes of events not yet read */
 	bool want;           /* the engine waits for it to read */
 	bool stalled;        /* the test's reader does not read */
+	uint64_t want_calls; /* the engine's want_room calls */
+	uint64_t rooms;      /* fcore_client_room() calls (reads it waited for) */
 	int reclaim_reason;  /* the engine asked for reclaim (0: no) */
 	struct sim_event *ev;
 	uint32_t n_ev, cap_ev, read_ev; /* [read_ev, n_ev) unread */

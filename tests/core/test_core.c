@@ -400,6 +400,24 @@ static void test_room_before_up(void **state)
 	sim_fini(&s);
 }
 
+/* @p n sessions from @p a to @p b's "svc", all up, opened in batches within
+ * limits.max_half_open_per_peer. */
+static void open_many(struct sim *s, struct sim_client *a, struct sim_client *b, uint32_t n)
+{
+	enum { BATCH = 100 };
+	sim_listen(b, "svc");
+	uint32_t from = 0;
+	for (uint32_t i = 0; i < n; i += BATCH) {
+		for (int k = 0; k < BATCH; k++)
+			sim_connect(a, 1, "svc");
+		assert_true(wait_for(s, b, FERRY_EVT_INCOMING, i + BATCH, 5 * SEC));
+		for (int k = 0; k < BATCH; k++)
+			assert_int_equal(
+				sim_accept(b, sim_next(b, &from, FERRY_EVT_INCOMING)->session), 0);
+	}
+	assert_true(wait_for(s, a, FERRY_EVT_UP, n, 5 * SEC));
+}
+
 static void test_many_sessions(void **state)
 {
 	(void)state;
@@ -408,20 +426,10 @@ static void test_many_sessions(void **state)
 	s.check = false; /* 1000 sessions: checked once at the end */
 	struct sim_client *a = sim_client(&s, 0, 0, 64 << 20);
 	struct sim_client *b = sim_client(&s, 1, 0, 64 << 20);
-	sim_listen(b, "svc");
-	enum { N = 1000, BATCH = 100 }; /* within limits.max_half_open_per_peer */
-	uint32_t from = 0;
-	for (int i = 0; i < N; i += BATCH) {
-		for (int k = 0; k < BATCH; k++)
-			sim_connect(a, 1, "svc");
-		assert_true(wait_for(&s, b, FERRY_EVT_INCOMING, (uint32_t)(i + BATCH), 5 * SEC));
-		for (int k = 0; k < BATCH; k++)
-			assert_int_equal(
-				sim_accept(b, sim_next(b, &from, FERRY_EVT_INCOMING)->session), 0);
-	}
-	assert_true(wait_for(&s, a, FERRY_EVT_UP, N, 5 * SEC));
+	enum { N = 1000 };
+	open_many(&s, a, b, N);
 	/* one message on each, then idle */
-	from = 0;
+	uint32_t from = 0;
 	for (uint32_t i = 0; i < N; i++)
 		assert_int_equal(sim_send(a, sim_next(a, &from, FERRY_EVT_UP)->session, &i, 4), 0);
 	assert_true(wait_for(&s, b, FERRY_REC_DATA, N, 5 * SEC));
@@ -443,6 +451,65 @@ static void test_many_sessions(void **state)
 	sim_fini(&s);
 }
 
+/* Many sessions that had traffic and dozed, then one busy: each read of
+ * the busy reader's ring visits the sessions waiting for room, not every
+ * session (the engine once asked every session of the client on every
+ * read: with 10,000 sessions, a read cost 10,000 visits). */
+static void small_ring(struct fcore_params *p, int host)
+{
+	(void)host;
+	p->client_ring_size = 512 << 10;
+	p->max_message = 64 << 10;
+}
+
+static void test_many_sessions_one_busy(void **state)
+{
+	(void)state;
+	struct sim s;
+	sim_init(&s, 13, small_ring);
+	s.check = false; /* checked once at the end */
+	struct sim_client *a = sim_client(&s, 0, 0, 512 << 10);
+	struct sim_client *b = sim_client(&s, 1, 0, 512 << 10);
+	enum { N = 500 };
+	open_many(&s, a, b, N);
+	uint32_t from = 0;
+	uint32_t busy = 0;
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t id = sim_next(a, &from, FERRY_EVT_UP)->session;
+		busy = busy ? busy : id;
+		assert_int_equal(sim_send(a, id, &i, 4), 0);
+	}
+	assert_true(wait_for(&s, b, FERRY_REC_DATA, N, 5 * SEC));
+	sim_read_all(a);
+	sim_read_all(b);
+	sim_for(&s, 3 * SEC); /* past keepalive: every session dozes */
+	uint32_t busy_b = 0;
+	for (uint32_t i = 0; i < b->n_ev && !busy_b; i++)
+		if (b->ev[i].type == FERRY_REC_DATA && b->ev[i].len == 4 &&
+		    memcmp(b->ev[i].data, &(uint32_t){0}, 4) == 0)
+			busy_b = b->ev[i].session;
+	assert_int_not_equal(busy_b, 0);
+	uint32_t data0 = sim_count(b, FERRY_REC_DATA, busy_b);
+	b->want_calls = b->rooms = 0;
+	struct flow *f = flow_new(a, b, busy, 21, 4000, 3000);
+	s.on_step = flow_step;
+	s.step_arg = f;
+	for (int i = 0; i < 30 && sim_count(b, FERRY_REC_DATA, busy_b) - data0 < 3000; i++)
+		sim_for(&s, SEC);
+	s.on_step = NULL;
+	/* the reader waited for room many times; each read asked again the
+	 * busy session, not the 499 dozing ones */
+	print_message("%u sessions, one busy: %llu reads waited for, %llu want_room calls\n", N,
+		      (unsigned long long)b->rooms, (unsigned long long)b->want_calls);
+	assert_true(b->rooms > 10);
+	assert_true(b->want_calls <= 4 * b->rooms + 3000);
+	assert_int_equal(sim_count(b, FERRY_REC_DATA, busy_b) - data0, 3000);
+	assert_int_equal(sim_count(a, FERRY_EVT_DOWN, 0) + sim_count(b, FERRY_EVT_DOWN, 0), 0);
+	sim_check(&s);
+	free(f);
+	sim_fini(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_open_and_accept),
 		cmocka_unit_test(test_own_service),
 		cmocka_unit_test(test_room_before_up),
+		cmocka_unit_test(test_many_sessions_one_busy),
 		cmocka_unit_test(test_many_sessions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

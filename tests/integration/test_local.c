@@ -677,6 +677,222 @@ static void test_close_delivers_everything(void **state)
 	ferry_close(p.b);
 }
 
+/* ---- many sessions, few of them active ---------------------------------- */
+
+/* A poll walks only the sessions that may have events (a local ring to
+ * read, a DOWN to report, a blocked send) and releases only the rings it
+ * read: with many sessions open, what one busy session sends all arrives,
+ * in order, through rings many times smaller than the stream; DOWN and
+ * WRITABLE reach exactly the sessions they concern, once. */
+
+#define MS_N 100
+#define MS_BUSY 37
+#define MS_STREAM 20000
+
+struct ms_side {
+	ferry_session_t *s[MS_N]; /* by index, the same on both sides */
+	uint64_t msgs[MS_N], next_seq[MS_N];
+	int downs[MS_N], down_reason[MS_N], writables[MS_N];
+	int bad; /* a message out of order, or an event for no known session */
+};
+
+static int ms_index(const struct ms_side *m, const ferry_session_t *s)
+{
+	for (int k = 0; k < MS_N; k++)
+		if (m->s[k] == s)
+			return k;
+	return -1;
+}
+
+/* One poll of @p f with room for @p max events, tallied into @p m.
+ * @return the number of events */
+static int ms_poll(ferry_t *f, struct ms_side *m, int max, int timeout_ms)
+{
+	ferry_event_t ev[64];
+	int n = ferry_poll(f, ev, max, timeout_ms);
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++) {
+		int k = ms_index(m, ev[i].session);
+		if (k < 0) {
+			m->bad++;
+			continue;
+		}
+		switch (ev[i].type) {
+		case FERRY_EV_MESSAGE: {
+			uint64_t seq;
+			assert_int_equal(ev[i].len, sizeof(seq));
+			memcpy(&seq, ev[i].data, sizeof(seq));
+			m->bad += seq != m->next_seq[k];
+			m->next_seq[k] = seq + 1;
+			m->msgs[k]++;
+			break;
+		}
+		case FERRY_EV_SESSION_DOWN:
+			m->downs[k]++;
+			m->down_reason[k] = ev[i].status;
+			break;
+		case FERRY_EV_WRITABLE:
+			m->writables[k]++;
+			break;
+		default:
+			m->bad++;
+		}
+	}
+	return n;
+}
+
+/* Send messages seq .. seq + count - 1 on session k of @p m. */
+static void ms_send(struct ms_side *m, int k, uint64_t seq, uint64_t count)
+{
+	for (uint64_t i = seq; i < seq + count; i++)
+		assert_int_equal(ferry_send(m->s[k], &i, sizeof(i), 0), 0);
+}
+
+/* Fill session k's ring until a send says -EAGAIN. @return messages sent */
+static uint64_t ms_fill(struct ms_side *m, int k)
+{
+	uint64_t i = 0;
+	int rc;
+	while ((rc = ferry_send(m->s[k], &i, sizeof(i), 0)) == 0)
+		i++;
+	assert_int_equal(rc, -EAGAIN);
+	return i;
+}
+
+/* Poll until session k has @p msgs messages (and @p downs DOWNs). */
+static void ms_wait(ferry_t *f, struct ms_side *m, int k, uint64_t msgs, int downs)
+{
+	for (uint64_t end = h_now_ms() + 3000; h_now_ms() < end;) {
+		if (m->msgs[k] >= msgs && m->downs[k] >= downs)
+			break;
+		ms_poll(f, m, 64, 10);
+	}
+	assert_int_equal(m->msgs[k], msgs);
+	assert_int_equal(m->downs[k], downs);
+}
+
+static void test_many_sessions_few_active(void **state)
+{
+	struct daemon *d = *state;
+	ferry_t *a = h_open(d, "a"), *b = h_open(d, "b");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(h_listen(b, "many"), 0);
+	struct ms_side *ma = calloc(1, sizeof(*ma)), *mb = calloc(1, sizeof(*mb));
+	assert_non_null(ma);
+	assert_non_null(mb);
+	for (int k = 0; k < MS_N; k++)
+		assert_int_equal(ferry_connect(a, NULL, "many", NULL, &ma->s[k]), 0);
+	/* accept all; b's handles get a's indexes through the shared id */
+	int incoming = 0, up_a = 0, up_b = 0;
+	ferry_session_t *in[MS_N];
+	ferry_event_t ev[64];
+	for (uint64_t end = h_now_ms() + 5000; (up_a < MS_N || up_b < MS_N) && h_now_ms() < end;) {
+		int n = ferry_poll(b, ev, 64, 1);
+		for (int i = 0; i < n; i++) {
+			if (ev[i].type == FERRY_EV_INCOMING) {
+				assert_true(incoming < MS_N);
+				in[incoming++] = ev[i].session;
+				assert_int_equal(ferry_accept(ev[i].session), 0);
+			}
+			up_b += ev[i].type == FERRY_EV_SESSION_UP;
+		}
+		n = ferry_poll(a, ev, 64, 1);
+		for (int i = 0; i < n; i++)
+			up_a += ev[i].type == FERRY_EV_SESSION_UP;
+	}
+	assert_int_equal(up_a, MS_N);
+	assert_int_equal(up_b, MS_N);
+	for (int k = 0; k < MS_N; k++)
+		for (int j = 0; j < MS_N; j++)
+			if (ferry_session_id(in[j]) == ferry_session_id(ma->s[k]))
+				mb->s[k] = in[j];
+	for (int k = 0; k < MS_N; k++)
+		assert_non_null(mb->s[k]);
+
+	/* one busy session streams many rings' worth: every record read is
+	 * released, or the sender would stall */
+	uint64_t seq = 0;
+	while (seq < MS_STREAM) {
+		int rc = ferry_send(ma->s[MS_BUSY], &seq, sizeof(seq), 0);
+		if (rc == 0) {
+			seq++;
+			continue;
+		}
+		assert_int_equal(rc, -EAGAIN);
+		ms_poll(b, mb, 64, 0);
+		ms_poll(a, ma, 64, 0);
+	}
+	ms_wait(b, mb, MS_BUSY, MS_STREAM, 0);
+	for (int k = 0; k < MS_N; k++)
+		if (k != MS_BUSY)
+			assert_int_equal(mb->msgs[k], 0);
+
+	/* ten sessions with a few messages each, read one event per poll:
+	 * every session's messages arrive, in order, none starved */
+	for (int k = 0; k < 10; k++)
+		ms_send(ma, k, 0, 3);
+	uint64_t total = 0;
+	for (uint64_t end = h_now_ms() + 3000; total < 30 && h_now_ms() < end;)
+		total += (uint64_t)ms_poll(b, mb, 1, 10);
+	assert_int_equal(total, 30);
+	for (int k = 0; k < 10; k++)
+		assert_int_equal(mb->msgs[k], 3);
+
+	/* a session that ends with messages unread: they come first, then
+	 * its DOWN, once */
+	ms_send(ma, 50, 0, 50);
+	assert_int_equal(ferry_session_close(ma->s[50]), 0);
+	ma->s[50] = NULL;
+	ms_wait(b, mb, 50, 50, 1);
+	assert_int_equal(mb->down_reason[50], FERRY_REASON_CLOSED);
+
+	/* two blocked sends: the one whose reader drains hears WRITABLE, the
+	 * one whose reader goes away hears DOWN and nothing else */
+	uint64_t f51 = ms_fill(mb, 51);
+	ms_wait(a, ma, 51, f51, 0);
+	ms_poll(a, ma, 64, 0); /* releases the last batch */
+	ms_fill(mb, 52);       /* a reads no more */
+	assert_int_equal(ferry_session_close(ma->s[52]), 0);
+	ma->s[52] = NULL;
+	for (uint64_t end = h_now_ms() + 3000;
+	     (mb->writables[51] == 0 || mb->downs[52] == 0) && h_now_ms() < end;)
+		ms_poll(b, mb, 64, 10);
+	assert_int_equal(mb->writables[51], 1);
+	assert_int_equal(mb->downs[52], 1);
+	assert_int_equal(mb->writables[52], 0);
+
+	/* fifty sessions end at once: fifty DOWNs, one each */
+	for (int k = 60; k < 100; k++) {
+		assert_int_equal(ferry_session_close(mb->s[k]), 0);
+		mb->s[k] = NULL;
+	}
+	for (int k = 10; k < 20; k++) {
+		assert_int_equal(ferry_session_close(mb->s[k]), 0);
+		mb->s[k] = NULL;
+	}
+	int downs = 0;
+	for (uint64_t end = h_now_ms() + 3000; downs < 50 && h_now_ms() < end;) {
+		ms_poll(a, ma, 64, 10);
+		downs = 0;
+		for (int k = 0; k < MS_N; k++)
+			downs += ma->downs[k];
+	}
+	ms_poll(a, ma, 64, 20);
+	for (int k = 0; k < MS_N; k++) {
+		int ended = (k >= 10 && k < 20) || k >= 60;
+		assert_int_equal(ma->downs[k], ended);
+		if (ended)
+			assert_int_equal(ma->down_reason[k], FERRY_REASON_CLOSED);
+	}
+	assert_int_equal(ma->bad, 0);
+	assert_int_equal(mb->bad, 0);
+	ferry_close(a);
+	ferry_close(b);
+	free(ma);
+	free(mb);
+}
+
 static void test_graceful_shutdown(void **state)
 {
 	struct daemon *d = *state;
@@ -729,6 +945,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_zero_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_delivers_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graceful_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_sessions_few_active, setup_small_rings,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
