@@ -3,7 +3,7 @@
 #
 # bench.sh: measure ferry and print one table, every row from this run.
 #
-#   scripts/bench.sh [--json FILE] [--plot DIR]
+#   scripts/bench.sh [--json FILE] [--plot DIR] [--fairness]
 #
 # --plot DIR: also write every latency histogram of the run as an
 # HdrHistogram percentile distribution, DIR/<scenario>-<impl>.hgrm
@@ -24,7 +24,11 @@
 # daemons' fault injection; the same between
 # two daemons joined by net_memif, with no kernel on the path; ferryd's
 # start-up time to ready.
-# Builds a release build in build-release/. Needs root. Takes about 3 min.
+# Fairness (scripts/bench-fairness.sh), a table of its own: four senders on
+# four hosts to one receiver at once, each one's goodput and share, Jain's
+# index, and the total beside one sender alone in the same lab.
+# --fairness runs only that section (about 45 s).
+# Builds a release build in build-release/. Needs root. Takes about 4 min.
 set -euo pipefail
 
 PROG=${0##*/}
@@ -33,13 +37,17 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$TOP/scripts/ferry-common.sh"
 # shellcheck source=local-daemon.sh
 source "$TOP/scripts/local-daemon.sh"
+# shellcheck source=bench-fairness.sh
+source "$TOP/scripts/bench-fairness.sh"
 
 JSON_OUT=
 PLOT=
+FAIRNESS_ONLY=0
 while (($#)); do
 	case $1 in
 	--json) JSON_OUT=${2:?--json needs a file}; shift ;;
 	--plot) PLOT=${2:?--plot needs a directory}; shift ;;
+	--fairness) FAIRNESS_ONLY=1 ;;
 	-h | --help) awk 'NR > 3 && !/^#/ { exit } NR > 3' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see $PROG --help)" ;;
 	esac
@@ -60,6 +68,21 @@ sz() { if (($1 % 1024 == 0)); then echo "$(($1 / 1024))KiB"; else echo "$1B"; fi
 
 BUILD=$TOP/build-release
 build_ferry "$BUILD" release
+LAB=$TOP/scripts/lab.sh
+# shellcheck source=../tests/integration/lab_common.sh
+source "$TOP/tests/integration/lab_common.sh"
+if ((FAIRNESS_ONLY)); then
+	[[ -z $JSON_OUT ]] || rm -f "$JSON_OUT"
+	lab_take_turn
+	rc=0
+	"$LAB" status >/dev/null 2>&1 || rc=$?
+	((rc == 3)) || die "a lab is (partly) up already: run scripts/lab.sh down first"
+	getent passwd ferry >/dev/null || systemd-sysusers "$TOP/systemd/ferry.sysusers"
+	TMP=$(mktemp -d)
+	trap '"$LAB" down >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+	fairness_bench "$BUILD" "$TMP" "$JSON_OUT"
+	exit 0
+fi
 start_local_daemon "$BUILD"
 TMP=$(mktemp -d)
 trap 'stop_local_daemon; rm -rf "$TMP"' EXIT
@@ -72,9 +95,6 @@ stop_local_daemon
 info "idle CPU and client reclaim"
 FERRYD=$BUILD/daemon/ferryd "$BUILD/tests/bench/bench_local" --idle-s 10 --json >"$TMP/local.json"
 
-LAB=$TOP/scripts/lab.sh
-# shellcheck source=../tests/integration/lab_common.sh
-source "$TOP/tests/integration/lab_common.sh"
 lab_take_turn
 "$LAB" status >/dev/null 2>&1 && die "a lab is up already: run scripts/lab.sh down first"
 info "two hosts: lab up"
@@ -250,3 +270,5 @@ if [[ -n $PLOT ]]; then
 	info "charts in $PLOT:"
 	"$TOP/scripts/plot-hgrm.sh" "$PLOT"
 fi
+echo
+fairness_bench "$BUILD" "$TMP" "$JSON_OUT"
