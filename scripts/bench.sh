@@ -6,6 +6,7 @@
 #   scripts/bench.sh [--json FILE] [--plot DIR] [--lab-pmd af_packet|tap|both]
 #   scripts/bench.sh --scale [--json FILE]    only the many-sessions rows
 #   scripts/bench.sh --flows [--json FILE]    only the concurrent-flows rows
+#   scripts/bench.sh --fairness [--json FILE] only the four-senders rows
 #
 # --plot DIR: also write every latency histogram of the run as an
 # HdrHistogram percentile distribution, DIR/<scenario>-<impl>.hgrm
@@ -39,16 +40,18 @@
 # (tests/bench/bench_scale), one busy: its RTT p50/p99 as a ratio to one
 # session (run first and last, the mean), its echo rate, both ferryds' CPU
 # while all are idle against the same daemon with no session, and their
-# memory per session. Concurrent
-# flows (--flows; also in the full run): 1, 4 and 16 ferry-perf clients on
+# memory per session. Concurrent flows (--flows; also in the full run): 1, 4 and 16 ferry-perf clients on
 # ferry-a, one session each (each its own UDP source port,
 # net.udp_port_count), streaming 1 KiB messages to one server on ferry-b
 # at once: the total rate (the sum of the flows' rates) and each flow's
 # share. SCALE_COUNTS and FLOW_COUNTS (space-separated) change the counts.
-# Then a table of its own: security.mode = encrypt beside none, and
-# sealing alone (scripts/bench-security.sh).
+# Then tables of their own: security.mode = encrypt beside none, and
+# sealing alone (scripts/bench-security.sh); fairness
+# (scripts/bench-fairness.sh): four senders on four hosts to one receiver
+# at once, each one's goodput and share, Jain's index, and the total
+# beside one sender alone in the same lab.
 # Builds a release build in build-release/. Needs root. The full run takes
-# about 15 min (--scale about 2, --flows about 1).
+# about 16 min (--scale about 2, --flows about 1, --fairness about 1).
 set -euo pipefail
 
 PROG=${0##*/}
@@ -57,6 +60,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$TOP/scripts/ferry-common.sh"
 # shellcheck source=local-daemon.sh
 source "$TOP/scripts/local-daemon.sh"
+# shellcheck source=bench-fairness.sh
+source "$TOP/scripts/bench-fairness.sh"
 
 JSON_OUT=
 PLOT=
@@ -76,6 +81,7 @@ while (($#)); do
 		esac
 		shift
 		;;
+	--fairness) ONLY=fairness ;;
 	-h | --help) awk 'NR > 3 && !/^#/ { exit } NR > 3' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see $PROG --help)" ;;
 	esac
@@ -240,8 +246,12 @@ if [[ -n $ONLY ]]; then
 	"$LAB" status >/dev/null 2>&1 && die "a lab is up already: run scripts/lab.sh down first"
 	getent passwd ferry >/dev/null || systemd-sysusers "$TOP/systemd/ferry.sysusers"
 	trap '"$LAB" down >/dev/null 2>&1; rm -rf "$TMP"' EXIT
-	run_lab_sections
-	print_lab_sections "$JSON_OUT"
+	if [[ $ONLY == fairness ]]; then
+		fairness_bench "$BUILD" "$TMP" "$JSON_OUT"
+	else
+		run_lab_sections
+		print_lab_sections "$JSON_OUT"
+	fi
 	exit 0
 fi
 start_local_daemon "$BUILD"
@@ -525,3 +535,5 @@ fi
 # shellcheck source=bench-security.sh
 source "$TOP/scripts/bench-security.sh"
 bench_security "$BUILD" "$TMP" "${JSON_OUT:+$JSON_OUT.security}"
+echo
+fairness_bench "$BUILD" "$TMP" "$JSON_OUT"

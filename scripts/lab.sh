@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# lab.sh: ferry's test lab on one machine. Three "hosts" in network
-# namespaces on one Ethernet segment, 10.77.0.0/24:
+# lab.sh: ferry's test lab on one machine. "Hosts" in network namespaces
+# on one Ethernet segment, 10.77.0.0/24:
 #
 #   ferry-a  veth fa0, no kernel IPv4 address: a ferryd owns fa0 through
 #            net_af_packet and is 10.77.0.1
@@ -32,6 +32,9 @@
 # is up the lab gives the tap another one. Every frame then crosses two
 # more bridges than with af_packet; the kernel baseline's addresses sit on
 # the hosts' bridges and cross them too.
+# With more hosts (LAB_HOSTS=N or --hosts N, up to 10) ferry-c, ferry-d ...
+# ferry-j join them the same way: veth fc0, switch side sw-c0, ferryd at
+# 10.77.0.4, MAC 02:77:00:00:00:04, and so on (the kernel host keeps .3).
 #
 # Nothing is added to the root namespace: each veth pair is created with its
 # ends directly in their namespaces. The kernel interfaces fa0 and fb0 carry
@@ -42,9 +45,9 @@
 # carries complete checksums (veth would otherwise hand af_packet UDP and
 # ICMP packets with only the pseudo-header sum in them).
 #
-# State lives in /run/ferry-lab: the state file, daemon PID files and logs,
-# and the daemons' sockets a.sock and b.sock; rings in /dev/shm/ferry-lab-a
-# and /dev/shm/ferry-lab-b.
+# State lives in /run/ferry-lab: the state file (which records the hosts up
+# created), daemon PID files and logs, and the daemons' sockets a.sock,
+# b.sock ...; rings in /dev/shm/ferry-lab-a, /dev/shm/ferry-lab-b ...
 set -euo pipefail
 
 PROG=${0##*/}
@@ -56,38 +59,46 @@ usage() {
 	cat <<EOF
 Usage: $PROG [options] up|down|status|kill H|start H
        $PROG [options] baseline-addrs on|off
-       $PROG exec a|b|k|sw|r COMMAND [ARG...]
+       $PROG exec a|b|...|k|sw|r COMMAND [ARG...]
 
 ferry's test lab: namespaces ferry-a and ferry-b, each with a ferryd that
 owns its veth (fa0, fb0) through net_af_packet (or, with LAB_PMD=tap, a
 tap bridged to it through net_tap) as 10.77.0.1 and 10.77.0.2, and
 ferry-k, a kernel host at 10.77.0.3, joined by the bridge ferry-br0 in
-namespace ferry-sw. Subnet 10.77.0.0/24, ferry's UDP port 31850.
+namespace ferry-sw. Subnet 10.77.0.0/24, ferry's UDP port 31850. With
+--hosts N, hosts ferry-c, ferry-d ... (up to ferry-j) join them likewise:
+veth fc0, ferryd at 10.77.0.4, and so on.
 
   up              create the namespaces, links and addresses, reserve
-                  hugepages if it can, start both daemons and wait (10 s at
+                  hugepages if it can, start every daemon and wait (10 s at
                   most) for their sockets; says so when the lab is up already
   down            stop the daemons (SIGTERM, then SIGKILL after 5 s), delete
                   the namespaces, give back the hugepages up reserved,
-                  remove /run/ferry-lab; does nothing when the lab is down
+                  remove /run/ferry-lab; takes down whatever lab is there,
+                  whatever --hosts up was given; does nothing when the lab
+                  is down
   status          namespaces, links, addresses, daemons; exit 0 when the
                   lab is up, 1 when partly up, 3 when down
-  kill a|b        SIGKILL host a's (b's) daemon, as a crash would, and
-                  wait until it is gone; the lab stays up
-  start a|b       start host a's (b's) daemon again after kill, with the
-                  same binary (and LAB_FERRYD_ARGS as set now), and wait
-                  for its socket
-  exec H CMD...   run CMD in host H's namespace (a, b, k, sw, or r, the
-                  router of --routed) with FERRY_SOCKET set to that
+  kill H          SIGKILL host H's daemon (a, b, ...), as a crash would,
+                  and wait until it is gone; the lab stays up
+  start H         start host H's daemon again after kill, with the same
+                  binary (and LAB_FERRYD_ARGS as set now), and wait for
+                  its socket
+  exec H CMD...   run CMD in host H's namespace (a, b, ..., k, sw, or r,
+                  the router of --routed) with FERRY_SOCKET set to that
                   host's daemon socket
   baseline-addrs on|off
-                  add (remove) the kernel addresses 10.77.1.1/24 on fa0 and
-                  10.77.1.2/24 on fb0 (with LAB_PMD=tap: on the bridges
-                  fa-br and fb-br), for a kernel UDP baseline over the
-                  same wire as ferry (tests/bench/udp_pingpong); the kernel
-                  answers ARP only for these, never for ferryd's addresses
+                  add (remove) the kernel addresses 10.77.1.1/24 on fa0,
+                  10.77.1.2/24 on fb0 (10.77.1.4/24 on fc0 ...; with
+                  LAB_PMD=tap: on the hosts' bridges fa-br, fb-br ...), for
+                  a kernel UDP baseline over the same wire as ferry
+                  (tests/bench/udp_pingpong); the kernel answers ARP only
+                  for these, never for ferryd's addresses
 
 Options:
+  --hosts N       up: hosts with a ferryd, 2 to 10 (default \$LAB_HOSTS, else
+                  2): a, b, then c, d, ... j; the other commands act on the
+                  hosts the lab was brought up with
   --build DIR     build directory with daemon/ferryd (default: build-release
                   in the repository, else build)
   --no-daemons    up: only the network, no daemons (and no hugepages)
@@ -105,19 +116,22 @@ Environment:
                   polls it every idle.sleep_us) or tap (net_tap on a tap
                   bridged to the veth; an idle ferryd sleeps on its receive
                   interrupts). Fixed at up; status shows it
+  LAB_HOSTS       as --hosts (default 2)
   LAB_MTU         MTU of every veth and of the daemons' ports (default
                   1500; net_af_packet and net_tap in DPDK 22.11 take 1500
                   at most)
   LAB_HUGEPAGES   2 MiB pages up reserves at least (default 256)
-  LAB_MEMORY_MB   memory per daemon, EAL -m (default 128)
+  LAB_MEMORY_MB   memory per daemon, EAL -m (default 128); up reserves
+                  hugepages for every daemon (--hosts 5: 336 pages, 672 MiB)
   LAB_LOG_LEVEL   the daemons' log.level (default info)
   LAB_CC_TARGET_US the daemons' transport.cc_target_delay_us (default 500:
                   af_packet on veth queues far longer than a NIC)
-  LAB_FERRYD_ARGS further ferryd flags for both daemons, space-separated
+  LAB_FERRYD_ARGS further ferryd flags for every daemon, space-separated
   LAB_FERRYD_ARGS_A, LAB_FERRYD_ARGS_B
                   further flags for host a's (b's) daemon only, after those
                   (each host's key file, say)
-  LAB_LCORES      eal.lcores of both daemons (default 0@(0-<ncpu-1>): float)
+  LAB_LCORES      eal.lcores of every daemon (default 0@(0-<ncpu-1>): each
+                  floats over all CPUs, however many daemons share them)
   LAB_ROUTED_MTU  up: as --routed MTU
 
 The daemons drop to the user and group "ferry" (created from
@@ -150,37 +164,48 @@ DPDK_RUNDIR=/var/run/dpdk
 READY_WAIT_S=10
 STOP_WAIT_S=5
 
-# Per host: namespace, interface, the switch side's interface, MAC, the
-# address (ferryd's for a and b, the kernel's for k), baseline address,
-# lcore.
-HOSTS="a b k"
-declare -A NS=([a]=ferry-a [b]=ferry-b [k]=ferry-k [sw]=$NS_SW [r]=ferry-r)
-declare -A IFC=([a]=fa0 [b]=fb0 [k]=fk0)
-declare -A SWIF=([a]=sw-a0 [b]=sw-b0 [k]=sw-k0)
-declare -A MAC=([a]=02:77:00:00:00:01 [b]=02:77:00:00:00:02 [k]=02:77:00:00:00:03)
-declare -A ADDR=([a]=10.77.0.1/24 [b]=10.77.0.2/24 [k]=10.77.0.3/24)
-declare -A BASE_ADDR=([a]=10.77.1.1/24 [b]=10.77.1.2/24)
+# Every host a lab can have a ferryd on, in order: --hosts N takes the
+# first N. k is the kernel host's letter, so they stop at j.
+MAX_HOSTS=10
+ALL_DAEMON_HOSTS="a b c d e f g h i j"
+LAB_HOSTS=${LAB_HOSTS:-2}
 # --routed: the router's two addresses, ferry-b's address behind it, and
 # each daemon's gateway
 ROUTER_A=10.77.0.254/24
 ROUTER_B=10.77.2.254/24
 ROUTED_B=10.77.2.2/24
 declare -A GATEWAY=()
-# LAB_PMD=tap: the tap, the host's bridge, and the MACs of the veth, the
-# tap's kernel side and the bridge, none of them ferryd's (MAC[h]): a
-# bridge keeps frames for its ports' own addresses.
-declare -A TAP=([a]=ta0 [b]=tb0)
-declare -A HBR=([a]=fa-br [b]=fb-br)
-declare -A VETH_MAC=([a]=02:77:00:00:10:01 [b]=02:77:00:00:10:02)
-declare -A TAP_MAC=([a]=02:77:00:00:20:01 [b]=02:77:00:00:20:02)
-declare -A HBR_MAC=([a]=02:77:00:00:30:01 [b]=02:77:00:00:30:02)
 # Each daemon's EAL thread may run on any CPU: pinned one per CPU, a daemon
 # that yields while idle keeps a client woken on its CPU waiting for about
-# a scheduler slice, and the lab has only a few cores to share between two
+# a scheduler slice, and the lab has only a few cores to share between its
 # daemons and their clients.
 LAB_LCORES=${LAB_LCORES:-"0@(0-$(($(nproc) - 1)))"}
-declare -A LCORE=([a]=$LAB_LCORES [b]=$LAB_LCORES)
+# Per host: namespace, interface, the switch side's interface, MAC, the
+# address (ferryd's for a, b, c ..., the kernel's for k), baseline
+# address, lcore. Defined for every possible host, so that down and
+# status can name what a lab of any size left.
+declare -A NS=([k]=ferry-k [sw]=$NS_SW) IFC=([k]=fk0) SWIF=([k]=sw-k0)
+declare -A MAC=([k]=02:77:00:00:00:03) ADDR=([k]=10.77.0.3/24) BASE_ADDR=() LCORE=()
+host_define() { # HOST OCTET: a ferryd host's names and addresses
+	NS[$1]=ferry-$1
+	IFC[$1]=f${1}0
+	SWIF[$1]=sw-${1}0
+	MAC[$1]=$(printf '02:77:00:00:00:%02x' "$2")
+	ADDR[$1]=10.77.0.$2/24
+	BASE_ADDR[$1]=10.77.1.$2/24
+	LCORE[$1]=$LAB_LCORES
+}
+octet=1
+for h in $ALL_DAEMON_HOSTS; do
+	host_define "$h" "$octet"
+	# .3 is the kernel host's
+	octet=$((octet == 2 ? 4 : octet + 1))
+done
+unset octet h
+# The hosts this run acts on (hosts_select): ferryd hosts, and all of them
+# with the kernel host.
 DAEMON_HOSTS="a b"
+HOSTS="a b k"
 
 CMD=
 BUILD=
@@ -194,6 +219,8 @@ ARGS=()
 parse_args() {
 	while (($#)); do
 		case $1 in
+		--hosts) LAB_HOSTS=${2:?--hosts needs a number}; shift ;;
+		--hosts=*) LAB_HOSTS=${1#*=} ;;
 		--build) BUILD=${2:?--build needs a directory}; shift ;;
 		--build=*) BUILD=${1#*=} ;;
 		--no-daemons) DAEMONS=0 ;;
@@ -230,6 +257,10 @@ parse_args() {
 		die "--routed wants an MTU of 576..$LAB_MTU, not '$ROUTED_MTU'"
 	fi
 	[[ $LAB_PMD == af_packet || $LAB_PMD == tap ]] || die "LAB_PMD wants af_packet or tap, not '$LAB_PMD'"
+	if [[ ! $LAB_HOSTS =~ ^[0-9]+$ ]] || ((LAB_HOSTS < 2 || LAB_HOSTS > MAX_HOSTS)); then
+		die "--hosts (LAB_HOSTS) wants 2..$MAX_HOSTS hosts with a ferryd, not '$LAB_HOSTS'"
+	fi
+	[[ -z $ROUTED_MTU ]] || ((LAB_HOSTS == 2)) || die "--routed puts ferry-b behind a router: it takes two hosts, not $LAB_HOSTS"
 	[[ $LAB_HUGEPAGES =~ ^[0-9]+$ ]] || die "LAB_HUGEPAGES wants a number of pages, not '$LAB_HUGEPAGES'"
 	if [[ ! $LAB_MEMORY_MB =~ ^[0-9]+$ ]] || ((LAB_MEMORY_MB < 16)); then
 		die "LAB_MEMORY_MB wants a number of MiB (16 or more), not '$LAB_MEMORY_MB'"
@@ -248,14 +279,47 @@ run_quiet() {
 	fi
 }
 
-# The lab's namespaces that exist now, one per line.
+# The lab's namespaces that exist now, one per line: of every host a lab
+# of any size has, so that a lab brought up with more hosts than this run
+# was told of is still seen, and taken down, whole.
 lab_namespaces() {
 	local h
-	for h in $HOSTS sw r; do
+	for h in $ALL_DAEMON_HOSTS k sw r; do
 		ns_exists "${NS[$h]}" && printf '%s\n' "${NS[$h]}"
 	done
 	return 0
 }
+
+# hosts_select N: DAEMON_HOSTS and HOSTS for a lab of N ferryd hosts.
+hosts_select() {
+	local n=$1 h
+	DAEMON_HOSTS=
+	for h in $ALL_DAEMON_HOSTS; do
+		((n-- > 0)) || break
+		DAEMON_HOSTS+=${DAEMON_HOSTS:+ }$h
+	done
+	HOSTS="$DAEMON_HOSTS k"
+}
+
+# The ferryd hosts of the lab that is up, from its state file (a and b
+# when it names none: an older lab.sh wrote it), else those --hosts asks
+# for.
+hosts_from_state() {
+	local hs h
+	if ! lab_is_up; then
+		hosts_select "$LAB_HOSTS"
+		return 0
+	fi
+	hs=$(state_get hosts)
+	[[ -n $hs ]] || hs="a b"
+	for h in $hs; do
+		[[ " $ALL_DAEMON_HOSTS " == *" $h "* ]] || die "$STATE names an unknown host '$h'"
+	done
+	DAEMON_HOSTS=$hs
+	HOSTS="$hs k"
+}
+
+is_daemon_host() { [[ " $DAEMON_HOSTS " == *" $1 "* ]]; }
 
 state_get() { # KEY -> value from the state file, "" when absent
 	[[ -r $STATE ]] || return 0
@@ -373,7 +437,7 @@ net_up() {
 		run ip -n "$ns" link set "${IFC[$h]}" up
 		[[ $LAB_PMD == tap && $h != k ]] && tap_up "$h"
 	done
-	# Only the kernel host has an address; ferryd owns fa0's and fb0's.
+	# Only the kernel host has an address; the ferryds own the others'.
 	run ip -n "${NS[k]}" addr add "${ADDR[k]}" dev "${IFC[k]}"
 }
 
@@ -408,7 +472,7 @@ net_down() {
 
 # -------------------------------------------------------------- hugepages
 
-# Reserve enough free 2 MiB pages for both daemons' --in-memory EAL, and
+# Reserve enough free 2 MiB pages for every daemon's --in-memory EAL, and
 # say in the state file whether the daemons run on hugepages and what to
 # give back on `down`.
 hugepages_up() {
@@ -423,8 +487,10 @@ hugepages_up() {
 		info "hugepages: this host has no 2 MiB pages; the daemons run with --no-huge"
 		return 0
 	fi
-	# Pages for both daemons: LAB_MEMORY_MB / 2 each, and a little slack.
-	need=$((2 * ((LAB_MEMORY_MB + 1) / 2) + 16))
+	# Pages for every daemon: LAB_MEMORY_MB / 2 each, and a little slack.
+	local n
+	n=$(wc -w <<<"$DAEMON_HOSTS")
+	need=$((n * ((LAB_MEMORY_MB + 1) / 2) + 16))
 	nr=$(sysfs_read "$HUGE_DIR/nr_hugepages")
 	free=$(sysfs_read "$HUGE_DIR/free_hugepages")
 	if ((free < need)); then
@@ -666,8 +732,13 @@ cmd_up() {
 	state_set mtu "$LAB_MTU"
 	[[ -z $ROUTED_MTU ]] || state_set routed "$ROUTED_MTU"
 	state_set pmd "$LAB_PMD"
+	state_set hosts "$DAEMON_HOSTS"
 	net_up
-	info "network up: ${NS[a]} (${IFC[a]}), ${NS[b]} (${IFC[b]}), ${NS[k]} (${IFC[k]} ${ADDR[k]}), bridge $BRIDGE in $NS_SW"
+	local h list=
+	for h in $DAEMON_HOSTS; do
+		list+="${NS[$h]} (${IFC[$h]}), "
+	done
+	info "network up: $list${NS[k]} (${IFC[k]} ${ADDR[k]}), bridge $BRIDGE in $NS_SW"
 	if ((DAEMONS)); then
 		daemons_up || rc=$?
 		if ((rc != 0)); then
@@ -681,16 +752,20 @@ cmd_up() {
 	((DRY_RUN)) || info "the lab is up"
 }
 
+# Down takes every host a lab of any size can have, not only those of the
+# state file or of --hosts: whatever a bigger lab, or an up that failed
+# half-way, left behind goes too.
 cmd_down() {
 	local h did=0 d
-	for h in $DAEMON_HOSTS; do
-		[[ -n $(daemon_pid "$h") ]] && did=1
+	for h in $ALL_DAEMON_HOSTS; do
+		[[ -n $(daemon_pid "$h") ]] || continue
+		did=1
 		daemon_stop "$h"
 	done
 	[[ -n $(lab_namespaces) ]] && did=1
 	net_down
 	hugepages_down
-	for h in $DAEMON_HOSTS; do
+	for h in $ALL_DAEMON_HOSTS; do
 		# EAL's runtime directory, and the rings of a daemon that
 		# could not clean up (killed).
 		for d in "$DPDK_RUNDIR/$(eal_prefix "$h")" "$(shmdir "$h")"; do
@@ -710,11 +785,16 @@ cmd_down() {
 	fi
 }
 
-# What is missing from an up lab, as ", <problem>" items; "" when healthy.
+# What is missing from an up lab, or there beside it, as ", <problem>"
+# items; "" when healthy.
 health() {
 	local h out=""
 	for h in $HOSTS sw ${ROUTED_MTU:+r}; do
 		ns_exists "${NS[$h]}" || out+=", namespace ${NS[$h]} is missing"
+	done
+	for h in $ALL_DAEMON_HOSTS; do
+		is_daemon_host "$h" || ! ns_exists "${NS[$h]}" ||
+			out+=", namespace ${NS[$h]} is not one of the lab's hosts ($DAEMON_HOSTS)"
 	done
 	if [[ $(state_get daemons) == ferryd || $(state_get daemons) == responder ]]; then
 		for h in $DAEMON_HOSTS; do
@@ -725,7 +805,7 @@ health() {
 }
 
 cmd_status() {
-	local h ns pid problems kind huge
+	local h ns pid problems kind huge shown=" "
 	if ! lab_is_up && [[ -z $(lab_namespaces) ]]; then
 		echo "lab: down"
 		return 3
@@ -733,20 +813,25 @@ cmd_status() {
 	kind=$(state_get daemons)
 	if lab_is_up; then
 		huge=$(state_get hugepages)
-		echo "lab: state $STATE, daemons: ${kind:-unknown}, port: net_$(lab_pmd), hugepages: ${huge:-none}, mtu: $(state_get mtu)${ROUTED_MTU:+, ferry-b routed through a link of mtu $ROUTED_MTU}"
+		echo "lab: state $STATE, hosts: $DAEMON_HOSTS, daemons: ${kind:-unknown}, port: net_$(lab_pmd), hugepages: ${huge:-none}, mtu: $(state_get mtu)${ROUTED_MTU:+, ferry-b routed through a link of mtu $ROUTED_MTU}"
 	else
 		echo "lab: no state file $STATE"
 	fi
-	for h in sw $HOSTS ${ROUTED_MTU:+r}; do
+	# the lab's hosts, then any other lab namespace (left by a bigger lab)
+	for h in sw $HOSTS ${ROUTED_MTU:+r} $ALL_DAEMON_HOSTS; do
+		[[ $shown == *" $h "* ]] && continue
+		shown+="$h "
 		ns=${NS[$h]}
-		if ! ns_exists "$ns"; then
-			echo "$ns: MISSING"
-			continue
+		if [[ $h == sw || $h == k || $h == r ]] || is_daemon_host "$h"; then
+			ns_exists "$ns" || { echo "$ns: MISSING"; continue; }
+			echo "$ns:"
+		else
+			ns_exists "$ns" || continue
+			echo "$ns: NOT ONE OF THE LAB'S HOSTS"
 		fi
-		echo "$ns:"
 		ip -n "$ns" -br link show | awk '$1 != "lo" { print "  link " $0 }'
 		ip -n "$ns" -4 -br addr show | awk '$3 != "" && $1 != "lo" { print "  addr " $0 }'
-		[[ $h == a || $h == b ]] || continue
+		is_daemon_host "$h" || continue
 		case $kind in
 		ferryd | responder)
 			pid=$(daemon_pid "$h")
@@ -777,10 +862,10 @@ cmd_status() {
 
 cmd_exec() {
 	local h=${ARGS[0]:-}
-	[[ -n $h && -n ${NS[$h]:-} ]] || die "exec wants a host, a, b, k or sw, then a command"
+	[[ -n $h && -n ${NS[$h]:-} ]] || die "exec wants a host, a, b, ... j, k or sw, then a command"
 	((${#ARGS[@]} > 1)) || die "exec $h wants a command to run"
-	ns_exists "${NS[$h]}" || die "namespace ${NS[$h]} does not exist: run '$PROG up' first"
-	if [[ $h == a || $h == b ]]; then
+	ns_exists "${NS[$h]}" || die "namespace ${NS[$h]} does not exist: run '$PROG up' first (with --hosts N for more than a and b)"
+	if [[ $h != k && $h != sw ]]; then
 		exec env FERRY_SOCKET="$(sockfile "$h")" ip netns exec "${NS[$h]}" "${ARGS[@]:1}"
 	fi
 	exec ip netns exec "${NS[$h]}" "${ARGS[@]:1}"
@@ -788,10 +873,12 @@ cmd_exec() {
 
 cmd_kill() {
 	local h=${ARGS[0]:-} pid i
-	[[ $h == a || $h == b ]] || die "kill wants a host, a or b"
 	lab_is_up || die "the lab is not up"
+	is_daemon_host "$h" || die "kill wants a host with a daemon: one of $DAEMON_HOSTS"
 	pid=$(daemon_pid "$h")
-	[[ -n $pid ]] && pid_is_ours "$pid" "$(state_get binary)" || die "ferry-$h has no daemon running"
+	if [[ -z $pid ]] || ! pid_is_ours "$pid" "$(state_get binary)"; then
+		die "ferry-$h has no daemon running"
+	fi
 	run kill -KILL "$pid"
 	for ((i = 0; i < 50; i++)); do
 		pid_is_ours "$pid" "$(state_get binary)" || { info "ferry-$h: daemon (pid $pid) killed"; return 0; }
@@ -802,8 +889,8 @@ cmd_kill() {
 
 cmd_start() {
 	local h=${ARGS[0]:-} pid huge
-	[[ $h == a || $h == b ]] || die "start wants a host, a or b"
 	lab_is_up || die "the lab is not up"
+	is_daemon_host "$h" || die "start wants a host with a daemon: one of $DAEMON_HOSTS"
 	pid=$(daemon_pid "$h")
 	if [[ -n $pid ]] && pid_is_ours "$pid" "$(state_get binary)"; then
 		die "ferry-$h: daemon (pid $pid) is running"
@@ -816,21 +903,24 @@ cmd_start() {
 }
 
 cmd_baseline_addrs() {
-	local h onoff=${ARGS[0]:-}
+	local h onoff=${ARGS[0]:-} list=
 	[[ $onoff == on || $onoff == off ]] || die "baseline-addrs wants on or off"
 	for h in $DAEMON_HOSTS; do
 		ns_exists "${NS[$h]}" || die "namespace ${NS[$h]} does not exist: run '$PROG up' first"
 	done
-	declare -A dev=([a]=${IFC[a]} [b]=${IFC[b]})
-	[[ $(lab_pmd) == tap ]] && dev=([a]=${HBR[a]} [b]=${HBR[b]})
+	declare -A dev=()
+	for h in $DAEMON_HOSTS; do
+		if [[ $(lab_pmd) == tap ]]; then dev[$h]=${HBR[$h]}; else dev[$h]=${IFC[$h]}; fi
+	done
 	for h in $DAEMON_HOSTS; do
 		if [[ $onoff == on ]]; then
 			run ip -n "${NS[$h]}" addr replace "${BASE_ADDR[$h]}" dev "${dev[$h]}"
 		elif [[ $(ip -n "${NS[$h]}" -4 -o addr show dev "${dev[$h]}") == *" ${BASE_ADDR[$h]} "* ]]; then
 			run ip -n "${NS[$h]}" addr del "${BASE_ADDR[$h]}" dev "${dev[$h]}"
 		fi
+		list+="${list:+, }${BASE_ADDR[$h]} on ${NS[$h]}/${dev[$h]}"
 	done
-	info "baseline addresses $onoff: ${BASE_ADDR[a]} on ${NS[a]}/${dev[a]}, ${BASE_ADDR[b]} on ${NS[b]}/${dev[b]}"
+	info "baseline addresses $onoff: $list"
 }
 
 # --routed, as the lab that is up was built, or as given to bring one up:
@@ -861,6 +951,18 @@ main() {
 	if [[ $CMD != exec && $CMD != status ]] && ((!DRY_RUN)) && have flock; then
 		exec 9<"${BASH_SOURCE[0]}"
 		flock -w 30 9 || die "another $PROG is running (waited 30 s)"
+	fi
+	# up chooses the hosts; everything else acts on those the lab has
+	if [[ $CMD == up ]]; then
+		hosts_select "$LAB_HOSTS"
+		if lab_is_up; then
+			local want=$DAEMON_HOSTS
+			hosts_from_state
+			[[ $want == "$DAEMON_HOSTS" ]] ||
+				die "the lab is up with hosts $DAEMON_HOSTS, not $want: run '$PROG down' first"
+		fi
+	elif [[ $CMD != exec ]]; then
+		hosts_from_state
 	fi
 	case $CMD in
 	up) cmd_up ;;

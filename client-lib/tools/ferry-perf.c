@@ -101,7 +101,8 @@ static void usage(FILE *o)
 		"  -H, --host ADDR       server host for --role client (default: this host)\n"
 		"  -S, --service NAME    service to listen on / connect to (default perf)\n"
 		"  -s, --sizes LIST      message sizes, e.g. 32,1K,1M (default 32,1K; 32 B .. 1 GiB)\n"
-		"  -n, --count N         ping-pong round trips per size (default 200000)\n"
+		"  -n, --count N         ping-pong round trips per size (default 200000; 0: no\n"
+		"                        ping-pong, with --duration only one-way for that long)\n"
 		"  -t, --tcount N        one-way messages per size (default 2000000)\n"
 		"  -w, --warmup N        round trips not recorded (default 20000)\n"
 		"  -d, --duration SEC    run each test this long instead of a count\n"
@@ -531,10 +532,11 @@ static void report(const struct result *r, int idx, int n)
 		fflush(stdout);
 		return;
 	}
-	printf("  ping-pong RTT ns over %" PRIu64 " rounds: p50 %" PRIu64 "  p90 %" PRIu64
-	       "  p99 %" PRIu64 "  p99.9 %" PRIu64 "  max %" PRIu64 "\n",
-	       r->rounds, hist_pct(h, 0.5), hist_pct(h, 0.9), hist_pct(h, 0.99), hist_pct(h, 0.999),
-	       h->max);
+	if (r->rounds)
+		printf("  ping-pong RTT ns over %" PRIu64 " rounds: p50 %" PRIu64 "  p90 %" PRIu64
+		       "  p99 %" PRIu64 "  p99.9 %" PRIu64 "  max %" PRIu64 "\n",
+		       r->rounds, hist_pct(h, 0.5), hist_pct(h, 0.9), hist_pct(h, 0.99),
+		       hist_pct(h, 0.999), h->max);
 	if (fl->count)
 		printf("  shm floor RTT ns:  p50 %" PRIu64 "  p99 %" PRIu64
 		       "   ->  ferry/floor  p50 %.2fx  p99 %.2fx\n",
@@ -666,7 +668,8 @@ static int client(void)
 				r->size, ferry_max_message(F));
 			return 1;
 		}
-		pingpong(r, buf);
+		if (O.count > 0)
+			pingpong(r, buf);
 		if (pace_on(&O.pace)) {
 			report(r, i, O.nsizes);
 			if (O.hgrm)

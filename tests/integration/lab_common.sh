@@ -2,11 +2,11 @@
 # shellcheck shell=bash
 #
 # Shared by the two-host tests (twohost.sh, reliable.sh, wireshark_lab.sh,
-# arp_spoof.sh, hostile_peer.sh, chaos.sh, pmtu.sh, secure.sh): how they
-# report, the checks before they bring up the lab, bringing it up and down,
-# reading its daemons. Sourced; $LAB is lab.sh, $BUILD the build directory,
-# $TMP the test's scratch directory, $STAT ferry-stat and $XFER ferry-xfer
-# where a test uses them.
+# arp_spoof.sh, hostile_peer.sh, chaos.sh, pmtu.sh, secure.sh,
+# multihost.sh): how they report, the checks before they bring up the lab,
+# bringing it up and down, reading its daemons. Sourced; $LAB is lab.sh,
+# $BUILD the build directory, $TMP the test's scratch directory, $STAT
+# ferry-stat and $XFER ferry-xfer where a test uses them.
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
@@ -80,8 +80,8 @@ lab_cleanup() {
 		kill -CONT "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	for h in a b; do
-		[[ -r /run/ferry-lab/$h.pid ]] && kill -CONT "$(cat "/run/ferry-lab/$h.pid")" 2>/dev/null
+	for h in /run/ferry-lab/*.pid; do
+		[[ -r $h ]] && kill -CONT "$(cat "$h")" 2>/dev/null
 	done
 	if ((UP)); then
 		"$LAB" down >/dev/null 2>&1 || echo "lab.sh down failed"
