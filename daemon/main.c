@@ -286,6 +286,8 @@ static int make_core(struct ferryd *d)
 	};
 	if (parse_allowed(d, &p) < 0 || parse_peer_mtus(d, &p) < 0)
 		return -1;
+	memcpy(p.sec_private_key, d->key, sizeof(d->key));
+	sodium_memzero(d->key, sizeof(d->key)); /* the core keeps its own copy */
 	struct fcore_client_ops cops;
 	struct fcore_link_ops lops = {.send = no_send, .max_payload = no_payload};
 	struct fcore_stats_ops sops = {.arg = &d->st, .alloc = stats_alloc, .free = stats_free};
