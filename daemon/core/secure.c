@@ -520,7 +520,9 @@ int secure_create(struct fcore *c)
 	if (x->keys == NULL || x->nets == NULL || fmap_init(&x->chans, 64) < 0)
 		goto err;
 	rc = -EINVAL;
-	if (x->aeads == 0 || crypto_scalarmult_base(x->s_pub, x->s) != 0)
+	/* an all-zero key is no key: one that never reached the params */
+	if (x->aeads == 0 || sodium_is_zero(x->s, sizeof(x->s)) ||
+	    crypto_scalarmult_base(x->s_pub, x->s) != 0)
 		goto err;
 	for (uint32_t i = 0; i < p->n_trusted; i++) {
 		int k = sec_key_find(x, p->trusted[i].key);

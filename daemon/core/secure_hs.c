@@ -281,7 +281,10 @@ void sec_on_resp(struct fcore *c, uint32_t ip, const struct ferry_wire_hdr *h, c
 	/* the responder may send with them once it sees one packet */
 	if (sec_queue_flush(c, ch) == 0) {
 		struct ferry_wire_hdr ka = {.version = FERRY_WIRE_VERSION, .type = FW_KEEPALIVE};
-		sec_seal_send(c, ch, c->p.udp_port, c->p.udp_port, &ka, NULL, 0, NULL, 0);
+		/* counted as every packet is (a capture is checked against it) */
+		int rc = sec_seal_send(c, ch, c->p.udp_port, c->p.udp_port, &ka, NULL, 0, NULL, 0);
+		core_count(c, rc < 0 ? FC_TX_FAILED : FC_TX_PACKETS);
+		c->sent++;
 	}
 	sec_chan_rearm(c, ch);
 }

@@ -21,6 +21,24 @@
 -- piece's index, the count), then its stream bytes at aux. A PING may be
 -- padded to the size a path MTU probe tries.
 --
+-- Secure channels (security.mode authenticate or encrypt; ferryd's
+-- daemon/core/SECURITY.md): two ferryds first run a Noise IK handshake,
+-- HS_INIT and HS_RESP (or HS_REJECT with a reason), each after a plain
+-- ferry header; the dissector shows their parts (ephemeral key, encrypted
+-- static key and payload), which only the two ferryds can read. Every
+-- other packet between them is then sealed: the sealed flag, and after the
+-- payload a 28-byte seal (key id 4, counter 8, tag 16). The header stays
+-- readable either way. With authenticate the payload is plain and is
+-- dissected as usual; with encrypt it is ciphertext, shown as such. Nothing
+-- on the wire says which: the key id is a random index, the flag is the
+-- same, and the mode travels inside the handshake's encryption. The
+-- preference ferry.security says it; its default, auto, tells them apart
+-- per pair of hosts from the first sealed OPEN, ACCEPT or padded PING of a
+-- capture: their reserved bytes (and a probe's padding) are zeros in
+-- plain, random in ciphertext (a wrong guess has odds of 2^-64). Until one
+-- is seen, a sealed payload is shown as such, undecided (with two passes,
+-- a later one decides it).
+--
 -- To find frames, the dissector follows each direction's stream from its
 -- start (offset 0, announced by OPEN or ACCEPT) in stream order: packets
 -- that arrive out of order are kept until the gap is filled, and with
@@ -58,7 +76,11 @@ local REASONS = {
 	[9] = "UNREACHABLE: no route or no ARP answer",
 	[10] = "SHUTDOWN: ferryd is shutting down",
 	[11] = "RESET: the peer's ferryd no longer knows the session (it restarted)",
+	[12] = "UNTRUSTED: a ferryd does not trust the other's key, or not from that address",
+	[13] = "SECURITY: the two ferryds' security.mode differ",
 }
+-- the reasons a handshake is refused with (HS_REJECT)
+local HS_REASONS = { [4] = true, [12] = true, [13] = true }
 
 -- What aux means, by packet type: a field of its own for each meaning.
 local AUX = {
@@ -79,6 +101,12 @@ local INCARNATION = { "incarnation", 4, "uint32", "Incarnation", "", field = "au
 local MAX_WINDOW = { "max_window", 4, "uint32", "Largest window",
 	"The most stream bytes the sender will ever advertise beyond what it has received" }
 local RESERVED = { "reserved", 8, "bytes", "Reserved", "Zero" }
+-- Noise IK's messages (Noise_IK_25519_ChaChaPoly_SHA256), after the header
+local HS_EPHEMERAL = { "hs.ephemeral", 32, "bytes", "Ephemeral key",
+	"The sender's ephemeral X25519 public key for this handshake (Noise e)" }
+local HS_PAYLOAD = { "hs.payload", 40, "bytes", "Encrypted handshake payload",
+	"Index, incarnation, security mode and AEADs (24 bytes), encrypted and tagged: only the " ..
+	"two ferryds can read them" }
 local TYPES = {
 	[1] = { "OPEN", "open a session to a service", aux = "max_message",
 		payload = { { "service", 32, "stringz", "Service",
@@ -97,14 +125,27 @@ local TYPES = {
 	[9] = { "PING", "is the peer's ferryd there, and which incarnation? seq: a nonce; " ..
 		"padded: a path MTU probe", aux = "incarnation", payload = "padding" },
 	[10] = { "PONG", "answers a PING: ack echoes its nonce", aux = "incarnation" },
+	[11] = { "KEEPALIVE", "sealed, nothing else: confirms new keys", sealed = true },
+	[12] = { "HS_INIT", "handshake message 1; src_session: the initiator's index",
+		handshake = 168, payload = { HS_EPHEMERAL,
+			{ "hs.static", 48, "bytes", "Encrypted static key",
+				"The initiator's static X25519 public key, encrypted and tagged (Noise s)" },
+			HS_PAYLOAD } },
+	[13] = { "HS_RESP", "handshake message 2; dst_session: the initiator's index, " ..
+		"src_session: the responder's", handshake = 120, payload = { HS_EPHEMERAL, HS_PAYLOAD } },
+	[14] = { "HS_REJECT", "the handshake is refused (not authenticated); dst_session: the " ..
+		"initiator's index", handshake = 48, aux = "reason" },
 }
 
 -- ferry_wire_hdr.flags bits: { mask, name, description }
 local FLAGS = {
 	{ 0x1, "probe", "The receiver acks at once (keepalive, window probe)" },
 	{ 0x2, "frag", "DATA: one fragment of packet seq, resent in pieces after the path MTU shrank" },
+	{ 0x4, "sealed", "A seal follows the payload: key id, counter, tag (secure channels)" },
 }
-local FLAG_FRAG = 0x2
+local FLAG_FRAG, FLAG_SEALED = 0x2, 0x4
+-- struct ferry_wire_seal and the tag, after a sealed packet's payload
+local SEAL_LEN = 4 + 8 + 16
 -- struct ferry_wire_frag, before a fragment's bytes
 local FRAG_HDR = 4
 local FRAG_MAX = 32
@@ -122,11 +163,13 @@ local HEADER = {
 	{ "type", 1, "Type", base.DEC, "Packet type" },
 	{ "flags", 2, "Flags", base.HEX, "FWF_* bits" },
 	{ "dst_session", 4, "Destination session", base.DEC,
-		"The receiver's session id, which it looks the session up by; 0 in OPEN, PING, PONG" },
+		"The receiver's session id, which it looks the session up by; 0 in OPEN, PING, PONG, " ..
+		"KEEPALIVE; HS_RESP, HS_REJECT: the initiator's handshake index" },
 	{ "src_session", 4, "Source session", base.DEC,
-		"The sender's session id (random); 0 in REFUSE, PING, PONG" },
+		"The sender's session id (random); 0 in REFUSE, PING, PONG; HS_INIT, HS_RESP: the " ..
+		"sender's handshake index" },
 	{ "aux", 4, "Aux", base.DEC,
-		"DATA: stream offset; OPEN, ACCEPT: largest message; REFUSE, CLOSE: reason; " ..
+		"DATA: stream offset; OPEN, ACCEPT: largest message; REFUSE, CLOSE, HS_REJECT: reason; " ..
 		"RESET, PING, PONG: the sender's incarnation" },
 	{ "seq", 4, "Sequence", base.DEC,
 		"DATA: packet number; OPEN, ACCEPT: the sender's first packet number; CLOSE: its " ..
@@ -225,6 +268,19 @@ F.frag_count = ProtoField.uint8("ferry.frag.count", "Fragments", base.DEC, nil, 
 	"How many fragments the packet was resent in (2 to 32)")
 F.padding = ProtoField.bytes("ferry.padding", "Padding", base.NONE,
 	"Ignored bytes that make a PING as large as the path MTU it probes")
+F.seal_key_id = ProtoField.uint32("ferry.seal.key_id", "Key id", base.HEX, nil, nil,
+	"The receiver's index of the keys the packet is sealed with (from its handshake)")
+F.seal_counter = ProtoField.uint64("ferry.seal.counter", "Counter", base.DEC, nil, nil,
+	"The sender's packet count under those keys, from 0: the AEAD nonce, and what the " ..
+	"receiver's replay window judges")
+F.seal_tag = ProtoField.bytes("ferry.seal.tag", "Tag", base.NONE,
+	"The AEAD's 16-byte tag over header and payload (AES-256-GCM or ChaCha20-Poly1305)")
+F.seal_mode = ProtoField.string("ferry.seal.mode", "Security mode", base.NONE,
+	"How the sealed payload is read (encrypt: ciphertext; authenticate: plain), and why")
+F.encrypted = ProtoField.bytes("ferry.encrypted", "Encrypted payload", base.NONE,
+	"The payload, encrypted (security.mode encrypt): its length is the plaintext's")
+F.sealed_undecided = ProtoField.bytes("ferry.sealed.undecided", "Sealed payload, mode undecided",
+	base.NONE, "Encrypted or plain: no packet of these hosts has told yet (ferry.security)")
 
 local fields = {}
 for _, f in pairs(F) do fields[#fields + 1] = f end
@@ -245,9 +301,11 @@ local E = {
 		expert.group.SEQUENCE, expert.severity.NOTE),
 	retransmit = ProtoExpert.new("ferry.retransmission", "Stream bytes seen before",
 		expert.group.SEQUENCE, expert.severity.NOTE),
+	undecided = ProtoExpert.new("ferry.sealed_undecided", "Sealed payload: encrypted or plain?",
+		expert.group.UNDECODED, expert.severity.NOTE),
 }
 ferry.experts = { E.short, E.version, E.type, E.malformed, E.odd, E.unknown_bounds,
-	E.retransmit }
+	E.retransmit, E.undecided }
 
 -- ---- stream state ----------------------------------------------------------
 
@@ -262,9 +320,15 @@ ferry.experts = { E.short, E.version, E.type, E.malformed, E.odd, E.unknown_boun
 --   isn       the first packet number from OPEN or ACCEPT
 -- pkts[number]: { key, off } of every DATA packet, for later passes.
 local streams, pkts = {}, {}
+-- Secure channels, with ferry.security auto: chan_mode["ip ip"] (the two
+-- addresses in order) = { mode = SEC_*, from = the packet that told last,
+-- first = { mode, from } of the first that told }; pkt_mode[number] =
+-- { mode, how } (mode nil: undecided), so that later passes read a packet
+-- as the first did, and one undecided then as the first to tell says.
+local chan_mode, pkt_mode = {}, {}
 
 function ferry.init()
-	streams, pkts = {}, {}
+	streams, pkts, chan_mode, pkt_mode = {}, {}, {}, {}
 end
 
 local function u32(s, i) -- big-endian from a Lua string, 1-based
@@ -337,6 +401,59 @@ local function stream_take(st, off, data)
 		st.pending[off] = nil
 		st.npending = st.npending - 1
 	end
+end
+
+-- ---- secure channels ------------------------------------------------------
+
+local SEC_AUTO, SEC_AUTHENTICATE, SEC_ENCRYPT = 1, 2, 3
+local SEC_NAMES = { [SEC_AUTHENTICATE] = "authenticate", [SEC_ENCRYPT] = "encrypt" }
+
+local function zeros(r)
+	return not r:raw():find("[^\0]")
+end
+
+-- What a sealed payload's own bytes say of the mode: bytes that are zeros
+-- in plain (OPEN's and ACCEPT's reserved fields, a probe's padding) are
+-- random when encrypted. nil: this packet cannot tell.
+local function mode_evidence(typ, tvb, pos)
+	local n = tvb:len() - pos
+	local r
+	if typ == 1 and n >= 48 then r = tvb(pos + 40, 8)
+	elseif typ == 2 and n >= 16 then r = tvb(pos + 8, 8)
+	elseif typ == 9 and n >= 8 then r = tvb(pos, math.min(n, 64))
+	else return nil end
+	return zeros(r) and SEC_AUTHENTICATE or SEC_ENCRYPT
+end
+
+-- How to read the sealed payload at pos: SEC_AUTHENTICATE, SEC_ENCRYPT or
+-- nil (undecided), and why.
+local function sealed_mode(tvb, pinfo, typ, pos)
+	local pref = ferry.prefs.security
+	if pref ~= SEC_AUTO then return pref, "the preference ferry.security" end
+	local a, b = tostring(pinfo.src), tostring(pinfo.dst)
+	local key = a < b and (a .. " " .. b) or (b .. " " .. a)
+	if not pinfo.visited then
+		local ev = mode_evidence(typ, tvb, pos)
+		local m
+		if ev then
+			local first = chan_mode[key] and chan_mode[key].first or { mode = ev, from = pinfo.number }
+			chan_mode[key] = { mode = ev, from = pinfo.number, first = first }
+			m = { ev, ev == SEC_AUTHENTICATE and "zeros where plain has them" or
+				"random bytes where plain has zeros" }
+		elseif chan_mode[key] then
+			m = { chan_mode[key].mode, string.format("as packet %d of these hosts showed",
+				chan_mode[key].from) }
+		else
+			m = {}
+		end
+		pkt_mode[pinfo.number] = m
+	end
+	local m = pkt_mode[pinfo.number] or {}
+	if m[1] == nil and chan_mode[key] then -- told by a later packet
+		local first = chan_mode[key].first
+		return first.mode, string.format("as packet %d of these hosts showed", first.from)
+	end
+	return m[1], m[2]
 end
 
 -- ---- dissection ------------------------------------------------------------
@@ -513,7 +630,10 @@ function ferry.dissector(tvb, pinfo, tree)
 	end
 	if t and t.aux then
 		local item = h.aux_item:add(F["aux_" .. t.aux], h.aux_range)
-		if t.aux == "reason" and REASONS[h.aux] == nil then
+		if t.handshake and t.aux == "reason" and not HS_REASONS[h.aux] then
+			item:add_proto_expert_info(E.odd,
+				"not a reason a handshake is refused for (UNTRUSTED, SECURITY, REFUSED)")
+		elseif t.aux == "reason" and REASONS[h.aux] == nil then
 			item:add_proto_expert_info(E.odd, "no such reason (ferryd reads it as CLOSED)")
 		end
 	end
@@ -524,25 +644,86 @@ function ferry.dissector(tvb, pinfo, tree)
 		end
 	end
 
+	-- a sealed packet: the seal off the end, then the payload read as the
+	-- security mode says (encrypted: shown as such, not parsed)
+	local wire_len, seal_info, encrypted = len, "", false
+	local sealed = math.floor(h.flags / FLAG_SEALED) % 2 == 1
+	if sealed and t and t.handshake then
+		h.flags_item:add_proto_expert_info(E.malformed, tname .. " is never sealed (ferryd drops it)")
+	elseif not sealed and t and t.sealed then
+		h.flags_item:add_proto_expert_info(E.malformed, tname .. " is always sealed (ferryd drops it)")
+	end
+	if sealed then
+		if len < HDR_LEN + SEAL_LEN then
+			top:add(tvb(HDR_LEN), string.format("Cut seal (%d bytes)", len - HDR_LEN))
+				:add_proto_expert_info(E.malformed, string.format(
+				"sealed, but %d bytes after the header: shorter than the %d-byte seal (ferryd drops it)",
+				len - HDR_LEN, SEAL_LEN))
+			local info = string.format("%s %d > %d [sealed, seal cut short]", tname,
+				h.src_session, h.dst_session)
+			top:append_text(", " .. info)
+			pinfo.cols.info = info
+			return len
+		end
+		local s0 = len - SEAL_LEN
+		local sr = tvb(s0, SEAL_LEN)
+		local stt = top:add(sr, "Seal")
+		stt:add(F.seal_key_id, sr(0, 4))
+		stt:add(F.seal_counter, sr(4, 8))
+		stt:add(F.seal_tag, sr(12, 16))
+		seal_info = string.format(" [sealed key=0x%08x ctr=%s]", sr(0, 4):uint(), tostring(sr(4, 8):uint64()))
+		tvb = tvb(0, s0):tvb()
+		len = s0
+		if len > HDR_LEN then
+			local mode, how = sealed_mode(tvb, pinfo, h.type, HDR_LEN)
+			local mt = stt:add(F.seal_mode, (SEC_NAMES[mode] or "undecided") ..
+				(how and (" (" .. how .. ")") or ""))
+			mt:set_generated()
+			if mode == SEC_ENCRYPT then
+				encrypted = true
+				top:add(F.encrypted, tvb(HDR_LEN))
+				seal_info = seal_info .. " [encrypted]"
+			elseif mode == nil then
+				encrypted = true
+				top:add(F.sealed_undecided, tvb(HDR_LEN)):add_proto_expert_info(E.undecided,
+					"sealed payload: encrypted or plain? No packet of these hosts has told yet " ..
+					"(the preference ferry.security says)")
+				seal_info = seal_info .. " [mode undecided]"
+			end
+		end
+	end
+
 	local info = string.format("%s %d > %d", tname, h.src_session, h.dst_session)
 	if t and t.aux == "offset" then
 		local n = len - HDR_LEN
-		if math.floor(h.flags / FLAG_FRAG) % 2 == 1 and n >= FRAG_HDR then n = n - FRAG_HDR end
+		if math.floor(h.flags / FLAG_FRAG) % 2 == 1 and n >= FRAG_HDR and not encrypted then
+			n = n - FRAG_HDR
+		end
 		info = info .. string.format(" seq=%d off=%d len=%d", h.seq, h.aux, n)
 	elseif t and (h.type == 1 or h.type == 2) then
 		info = info .. string.format(" isn=%d", h.seq)
 	elseif t and t.aux == "reason" then
 		info = info .. " " .. (REASONS[h.aux] or tostring(h.aux)):gsub(":.*", "")
 	end
-	if h.type ~= 1 then info = info .. string.format(" ack=%d", h.ack) end
+	if h.type ~= 1 and not (t and (t.handshake or t.sealed)) then
+		info = info .. string.format(" ack=%d", h.ack)
+	end
 	if h.flags % 2 == 1 then info = info .. " [PROBE]" end
+	info = info .. seal_info
 
 	local pos = HDR_LEN
 	local payload = t and t.payload
+	if encrypted then payload = "sealed" end
+	if t and t.handshake and wire_len ~= t.handshake then
+		top:add_proto_expert_info(E.malformed, string.format("%s is %d bytes, this one %d (ferryd drops it)",
+			tname, t.handshake, wire_len))
+	end
 	if h.type == 1 and (h.src_session == 0) then
 		h.src_session_item:add_proto_expert_info(E.malformed, "OPEN from session 0 (ferryd drops it)")
 	elseif h.type == 1 and h.dst_session ~= 0 then
 		h.dst_session_item:add_proto_expert_info(E.odd, "OPEN names a destination session")
+	elseif h.type == 12 and h.src_session == 0 then
+		h.src_session_item:add_proto_expert_info(E.malformed, "HS_INIT with index 0 (ferryd drops it)")
 	end
 	if (h.type == 1 or h.type == 2) and not pinfo.visited then
 		stream_for(string.format("%s/%d>%s", tostring(pinfo.src), h.src_session,
@@ -566,10 +747,14 @@ function ferry.dissector(tvb, pinfo, tree)
 			pos = pos + FRAG_HDR
 			dissect_stream(tvb, pinfo, top, pos, h)
 		end
+	elseif payload == "sealed" then
+		if h.type == 9 then
+			info = info .. string.format(" [padded to %d bytes: path MTU probe]", wire_len + 28)
+		end
 	elseif payload == "padding" then
 		if len > pos then
 			top:add(F.padding, tvb(pos))
-			info = info .. string.format(" [padded to %d bytes: path MTU probe]", len + 28)
+			info = info .. string.format(" [padded to %d bytes: path MTU probe]", wire_len + 28)
 		end
 	elseif payload == "stream" then
 		local nf = dissect_stream(tvb, pinfo, top, pos, h)
@@ -578,8 +763,10 @@ function ferry.dissector(tvb, pinfo, tree)
 		for _, pf in ipairs(payload) do
 			local flen = pf[2]
 			if pos + flen > len then
-				top:add_proto_expert_info(E.malformed, string.format(
-					"%s: %d bytes expected, %d left", pf[1], flen, len - pos))
+				if not t.handshake then -- its length is judged above
+					top:add_proto_expert_info(E.malformed, string.format(
+						"%s: %d bytes expected, %d left", pf[1], flen, len - pos))
+				end
 				break
 			end
 			local r = tvb(pos, flen)
@@ -605,7 +792,7 @@ function ferry.dissector(tvb, pinfo, tree)
 	end
 	top:append_text(", " .. info)
 	pinfo.cols.info = info
-	return len
+	return wire_len
 end
 
 -- ---- registration ----------------------------------------------------------
@@ -613,6 +800,12 @@ end
 ferry.prefs.ports = Pref.range("UDP ports", DEFAULT_PORTS,
 	"UDP ports (or ranges, e.g. 31850,32000-32010) that carry ferry (ferryd's net.udp_port)",
 	65535)
+ferry.prefs.security = Pref.enum("Security mode of sealed packets", SEC_AUTO,
+	"ferryd's security.mode, which the wire does not say: authenticate (sealed payloads are " ..
+	"plain, dissected as usual), encrypt (they are ciphertext), or auto: per pair of hosts, " ..
+	"from the first sealed OPEN, ACCEPT or padded PING (zeros in plain, random when encrypted)",
+	{ { 1, "auto", SEC_AUTO }, { 2, "authenticate", SEC_AUTHENTICATE }, { 3, "encrypt", SEC_ENCRYPT } },
+	false)
 
 local udp_port = DissectorTable.get("udp.port")
 local registered = DEFAULT_PORTS

@@ -16,7 +16,11 @@
  *   - a lowered size outlives the session for the next one;
  *   - fragments reassemble whatever their order and duplicates; hostile
  *     ones (bad count or index, oversized, the wrong length, overlapping)
- *     are dropped and counted, and the session carries on intact.
+ *     are dropped and counted, and the session carries on intact;
+ *   - the same over a secure channel (encrypt, authenticate): the seal's
+ *     trailer counts in every size, so with ICMP, as a black hole and
+ *     with net.peer_mtus every message arrives and, once the size is
+ *     known, no packet but a probe is larger than the path takes.
  * Every step checks both engines' invariants.
  */
 #include <arpa/inet.h>
@@ -170,11 +174,13 @@ static uint32_t mtu_of(struct sim *s)
 }
 
 static uint64_t g_probe_ns;
+static enum fcore_sec_mode g_sec; /* both hosts' security.mode */
 
 static void params(struct fcore_params *p, int host)
 {
-	(void)host;
 	p->pmtu_probe_ns = g_probe_ns;
+	if (g_sec != FCORE_SEC_NONE)
+		sim_secure(p, host, g_sec);
 }
 
 /* The transfer's time on an open path, for comparison. */
@@ -384,6 +390,7 @@ static const struct fcore_peer_mtu g_mtus[] = {
 
 static void configured(struct fcore_params *p, int host)
 {
+	params(p, host);
 	if (host == 0) {
 		p->peer_mtus = g_mtus;
 		p->n_peer_mtus = 3;
@@ -600,6 +607,108 @@ static void test_fragments_hostile(void **state)
 #undef DROPPED
 }
 
+/* ---- over a secure channel --------------------------------------------- */
+
+/* What crosses from host 0 to host 1, against the size host 0 believes in
+ * when it sends (a probe, a padded PING, is meant to be larger). */
+struct sizes {
+	struct sim *s;
+	uint64_t sealed, plain;
+	uint64_t over_belief;   /* packets larger than host 0's path MTU then */
+	uint64_t over_path;     /* ... larger than the path, once host 0 knew it */
+	uint32_t path;          /* the path's MTU */
+	uint32_t largest_sealed;/* IP size of the largest sealed non-probe */
+};
+
+static bool size_tap(struct sim *s, const struct sim_pkt *p, void *arg)
+{
+	struct sizes *z = arg;
+	if (p->src != s->h[0].ip || p->len < sizeof(struct ferry_wire_hdr))
+		return false;
+	struct ferry_wire_hdr h;
+	memcpy(&h, p->data, sizeof(h));
+	if (ntohs(h.flags) & FWF_SEALED)
+		z->sealed++;
+	else if (h.type < FW_KEEPALIVE)
+		z->plain++;
+	if (h.type == FW_PING)
+		return false; /* probes try sizes on purpose */
+	uint32_t ip = p->len + FERRY_WIRE_IPUDP_HLEN, mtu = mtu_of(s);
+	if (ip > mtu)
+		z->over_belief++;
+	if (mtu <= z->path && ip > z->path)
+		z->over_path++;
+	if ((ntohs(h.flags) & FWF_SEALED) && ip > z->largest_sealed)
+		z->largest_sealed = ip;
+	return false;
+}
+
+enum small_path { SMALL_ICMP, SMALL_BLACKHOLE, SMALL_CONFIGURED };
+
+/* A checked transfer over @p mode with host 0's path to host 1 narrower
+ * than the ports (1280 against 1500; configured: 1200 from net.peer_mtus). */
+static void secure_small_path(enum fcore_sec_mode mode, enum small_path how, uint64_t seed)
+{
+	static const char *const name[] = {"ICMP", "black hole", "net.peer_mtus"};
+	g_sec = mode;
+	struct run *r = run_new(seed, how == SMALL_CONFIGURED ? configured : params);
+	struct sim *s = &r->s;
+	struct xfer *x = &r->x;
+	struct sizes z = {.s = s, .path = how == SMALL_CONFIGURED ? 1200 : 1280};
+	if (how != SMALL_CONFIGURED) {
+		s->dir[0].path_mtu = z.path;
+		s->dir[0].icmp = how == SMALL_ICMP;
+	}
+	sim_tap = size_tap;
+	sim_tap_arg = &z;
+	uint64_t t = transfer(s, x, 200, (uint32_t)seed);
+	assert_int_equal(mtu_of(s), z.path);
+	/* every message arrived (transfer() checked each byte), every session
+	 * packet under the seal, none larger than host 0 thought the path was,
+	 * none larger than the path once it knew, the ports' MTU never passed */
+	assert_int_equal(x->got, 200);
+	assert_int_equal(z.plain, 0);
+	assert_true(z.sealed > 200);
+	assert_int_equal(z.over_belief, 0);
+	assert_int_equal(z.over_path, 0);
+	assert_true(s->dir[0].max_ip <= 1500);
+	assert_true(z.largest_sealed <= 1500);
+	/* the full path is used: a sealed packet of the path's size went */
+	assert_int_equal(z.largest_sealed, how == SMALL_CONFIGURED ? z.path : 1500);
+	assert_int_equal(ctr(s, 0, "pmtu_icmp_lowered"), how == SMALL_ICMP ? 1 : 0);
+	assert_int_equal(ctr(s, 0, "pmtu_blackhole_lowered"), how == SMALL_BLACKHOLE ? 2 : 0);
+	if (how != SMALL_CONFIGURED) {
+		/* what was in flight at 1500 came again in pieces, each sealed */
+		assert_true(ctr(s, 1, "rx_reassembled") > 0);
+		assert_int_equal(ctr(s, 1, "rx_fragments_dropped"), 0);
+	} else {
+		assert_int_equal(s->dir[0].too_big, 0);
+		assert_int_equal(s->dir[0].max_ip, z.path);
+	}
+	for (int h = 0; h < 2; h++) {
+		assert_int_equal(ctr(s, h, "rx_auth_failed"), 0);
+		assert_int_equal(ctr(s, h, "rx_security_mismatch"), 0);
+		assert_int_equal(ctr(s, h, "rx_malformed"), 0);
+	}
+	print_message("%s, %s at %u: 200 x 24 KiB in %.2f ms (simulated); %llu packets too "
+		      "big, %llu fragments, %llu sealed packets\n",
+		      mode == FCORE_SEC_ENCRYPT ? "encrypt" : "authenticate", name[how], z.path,
+		      (double)t / 1e6, (unsigned long long)s->dir[0].too_big,
+		      (unsigned long long)ctr(s, 0, "tx_fragments"), (unsigned long long)z.sealed);
+	run_free(r);
+	g_sec = FCORE_SEC_NONE;
+}
+
+static void test_secure_small_path(void **state)
+{
+	(void)state;
+	secure_small_path(FCORE_SEC_ENCRYPT, SMALL_ICMP, 31);
+	secure_small_path(FCORE_SEC_ENCRYPT, SMALL_BLACKHOLE, 32);
+	secure_small_path(FCORE_SEC_ENCRYPT, SMALL_CONFIGURED, 33);
+	secure_small_path(FCORE_SEC_AUTHENTICATE, SMALL_ICMP, 34);
+	secure_small_path(FCORE_SEC_AUTHENTICATE, SMALL_BLACKHOLE, 35);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_fragments_reordered),
 		cmocka_unit_test(test_fragments_out_of_order),
 		cmocka_unit_test(test_fragments_hostile),
+		cmocka_unit_test(test_secure_small_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

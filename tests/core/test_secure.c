@@ -190,6 +190,9 @@ static void session_with(enum fcore_sec_mode mode, uint32_t aeads0, uint32_t aea
 		assert_int_equal(ctr(&s, h, "handshakes_done"), 1);
 		assert_int_equal(dropped(&s, h), 0);
 		assert_int_equal(ctr(&s, h, "rx_handshake_invalid"), 0);
+		/* every packet on the link counted sent, handshakes and
+		 * KEEPALIVEs too (a capture is checked against it) */
+		assert_int_equal(s.dir[h].sent, ctr(&s, h, "tx_packets"));
 	}
 	/* one handshake, whoever sent first: host 1 never initiated */
 	assert_int_equal(ctr(&s, 0, "tx_handshakes"), 1);
@@ -709,6 +712,9 @@ static void rekey(uint64_t packets, uint64_t ns, uint64_t ns_per_kb, const char 
 	for (int h = 0; h < 2; h++) {
 		assert_int_equal(ctr(&s, h, "rx_auth_failed"), 0);
 		assert_int_equal(ctr(&s, h, "rx_handshake_invalid"), 0);
+		/* what went on the link was counted sent, KEEPALIVEs too */
+		assert_int_equal(s.dir[h].sent, ctr(&s, h, "tx_packets") -
+							ctr(&s, h, "tx_unkeyed_dropped"));
 	}
 	sim_fini(&s);
 }

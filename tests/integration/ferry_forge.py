@@ -15,6 +15,7 @@ with correct checksums and a ferry header with the fields asked for.
   ferry_forge.py open  --as a --to b --service NAME [--src EXPR] [--isn EXPR]
   ferry_forge.py ack   --as b [--ack EXPR] [--sack EXPR] [--window EXPR]
   ferry_forge.py data  --as a [--seq EXPR] [--off EXPR] [--len N] [--fill F]
+  ferry_forge.py pong  --as a --incarnation N      answer the next PING to a
   ferry_forge.py arp   --claim IP --mac MAC --to a [--op request|reply|announce]
 
 --as names the host the packet claims to come from (a, b, k or an IPv4
@@ -25,9 +26,13 @@ the session seen most recently), --learn-ms N to wait for what the
 expressions need, --when TYPE[:HOST] to send only once the session has
 carried such a packet (from that host; then --delay-ms, watching on),
 --after-ms N to go on printing the session's packets after sending,
---flag PROBE, --set FIELD=EXPR for any header field by its name, and the
-global --seed for the random values. Everything sniffed and sent is
-printed, one line a packet, for test logs.
+--flag PROBE, --set FIELD=EXPR for any header field by its name, --seal
+to send it sealed as a host that sees the traffic but holds no key can
+(secure channels: the sealed flag, then a seal with the key id last seen
+on sealed packets to the receiver, a counter past the last one seen and a
+random tag), and the global --seed for the random values. Sealed packets
+that pass are learned from as plain ones: their headers are readable.
+Everything sniffed and sent is printed, one line a packet, for test logs.
 
 The wire format (daemon/wire.h) is one table at the top of this file:
 HDR_FIELDS, TYPES, FLAGS and the *_FIELD names of what a field carries.
@@ -76,8 +81,12 @@ HDR_FIELDS = (
     ("ts", "I"), ("ts_echo", "I"), ("ack_delay", "I"),
 )
 TYPES = {"OPEN": 1, "ACCEPT": 2, "REFUSE": 3, "DATA": 4, "CLOSE": 5, "ACK": 6,
-         "CLOSE_ACK": 7, "RESET": 8, "PING": 9, "PONG": 10}
+         "CLOSE_ACK": 7, "RESET": 8, "PING": 9, "PONG": 10, "KEEPALIVE": 11, "HS_INIT": 12,
+         "HS_RESP": 13, "HS_REJECT": 14}
 FLAGS = {"PROBE": 0x1}
+SEALED = 0x4              # a seal follows the payload: key id, counter, tag
+SEAL_FMT = "!IQ"          # key id (the receiver's index), counter; then the tag
+SEAL_LEN = 12 + 16
 # which field carries what, per type (a field moved or renamed: change it here)
 OFFSET_FIELD = "aux"      # DATA: the stream offset of the first byte
 REASON_FIELD = "aux"      # CLOSE, REFUSE: FERRY_REASON_*
@@ -173,6 +182,10 @@ class Packet:
         self.kind = "ferry"
         self.hdr = dict(zip((n for n, _ in HDR_FIELDS), struct.unpack(HDR_FMT, body[:HDR_LEN])))
         self.payload = body[HDR_LEN:]
+        self.seal = None
+        if self.hdr["flags"] & SEALED and len(self.payload) >= SEAL_LEN:
+            self.seal = struct.unpack(SEAL_FMT, self.payload[-SEAL_LEN:-16])
+            self.payload = self.payload[:-SEAL_LEN]
         self.type = TYPE_NAMES.get(self.hdr["type"], "type%d" % self.hdr["type"])
 
 
@@ -188,6 +201,8 @@ def describe_hdr(h, payload_len, typ=None):
         s += " maxmsg=%u" % h[MAXMSG_FIELD]
     if h["flags"]:
         s += " flags=%#x" % h["flags"]
+        if h["flags"] & SEALED:
+            s += " (sealed)"
     known = {n for n, _ in HDR_FIELDS} - {"version", "type", "flags", "dst", "src", "aux", "seq",
                                           "ack", "sack", "window", "ts", "ts_echo", "ack_delay"}
     for n in sorted(known):
@@ -264,6 +279,7 @@ class Tracker:
         self.by_side = {}   # (ip, id) -> the latest Session with that end
         self.opens = {}     # (ip, id) -> (Side, service) of an OPEN not answered yet
         self.incarnation = {}  # ip -> the latest incarnation it said
+        self.seal_to = {}   # ip -> (key id, highest counter) of sealed packets to it
 
     def find(self, key):
         return self.by_side.get(key)
@@ -277,6 +293,10 @@ class Tracker:
         if p.kind != "ferry" or p.outgoing:
             return None
         h, t = p.hdr, p.type
+        if p.seal:
+            kid, ctr = p.seal
+            last = self.seal_to.get(p.dst_ip)
+            self.seal_to[p.dst_ip] = (kid, max(ctr, last[1]) if last and last[0] == kid else ctr)
         inc = incarnation_of(p)
         if inc is not None:
             self.incarnation[p.src_ip] = inc
@@ -485,8 +505,10 @@ def wait_for(sock, tracker, args, session):
     return True
 
 
-def send_frames(sock, args, build):
-    """Send --count frames from @build(i) -> (frame, text), --interval-ms apart."""
+def send_frames(sock, args, build, tracker=None):
+    """Send --count frames from @build(i) -> (frame, text), --interval-ms apart,
+    learning from what passes meanwhile (with @tracker): each packet is
+    built from values as fresh as the traffic."""
     sent = 0
     for i in range(args.count):
         frame, text = build(i)
@@ -496,7 +518,10 @@ def send_frames(sock, args, build):
             out("SENT %s" % text)
         elif i == 3:
             out("SENT ... (%d more before the last one below)" % (args.count - 4))
-        if args.interval_ms:
+        if args.interval_ms and tracker:
+            for p in frames(sock, time.monotonic() + args.interval_ms / 1000.0):
+                tracker.observe(p)
+        elif args.interval_ms:
             time.sleep(args.interval_ms / 1000.0)
         elif i % 64 == 63:
             time.sleep(0.002)  # let the receiver's ring drain
@@ -550,13 +575,24 @@ def session_cmd(args, sock, tracker, typ, build_defaults, payload_of):
     def build(i):
         h = forge_hdr(args, typ, x, y, i, build_defaults(x, y, i))
         payload = payload_of(x, y, i, h)
-        return ferry_frame(x, y, h, payload), "%s->%s %s" % (
+        return ferry_frame(x, y, h, payload + sealed(args, tracker, h, y, i)), "%s->%s %s" % (
             name_of(x.ip), name_of(y.ip), describe_hdr(h, len(payload), typ))
 
-    n = send_frames(sock, args, build)
+    n = send_frames(sock, args, build, tracker)
     after(sock, tracker, args, s)
     report(args, n, s)
     return 0
+
+
+def sealed(args, tracker, h, y, i):
+    """--seal: set the flag in @h and return the seal for packet @i to @y:
+    the key id last seen on sealed packets to it, a counter past theirs, a
+    random tag (what a host without the keys can make); b"" without it."""
+    if not args.seal:
+        return b""
+    h["flags"] |= SEALED
+    kid, ctr = tracker.seal_to.get(y.ip, (random.getrandbits(32), 0))
+    return struct.pack(SEAL_FMT, kid, ctr + 1000 + i) + random.getrandbits(128).to_bytes(16, "big")
 
 
 def report(args, n, s):
@@ -645,13 +681,49 @@ def cmd_open(args, sock, tracker):
         for field, expr in args.set or []:
             h[field] = evaluate(expr, x, y, M64 if field == "sack" else M32)
         payload = struct.pack(OPEN_FMT, service, inc, args.max_window, 0, 0)
-        return ferry_frame(x, y, h, payload), "%s->%s %s service=\"%s\" incarnation=%#x" % (
+        seal = sealed(args, tracker, h, y, i)
+        return ferry_frame(x, y, h, payload + seal), "%s->%s %s service=\"%s\" incarnation=%#x" % (
             name_of(x.ip), name_of(y.ip), describe_hdr(h, len(payload), "OPEN"), args.service,
             inc)
 
     n = send_frames(sock, args, build)
     after(sock, tracker, args, s)
     report(args, n, s)
+    return 0
+
+
+def cmd_pong(args, sock, tracker):
+    """Answer the next PING to --as from any host with a PONG as --as: the
+    nonce echoed, --incarnation claimed (a restart, if it is another)."""
+    x = host_side(args.as_)
+    until = time.monotonic() + args.learn_ms / 1000.0
+    ping = None
+    for p in frames(sock, until):
+        tracker.observe(p)
+        if p.kind == "ferry" and not p.outgoing and p.type == "PING" and p.dst_ip == x.ip:
+            ping = p
+            break
+    if ping is None:
+        out("no PING to %s within %d ms" % (args.as_, args.learn_ms))
+        return 3
+    out("seen %s" % describe(ping))
+    y = Side(ping.src_ip, 0)
+    y.mac, y.port, y.dport = ping.src_mac, ping.dport, ping.sport
+    x.port, x.dport = ping.dport, ping.sport
+
+    def build(i):
+        h = {n: 0 for n, _ in HDR_FIELDS}
+        h.update(version=WIRE_VERSION, type=TYPES["PONG"], ack=ping.hdr["seq"],
+                 aux=args.incarnation, ts=learned("ts", x, y))
+        for field, expr in args.set or []:
+            h[field] = evaluate(expr, x, y, M64 if field == "sack" else M32)
+        seal = sealed(args, tracker, h, y, i)
+        return ferry_frame(x, y, h, seal), "%s->%s %s incarnation=%#x" % (
+            name_of(x.ip), name_of(y.ip), describe_hdr(h, 0, "PONG"), args.incarnation)
+
+    n = send_frames(sock, args, build)
+    after(sock, tracker, args, None)
+    report(args, n, None)
     return 0
 
 
@@ -749,6 +821,8 @@ def main(argv):
         p.add_argument("--delay-ms", type=int, default=0, help="after --when, wait this long")
         p.add_argument("--set", action="append", type=set_arg, metavar="FIELD=EXPR")
         p.add_argument("--flag", action="append", choices=sorted(FLAGS))
+        p.add_argument("--seal", action="store_true",
+                       help="sealed, with a seal made without the keys (see above)")
         p.add_argument("--json", action="store_true", help="end with a JSON summary line")
         p.add_argument("-v", "--verbose", action="store_true", help="print every packet sent")
 
@@ -788,6 +862,10 @@ def main(argv):
                    help="default: the sender's, as it last said it (watch --incarnation-ms)")
     p.add_argument("--incarnation-ms", type=int, default=0,
                    help="watch this long for the sender's incarnation first")
+    p = sub.add_parser("pong", help="answer the next PING to a host as that host")
+    common(p, sender)
+    p.add_argument("--incarnation", type=lambda v: int(v, 0), required=True,
+                   help="the incarnation the PONG claims")
     p = sub.add_parser("arp", help="an ARP request, reply or announcement")
     common(p, None)
     p.add_argument("--claim", required=True, help="the IPv4 address claimed")
@@ -806,7 +884,7 @@ def main(argv):
     sock = open_socket(args.iface)
     tracker = Tracker()
     return {"sniff": cmd_sniff, "sessions": cmd_sessions, "close": cmd_close, "ack": cmd_ack,
-            "data": cmd_data, "open": cmd_open, "arp": cmd_arp}[args.cmd](args, sock, tracker)
+            "data": cmd_data, "open": cmd_open, "pong": cmd_pong, "arp": cmd_arp}[args.cmd](args, sock, tracker)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
 #
 # Shared by the two-host tests (twohost.sh, reliable.sh, wireshark_lab.sh,
 # arp_spoof.sh, hostile_peer.sh, chaos.sh, pmtu.sh, secure.sh,
-# multihost.sh): how they report, the checks before they bring up the lab,
-# bringing it up and down, reading its daemons. Sourced; $LAB is lab.sh,
-# $BUILD the build directory, $TMP the test's scratch directory, $STAT
-# ferry-stat and $XFER ferry-xfer where a test uses them.
+# secure_forge.sh, multihost.sh): how they report, the checks before they
+# bring up the lab, bringing it up and down, reading its daemons, keys for
+# secure channels. Sourced; $LAB is lab.sh, $BUILD the build directory,
+# $TMP the test's scratch directory, $STAT ferry-stat, $XFER ferry-xfer and
+# $FERRYD ferryd where a test uses them.
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
@@ -62,6 +63,45 @@ lab_up() {
 		fail "lab.sh up exited $rc"
 	fi
 	UP=1
+}
+
+# Secure channels (security.*): lab_keys HOST...: a key pair for each
+# (ferryd --gen-key; $FERRYD), the private key in $TMP/HOST.key owned by
+# ferry, the user the lab's daemons drop to, the public one in
+# $TMP/HOST.pub (a host that has them keeps them)
+lab_keys() {
+	local h
+	for h in "$@"; do
+		[[ -e $TMP/$h.key ]] && continue
+		"$FERRYD" --privileges.user=ferry --security.private_key_file="$TMP/$h.key" --gen-key \
+			>"$TMP/$h.pub" 2>"$TMP/$h.gen" || { cat "$TMP/$h.gen"; fail "ferryd --gen-key for $h"; }
+	done
+}
+
+# lab_sec_conf HOST MODE TRUSTED_HOST TRUSTED_NET: HOST's config file,
+# $TMP/HOST.conf: security.mode MODE with its key, trusting TRUSTED_HOST's
+# key from TRUSTED_NET
+lab_sec_conf() {
+	cat >"$TMP/$1.conf" <<EOF
+security = {
+  mode = "$2";
+  private_key_file = "$TMP/$1.key";
+  trusted_peers = [ "$(cat "$TMP/$3.pub") $4" ];
+};
+EOF
+}
+
+# lab_secure MODE: keys for ferry-a and ferry-b, each trusting the other's
+# at its address, both with security.mode MODE (lab_up_conf starts them)
+lab_secure() {
+	lab_keys a b
+	lab_sec_conf a "$1" b 10.77.0.2
+	lab_sec_conf b "$1" a 10.77.0.1/32
+}
+
+# lab_up_conf FLAGS...: lab_up, each daemon also with its $TMP/HOST.conf
+lab_up_conf() {
+	LAB_FERRYD_ARGS_A="--config=$TMP/a.conf" LAB_FERRYD_ARGS_B="--config=$TMP/b.conf" lab_up "$@"
 }
 
 lab_down() {

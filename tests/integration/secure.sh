@@ -35,29 +35,9 @@ trap lab_cleanup EXIT
 
 lab_preflight "$XFER" "$STAT" "$FERRYD"
 
-# One key per host, owned by ferry, the user the lab's daemons drop to.
-for h in a b c; do
-	"$FERRYD" --privileges.user=ferry --security.private_key_file="$TMP/$h.key" --gen-key \
-		>"$TMP/$h.pub" 2>"$TMP/$h.gen" || { cat "$TMP/$h.gen"; fail "ferryd --gen-key for $h"; }
-done
+lab_keys a b c
 A_IP=10.77.0.1
 B_IP=10.77.0.2
-
-# conf HOST MODE TRUSTED_HOST TRUSTED_IP: HOST's config file
-conf() {
-	cat >"$TMP/$1.conf" <<EOF
-security = {
-  mode = "$2";
-  private_key_file = "$TMP/$1.key";
-  trusted_peers = [ "$(cat "$TMP/$3.pub") $4" ];
-};
-EOF
-}
-
-# up FLAGS: the lab with FLAGS on both daemons, each with its conf
-up() {
-	LAB_FERRYD_ARGS_A="--config=$TMP/a.conf" LAB_FERRYD_ARGS_B="--config=$TMP/b.conf" lab_up "$@"
-}
 
 # xfer NAME COUNT SEED: a checked transfer a -> b; 0 when every message
 # arrived intact and the sender got its answer
@@ -98,9 +78,9 @@ refused() {
 }
 
 # -- encrypt on both, a lossy link --
-conf a encrypt b "$B_IP"
-conf b encrypt a "$A_IP/32"
-up "--fault.seed=91 --fault.rx_drop=0.01 --fault.rx_dup=0.01 --fault.rx_reorder=0.02"
+lab_sec_conf a encrypt b "$B_IP"
+lab_sec_conf b encrypt a "$A_IP/32"
+lab_up_conf "--fault.seed=91 --fault.rx_drop=0.01 --fault.rx_dup=0.01 --fault.rx_reorder=0.02"
 for h in a b; do
 	grep -q "security.mode encrypt: our public key $(cat "$TMP/$h.pub")" "/run/ferry-lab/$h.log" ||
 		{ cat "/run/ferry-lab/$h.log"; fail "ferry-$h does not run encrypt with its key"; }
@@ -132,8 +112,8 @@ ok "ferry-b restarted: new keys, 50 messages verified in $ms ms"
 lab_down
 
 # -- a mode mismatch --
-conf b none a "$A_IP"
-up ""
+lab_sec_conf b none a "$A_IP"
+lab_up_conf ""
 refused mismatch "the ferryds' security modes differ"
 grep -q "security.mode is none: packets between ferryds are neither authenticated nor encrypted" \
 	/run/ferry-lab/b.log || fail "ferry-b did not warn that it runs security.mode none"
@@ -141,8 +121,8 @@ ok "a encrypt, b none: refused, \"the ferryds' security modes differ\"; b warned
 lab_down
 
 # -- b trusts another key for a's address --
-conf b encrypt c "$A_IP"
-up ""
+lab_sec_conf b encrypt c "$A_IP"
+lab_up_conf ""
 refused untrusted "the ferryds do not trust each other's keys"
 grep -q "10.77.0.1 offers key $(cat "$TMP/a.pub"), which security.trusted_peers does not trust at all" \
 	/run/ferry-lab/b.log || { cat /run/ferry-lab/b.log; fail "ferry-b did not name the key it refused"; }

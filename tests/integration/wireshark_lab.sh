@@ -19,6 +19,18 @@
 # Then the same with fault injection on both daemons' sends (duplicated and
 # reordered packets on the wire): frames found in every stream, and the
 # duplicates counted by the daemons are the extra packets captured.
+# Then, over secure channels (each ferryd with its key, trusting the
+# other's), with the dissector telling the mode itself (ferry.security
+# auto):
+#   encrypt       the handshake plain, every other packet sealed, every
+#                 sealed payload read as encrypted (no frame found in
+#                 ciphertext, no service name readable), packets, DATA +
+#                 ACK, HS_INITs (remote.tx_handshakes) and sessions match
+#                 the daemons' counters; the messages are not countable;
+#   authenticate  the same, payloads read as plain: frames and services
+#                 match as in the clean case.
+# WIRESHARK_LAB_CASES picks the cases (default: clean faults encrypt
+# authenticate).
 #
 # usage: wireshark_lab.sh LAB_SH BUILD_DIR FERRY_LUA
 # exit:  0 pass, 1 fail, 77 skip (no root, no namespaces, no tshark or
@@ -33,6 +45,7 @@ STAT=$BUILD/client-lib/tools/ferry-stat
 XFER=$BUILD/tests/integration/ferry-xfer
 FERRYD=$BUILD/daemon/ferryd
 TMP=$(mktemp -d /tmp/ferry-wireshark.XXXXXX)
+CASES=${WIRESHARK_LAB_CASES:-clean faults encrypt authenticate}
 
 # shellcheck source=lab_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lab_common.sh"
@@ -118,18 +131,23 @@ capture() {
 	tshark -2 -r "$TMP/$name.pcap" -X lua_script:"$LUA" -T fields -E separator='|' \
 		-E occurrence=a -E aggregator=';' -e frame.number -e ip.src -e ip.dst -e ferry.type \
 		-e ferry.src_session -e ferry.frame.offset -e ferry.service -e ferry.max_message \
-		-e _ws.expert.severity -e _ws.expert.message -e _ws.malformed \
+		-e _ws.expert.severity -e _ws.expert.message -e _ws.malformed -e ferry.seal.key_id \
+		-e ferry.seal.mode \
 		>"$TMP/$name.fields" 2>"$TMP/$name.tshark" || { cat "$TMP/$name.tshark"; fail "$name: tshark"; }
 	! grep -q "Lua Error" "$TMP/$name.fields" "$TMP/$name.tshark" ||
 		fail "$name: the dissector raised a Lua error"
 }
 
-# judge NAME FAULTS: what the capture says against what the daemons counted
+# judge NAME KIND: what the capture says against what the daemons counted;
+# KIND clean, faults, encrypt or authenticate
 judge() {
 	python3 - "$TMP/$1" "$2" "$MAX_MSG" <<'PY'
 import json, sys
 from collections import Counter
-base, faults, max_msg = sys.argv[1], sys.argv[2] == "faults", sys.argv[3]
+base, kind, max_msg = sys.argv[1], sys.argv[2], sys.argv[3]
+faults = kind == "faults"
+secure = kind in ("encrypt", "authenticate")
+HANDSHAKE = ("12", "13", "14")
 ip = {"a": "10.77.0.1", "b": "10.77.0.2"}
 def delta(h):
     c0 = json.load(open("%s.%s.0" % (base, h)))["counters"]
@@ -142,7 +160,8 @@ pkts, frames, bad = Counter(), {h: set() for h in "ab"}, []
 types = {h: Counter() for h in "ab"}
 opens = []
 for line in open(base + ".fields"):
-    num, src, dst, typ, sid, offs, svc, mx, sev, msg, malformed = line.rstrip("\n").split("|")
+    num, src, dst, typ, sid, offs, svc, mx, sev, msg, malformed, kid, smode = \
+        line.rstrip("\n").split("|")
     h = "a" if src == ip["a"] else "b"
     if not typ:
         bad.append("packet %s not decoded as ferry" % num)
@@ -151,6 +170,13 @@ for line in open(base + ".fields"):
         bad.append("packet %s: %s %s" % (num, sev, msg))
     if "boundaries unknown" in msg:
         bad.append("packet %s: %s" % (num, msg))
+    if secure and (typ in HANDSHAKE) == bool(kid):
+        bad.append("packet %s, type %s: %s" % (num, typ, "a handshake sealed" if kid else
+                                                 "not sealed on a secure channel"))
+    if not secure and kid:
+        bad.append("packet %s sealed without security" % num)
+    if smode and not smode.startswith(kind + " "):
+        bad.append("packet %s: its sealed payload read as %s, not %s" % (num, smode, kind))
     pkts[h] += 1
     types[h][int(typ)] += 1
     for o in filter(None, offs.split(";")):
@@ -160,6 +186,8 @@ for line in open(base + ".fields"):
 for h in "ab":
     o = "b" if h == "a" else "a"
     dup = d[h].get("fault.tx_dup", 0)
+    # packets that waited for keys in vain were counted sent, never sent
+    unkeyed = d[h].get("remote.tx_unkeyed_dropped", 0)
     print("ferry-%s: %d packets captured (%s), counted tx_packets %d, tx_dup %d; "
           "%d frames, counted tx_messages %d; DATA+ACK %d, peer counted rx_packets %d "
           "(+%d unknown)" % (h, pkts[h], dict(sorted(types[h].items())), d[h]["remote.tx_packets"],
@@ -167,10 +195,23 @@ for h in "ab":
           d[o]["remote.rx_packets"], d[o]["remote.rx_unknown_session"]))
     if d[h]["port.tx_dropped"] or d[h]["remote.tx_failed"]:
         bad.append("ferry-%s dropped packets on sending: no exact count" % h)
-    if pkts[h] != d[h]["remote.tx_packets"] + dup:
-        bad.append("ferry-%s: %d packets on the wire, %d counted sent (+%d duplicated)" %
-                   (h, pkts[h], d[h]["remote.tx_packets"], dup))
-    if len(frames[h]) != d[h]["remote.tx_messages"]:
+    if pkts[h] != d[h]["remote.tx_packets"] - unkeyed + dup:
+        bad.append("ferry-%s: %d packets on the wire, %d counted sent (+%d duplicated, -%d "
+                   "unkeyed)" % (h, pkts[h], d[h]["remote.tx_packets"], dup, unkeyed))
+    if secure:
+        print("ferry-%s: %d HS_INIT captured, counted tx_handshakes %d; %d HS_RESP, %d HS_REJECT" %
+              (h, types[h][12], d[h]["remote.tx_handshakes"], types[h][13], types[h][14]))
+        if types[h][12] != d[h]["remote.tx_handshakes"] or types[h][14]:
+            bad.append("ferry-%s: %d HS_INIT on the wire, %d counted; %d HS_REJECT" %
+                       (h, types[h][12], d[h]["remote.tx_handshakes"], types[h][14]))
+        if types[h][13] > types[o][12]:
+            bad.append("ferry-%s answered %d HS_INIT with %d HS_RESP" %
+                       (h, types[o][12], types[h][13]))
+    if kind == "encrypt":
+        # ciphertext: no frame found in it, and the messages are not countable
+        if frames[h]:
+            bad.append("ferry-%s: %d frames found in encrypted payloads" % (h, len(frames[h])))
+    elif len(frames[h]) != d[h]["remote.tx_messages"]:
         bad.append("ferry-%s: %d frames in its streams, %d messages counted sent" %
                    (h, len(frames[h]), d[h]["remote.tx_messages"]))
     da = types[h][4] + types[h][6]
@@ -183,6 +224,11 @@ for h in "ab":
 # daemons' largest message in each
 got = sorted(set((h, t, s) for h, t, s, _, _ in opens))
 want = [("a", "1", "perf"), ("a", "1", "wsx"), ("b", "2", "")]
+if kind == "encrypt":  # the services are encrypted: two OPENs, named by their ids
+    got = sorted(set((h, t, s or sid if t == "1" else s) for h, t, s, _, sid in opens))
+    want = sorted(set(("a", "1", sid) for h, t, _, _, sid in opens if t == "1")) + [("b", "2", "")]
+    if len(want) != 3 or any(s for _, _, s, _, _ in opens):
+        bad.append("OPEN/ACCEPT with encrypt: %s" % sorted(opens))
 accepted = set(sid for h, t, _, _, sid in opens if t == "2")
 if got != want or len(accepted) != 2:
     bad.append("OPEN/ACCEPT: %s, %d accepted; expected %s, 2" % (got, len(accepted), want))
@@ -195,15 +241,32 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-lab_up ""
-capture clean
-judge clean clean || fail "the clean capture does not match the daemons' counters"
-ok "clean: every packet decoded, frames and packets match ferryd's counters"
-lab_down
-
-lab_up "--fault.seed=9 --fault.tx_dup=0.02 --fault.tx_reorder=0.05"
-capture faults
-judge faults faults || fail "the capture with duplicates and reordering does not match"
-ok "duplicated and reordered on the wire: every frame found, counts match"
-lab_down
+for kind in $CASES; do
+	case $kind in
+	clean)
+		lab_up ""
+		capture clean
+		judge clean clean || fail "the clean capture does not match the daemons' counters"
+		ok "clean: every packet decoded, frames and packets match ferryd's counters" ;;
+	faults)
+		lab_up "--fault.seed=9 --fault.tx_dup=0.02 --fault.tx_reorder=0.05"
+		capture faults
+		judge faults faults || fail "the capture with duplicates and reordering does not match"
+		ok "duplicated and reordered on the wire: every frame found, counts match" ;;
+	encrypt)
+		lab_secure encrypt
+		lab_up_conf ""
+		capture encrypt
+		judge encrypt encrypt || fail "the capture over encrypt does not match"
+		ok "security.mode encrypt: handshakes plain, every other packet sealed and read as encrypted (mode told by the packets), packets, handshakes and sessions match ferryd's counters" ;;
+	authenticate)
+		lab_secure authenticate
+		lab_up_conf ""
+		capture authenticate
+		judge authenticate authenticate || fail "the capture over authenticate does not match"
+		ok "security.mode authenticate: every packet sealed but the handshake, payloads read as plain, frames and packets match ferryd's counters" ;;
+	*) fail "WIRESHARK_LAB_CASES: no case $kind" ;;
+	esac
+	lab_down
+done
 echo "wireshark_lab: all checks passed"

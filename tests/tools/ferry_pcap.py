@@ -39,12 +39,33 @@ Packets, in capture order (numbers are tshark's frame numbers):
   22 DATA   5 -> 9 seq 101 as fragment 0 of 2 (the path shrank): a
             4-byte fragment header, then stream [51, 553), the first 502
             of the packet's 1003 bytes
+Secure channels (a seal: key id, counter, a tag; the tags are not real,
+the dissector cannot check them):
+  23 HS_INIT   A -> B, initiator's index 0x1111, 168 bytes
+  24 HS_RESP   B -> A, to index 0x1111 from 0x2222, 120 bytes
+  25 HS_REJECT B -> A, to index 0x1111, reason 12 (UNTRUSTED)
+  26 KEEPALIVE A -> B sealed: key id 0x2222, counter 0
+  27 OPEN      10.77.0.3 is C: A -> C sealed with a plain payload
+            (authenticate): session 31, "auth"; key 0x3333, counter 0
+  28 ACCEPT    C -> A sealed, plain: session 32; key 0x4444, counter 0
+  29 DATA      A -> C sealed, plain: stream [0, 13), the message "hello"
+  30 DATA      10.77.0.4 is D: A -> D sealed, ciphertext, session 41 ->
+            42, before anything of these hosts says the mode: undecided
+            in one pass, encrypt in two
+  31 OPEN      A -> D sealed, ciphertext (encrypt): session 41
+  32 DATA      A -> D sealed, 100 bytes of ciphertext, counter 2
+  33 CLOSE     A -> B sealed, 10 bytes after the header: the seal cut
+  34 KEEPALIVE A -> B without the sealed flag
+  35 HS_INIT   A -> B, 100 bytes: too short
+  36 HS_REJECT B -> A, reason 3: not one a handshake is refused for
+  37 PING      A -> D sealed, padded to a 1400-byte IP packet, ciphertext
 """
 import struct
 import sys
 
-A, B = "10.77.0.1", "10.77.0.2"
-MAC = {A: b"\x02\x77\x00\x00\x00\x01", B: b"\x02\x77\x00\x00\x00\x02"}
+A, B, C, D = "10.77.0.1", "10.77.0.2", "10.77.0.3", "10.77.0.4"
+MAC = {ip: b"\x02\x77\x00\x00\x00" + bytes([i + 1]) for i, ip in enumerate((A, B, C, D))}
+SEALED = 0x4
 PORT = 31850
 
 
@@ -56,6 +77,17 @@ def hdr(typ, dst, src, aux=0, seq=0, ack=0, sack=0, window=65536, flags=0, versi
 
 def frame(msg, flags=0, zero=0):
     return struct.pack("!IHH", len(msg), flags, zero) + msg
+
+
+def seal(key_id, counter):
+    """The trailer of a sealed packet: key id, counter, and a tag (fixed
+    bytes here: nothing checks them)."""
+    return struct.pack("!IQ", key_id, counter) + bytes(range(0xa0, 0xb0))
+
+
+def cipher(n, seed):
+    """n bytes that look like ciphertext (no run of zeros)."""
+    return bytes((seed * 53 + i * 197 + (i * i) % 251) % 255 + 1 for i in range(n))
 
 
 def ip_sum(b):
@@ -106,6 +138,30 @@ def main(out):
         (A, B, hdr(9, 0, 0, aux=0x11223344, seq=778) + bytes(1400 - 28 - 48)),
         (A, B, hdr(4, 9, 5, aux=51, seq=101, ack=200, flags=2) + struct.pack("!HBB", 1003, 0, 2)
          + stream[51:553]),
+        # secure channels
+        (A, B, hdr(12, 0, 0x1111, window=0, ts=0) + bytes(range(32)) + cipher(48, 1)
+         + cipher(40, 2)),
+        (B, A, hdr(13, 0x1111, 0x2222, window=0, ts=0) + bytes(range(32, 64)) + cipher(40, 3)),
+        (B, A, hdr(14, 0x1111, 0, aux=12, window=0, ts=0)),
+        (A, B, hdr(11, 0, 0, window=0, ts=0, flags=SEALED) + seal(0x2222, 0)),
+        (A, C, hdr(1, 0, 31, aux=1 << 20, seq=300, flags=SEALED) + b"auth".ljust(32, b"\0")
+         + open_tail + seal(0x3333, 0)),
+        (C, A, hdr(2, 31, 32, aux=65536, seq=400, ack=300, flags=SEALED) + accept
+         + seal(0x4444, 0)),
+        (A, C, hdr(4, 32, 31, aux=0, seq=300, ack=400, flags=SEALED) + frame(b"hello")
+         + seal(0x3333, 1)),
+        (A, D, hdr(4, 42, 41, aux=0, seq=500, ack=600, flags=SEALED) + cipher(60, 4)
+         + seal(0x5555, 1)),
+        (A, D, hdr(1, 0, 41, aux=1 << 20, seq=500, flags=SEALED) + cipher(48, 5)
+         + seal(0x5555, 0)),
+        (A, D, hdr(4, 42, 41, aux=60, seq=501, ack=600, flags=SEALED) + cipher(100, 6)
+         + seal(0x5555, 2)),
+        (A, B, hdr(5, 9, 5, aux=1, seq=104, flags=SEALED) + seal(0x2222, 1)[:10]),
+        (A, B, hdr(11, 0, 0, window=0, ts=0)),
+        (A, B, hdr(12, 0, 0x1111, window=0, ts=0) + bytes(52)),
+        (B, A, hdr(14, 0x1111, 0, aux=3, window=0, ts=0)),
+        (A, D, hdr(9, 0, 0, aux=0x11223344, seq=779, flags=SEALED) + cipher(1400 - 28 - 48 - 28, 7)
+         + seal(0x5555, 3)),
     ]
     with open(out, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
