@@ -429,6 +429,9 @@ int rtx_wake(struct fcore *c, struct fsession *s);
 /** Whether nothing is in flight, held out of order, owed or unsent: the
  *  session may give its buffers back once it has been so for a while. */
 bool rtx_can_doze(const struct rtx *t);
+/** Whether the peer owes an ack of what is outstanding: its oldest packet
+ *  lies inside the peer's edge (past it, the peer drops it unread). */
+bool rtx_ack_owed(const struct rtx *t);
 /** Give them back if the session has been idle for keepalive_ns. */
 void rtx_doze(struct fcore *c, struct fsession *s);
 /** The next packet number we send, and the next we expect. */

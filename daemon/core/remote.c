@@ -29,7 +29,8 @@
  * remote.rx_beyond_window) and dropped. An OPEN that reuses a live
  * session's peer id is not a restart: restarts are told by incarnation
  * (peer.c). A session that stops making progress, with data outstanding
- * or a gap that does not fill, ends after peer_timeout_ns.
+ * inside the peer's window or a gap that does not fill, ends after
+ * peer_timeout_ns.
  *
  * The data path (send buffer, packets, acks, reassembly, delivery) is
  * remote_data.c.
@@ -720,7 +721,7 @@ uint64_t remote_next_due(struct fcore *c, struct fsession *s)
 		at = min64(at, t->ack_due_ns);
 	if (t->blocked && (t->sack == NULL || ferry_sack_in_flight(t->sack) == 0))
 		at = min64(at, t->last_probe_ns + probe_every(c, t));
-	if (t->una_off < t->nxt_off)
+	if (rtx_ack_owed(t))
 		at = min64(at, t->progress_ns + c->p.peer_timeout_ns);
 	if (t->ooo_bytes)
 		at = min64(at, t->gap_since_ns + c->p.peer_timeout_ns);
@@ -767,9 +768,9 @@ void remote_timer(struct fcore *c, struct fsession *s)
 	default:
 		break;
 	}
-	/* no progress: data outstanding and unacked, or a gap unfilled, for
-	 * as long as a silent peer is given */
-	if ((t->una_off < t->nxt_off && now - t->progress_ns >= c->p.peer_timeout_ns) ||
+	/* no progress: data outstanding inside the peer's window and
+	 * unacked, or a gap unfilled, for as long as a silent peer is given */
+	if ((rtx_ack_owed(t) && now - t->progress_ns >= c->p.peer_timeout_ns) ||
 	    (t->ooo_bytes && now - t->gap_since_ns >= c->p.peer_timeout_ns)) {
 		core_count(c, FC_STALLED);
 		LOG_I("session %u (%s): no progress for %llu ms (%s)", s->id, s->service,

@@ -21,7 +21,12 @@
  * fed the delay each ack's echoed timestamp measures) and the peer's flow
  * control edge (bytes of stream). The edge moves with the newest ack that
  * carries it and never past what the peer promised at the handshake, so a
- * forged ack cannot open the window wider than the peer's ring.
+ * forged ack cannot open the window wider than the peer's ring, and the
+ * peer's next ack (it answers every packet past its window with one)
+ * brings it back down. A packet sent past an edge that came down is not
+ * sent again until the window takes it, and the peer owes no ack for it:
+ * the session waits for the window (probing) as for any shut one, and
+ * is not timed out for it.
  *
  * Receiving. Packets go through the reorder window (transport/rxwin.h):
  * in order, their bytes are cut into messages at once; out of order, they
@@ -121,6 +126,16 @@ bool rtx_can_doze(const struct rtx *t)
 	       (t->sack == NULL ||
 		(ferry_sack_in_flight(t->sack) == 0 && ferry_sack_lost(t->sack) == 0 &&
 		 ferry_rxwin_held(t->rx) == 0));
+}
+
+bool rtx_ack_owed(const struct rtx *t)
+{
+	if (t->una_off >= t->nxt_off)
+		return false;
+	if (t->sack == NULL)
+		return true;
+	const struct txslot *sl = &t->slots[ferry_sack_una(t->sack) & (WINDOW_PKTS - 1)];
+	return sl->off + sl->len <= t->peer_edge;
 }
 
 void rtx_doze(struct fcore *c, struct fsession *s)
@@ -266,6 +281,14 @@ void rtx_transmit(struct fcore *c, struct fsession *s)
 		uint32_t seq;
 		if (ferry_sack_next_retransmit(t->sack, &seq) == 0) {
 			struct txslot *sl = &t->slots[seq & (WINDOW_PKTS - 1)];
+			/* sent under an edge the peer has since said is
+			 * lower (a forged ack believed, acks reordered): the
+			 * peer would drop it again; it waits for the window,
+			 * like new data */
+			if (sl->off + sl->len > t->peer_edge) {
+				t->blocked = true;
+				break;
+			}
 			if (ferry_sack_sent(t->sack, seq, now, true) != 0)
 				continue; /* acked meanwhile */
 			/* sent before the path shrank: in pieces that fit */
@@ -790,12 +813,18 @@ void rtx_on_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr
 	 * promised beyond what it has acked. A late packet may lower it for a
 	 * moment; the peer's next one says the truth again. */
 	uint64_t was = t->peer_edge;
+	bool owed = rtx_ack_owed(t);
 	t->peer_edge = ferry_wire_widen(t->nxt_off, ntohl(h->window));
 	uint64_t promise = t->peer_max_window;
 	if (promise < t->max_msg + sizeof(struct ferry_wire_frame))
 		promise = t->max_msg + sizeof(struct ferry_wire_frame);
 	if (t->peer_edge > t->una_off + promise)
 		t->peer_edge = t->una_off + promise;
+	/* What went out past an edge the peer then lowered was dropped
+	 * unread: no ack is owed for it, and the clock of progress starts
+	 * once the window takes it again. */
+	if (!owed && rtx_ack_owed(t))
+		t->progress_ns = now;
 	if (a.newly_acked || a.newly_lost || t->peer_edge > was || t->nxt_off < t->end_off)
 		rtx_mark_dirty(c, s);
 }

@@ -120,8 +120,9 @@ static void bring_up(struct sim *s, struct up *u, struct seen *w)
 	memset(w, 0, sizeof(*w));
 	sim_tap = tap;
 	sim_tap_arg = w;
-	u->a = sim_client(s, 0, 0, 1 << 20);
-	u->b = sim_client(s, 1, 0, 1 << 20);
+	/* event rings of the size the engines were told */
+	u->a = sim_client(s, 0, 0, s->h[0].p.client_ring_size);
+	u->b = sim_client(s, 1, 0, s->h[1].p.client_ring_size);
 	sim_listen(u->b, "svc");
 	sim_connect(u->a, 1, "svc");
 	assert_true(wait_event(s, u->b, FERRY_EVT_INCOMING, SEC));
@@ -262,6 +263,89 @@ static void test_random_acks(void **state)
 	assert_int_equal(fcore_check(s.h[1].core, why, sizeof(why)), 0);
 	u.b->stalled = false;
 	sim_read_all(u.b);
+	still_up(&s, &u);
+	sim_fini(&s);
+}
+
+/* The lab's sizes: 64 KiB rings (the window each end promises at the
+ * handshake), a peer given up after 2 s. */
+static void lab_rings(struct fcore_params *p, int host)
+{
+	(void)host;
+	p->client_ring_size = 64 << 10;
+	p->max_message = 16 << 10;
+	p->peer_timeout_ns = 2 * SEC;
+	p->keepalive_ns = 200 * MS;
+}
+
+#define FW_MSGS 100
+
+/* A's client sends message @p *next and on while its send buffer takes
+ * them (message i: 4000 bytes of i). */
+static void feed(struct up *u, int *next)
+{
+	static uint8_t msg[4000];
+	while (*next < FW_MSGS) {
+		memset(msg, *next, sizeof(msg));
+		if (sim_send(u->a, u->ida, msg, sizeof(msg)) != 0)
+			return;
+		(*next)++;
+	}
+}
+
+/* Run for @p ns, feeding A's client. */
+static void run_feeding(struct sim *s, struct up *u, int *next, uint64_t ns)
+{
+	for (uint64_t end = s->now + ns; s->now < end;) {
+		feed(u, next);
+		sim_for(s, 1 * MS);
+	}
+}
+
+/* One ACK with the receiver's own ack fields (what a host that sees the
+ * traffic can forge) and a window 1 GiB further, while the receiver's
+ * reader is stopped for longer than a silent peer is given: the sender
+ * goes no further than the receiver promised at the handshake (its ring)
+ * beyond what it acked; the receiver's next ack brings the window back
+ * down; what was sent past it is not sent again until the window opens;
+ * and the session neither times out nor loses a byte. */
+static void test_forged_window(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct up u;
+	struct seen w;
+	sim_init(&s, 30, lab_rings);
+	bring_up(&s, &u, &w);
+	u.b->stalled = true;
+	int next = 0;
+	run_feeding(&s, &u, &next, 200 * MS); /* B's ring fills, its window shuts; A blocks */
+	uint64_t beyond0 = sim_counter(&s, 1, "remote.rx_beyond_window");
+	struct ferry_wire_hdr h = forged(&w, 1, FW_ACK);
+	h.sack = w.last[1].sack;
+	h.window = htonl(ntohl(h.window) + 0x40000000u);
+	inject(&s, 1, &h, NULL, 0);
+	run_feeding(&s, &u, &next, 5 * SEC);
+	uint64_t beyond = sim_counter(&s, 1, "remote.rx_beyond_window") - beyond0;
+	uint32_t mss = s.mtu_payload - (uint32_t)sizeof(struct ferry_wire_hdr);
+	print_message("B dropped %llu packets past its window after the forged ACK\n",
+		      (unsigned long long)beyond);
+	assert_true(beyond <= (64 << 10) / mss + 2);
+	assert_int_equal(sim_count(u.a, FERRY_EVT_DOWN, 0) + sim_count(u.b, FERRY_EVT_DOWN, 0), 0);
+	u.b->stalled = false;
+	run_feeding(&s, &u, &next, 2 * SEC);
+	assert_int_equal(sim_count(u.b, FERRY_EVT_DOWN, 0), 0);
+	assert_int_equal(sim_count(u.b, FERRY_REC_DATA, 0), 1 + FW_MSGS);
+	/* in order and intact, after the "ping" bring_up() sent */
+	uint32_t from = 0;
+	struct sim_event *e = sim_next(u.b, &from, FERRY_REC_DATA);
+	for (int i = 0; i < FW_MSGS; i++) {
+		e = sim_next(u.b, &from, FERRY_REC_DATA);
+		assert_non_null(e);
+		assert_int_equal(e->len, 4000);
+		for (uint32_t j = 0; j < e->len; j++)
+			assert_int_equal(e->data[j], (uint8_t)i);
+	}
 	still_up(&s, &u);
 	sim_fini(&s);
 }
@@ -455,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_forged_control),
 		cmocka_unit_test(test_forged_refuse),
 		cmocka_unit_test(test_random_acks),
+		cmocka_unit_test(test_forged_window),
 		cmocka_unit_test(test_ooo_flood),
 		cmocka_unit_test(test_open_reuse),
 		cmocka_unit_test(test_not_allowed),

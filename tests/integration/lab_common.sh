@@ -129,11 +129,20 @@ lab_cleanup() {
 	rm -rf "$TMP"
 }
 
-# counter NAME HOST: a counter from that ferryd's status file (0 if absent)
+# counter NAME HOST: a counter from that ferryd's status file (0 if absent;
+# a name the status file does not have is said on stderr, so that a
+# misspelt or renamed counter does not pass for one that stayed at 0)
 counter() {
 	"$STAT" --shm-dir "/dev/shm/ferry-lab-$2" --json 2>/dev/null |
-		python3 -c "import json,sys; print(json.load(sys.stdin)['counters'].get('$1', 0))" 2>/dev/null ||
-		echo 0
+		python3 -c "
+import json, sys
+try:
+    c = json.load(sys.stdin)['counters']
+except (ValueError, KeyError, TypeError):
+    c = None  # no status file (the daemon is down): 0
+if c is not None and '$1' not in c:
+    print('# ferry-$2 has no counter $1', file=sys.stderr)
+print((c or {}).get('$1', 0))" || echo 0
 }
 
 # rss HOST: the ferryd's resident memory, KiB
