@@ -181,7 +181,10 @@ int ferry_connect(ferry_t *f, const char *host, const char *service, const void 
 /**
  * Accept a session from a FERRY_EV_INCOMING event. FERRY_EV_SESSION_UP
  * follows when it is ready. Refuse it with ferry_session_close() instead.
- * @return 0, -EINVAL (not an incoming session), -EAGAIN, -ECONNRESET
+ * @return 0, -EINVAL (not an incoming session), -EAGAIN, -ECONNRESET (the
+ *         session ended before it was accepted, for example its opener died:
+ *         its FERRY_EV_SESSION_DOWN, in the same batch or the next, says why;
+ *         close the handle then as after any DOWN)
  */
 int ferry_accept(ferry_session_t *s);
 

@@ -35,6 +35,7 @@ struct ferry_session {
 	 * local session's RX ring is drained, so nothing sent before the
 	 * end is lost */
 	int down_reason;
+	bool announced;  /* came as FERRY_EV_INCOMING, not accepted yet */
 	uint32_t blocked_len;
 	uint32_t max_msg; /* largest message this session carries */
 	void *user;

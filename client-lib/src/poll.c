@@ -133,6 +133,7 @@ static void on_incoming(ferry_t *f, const struct ferry_rec_view *v, ferry_event_
 	}
 	s->id = v->session;
 	s->state = S_INCOMING;
+	s->announced = true;
 	memcpy(s->service, in.service, sizeof(s->service));
 	ev_set(&evs[(*n)++], FERRY_EV_INCOMING, 0, s);
 }

@@ -223,11 +223,18 @@ FERRY_API int ferry_connect(ferry_t *f, const char *host, const char *service, c
 
 FERRY_API int ferry_accept(ferry_session_t *s)
 {
+	/* An INCOMING and its session's end can come in one poll's batch:
+	 * then the application accepts what has already ended. */
+	if (s != NULL && s->announced && (s->state == S_DOWN || s->down_reason))
+		return ferry_err(-ECONNRESET, "ferry_accept: the session ended before it was "
+					      "accepted (FERRY_EV_SESSION_DOWN says why)");
 	if (s == NULL || s->state != S_INCOMING)
 		return ferry_err(-EINVAL, "ferry_accept: not an incoming session");
 	int rc = ferry_cmd(s->f, FERRY_CMD_ACCEPT, s->id, 0, NULL, 0);
-	if (rc == 0)
+	if (rc == 0) {
 		s->state = S_ACCEPTING;
+		s->announced = false;
+	}
 	return rc;
 }
 

@@ -547,7 +547,8 @@ static int run_recv(void)
 					break;
 				}
 				s = e->session;
-				if ((rc = ferry_accept(s)) < 0)
+				/* -ECONNRESET: it ended first; its DOWN follows */
+				if ((rc = ferry_accept(s)) < 0 && rc != -ECONNRESET)
 					fail(XFER_FAIL, "accept: %s (%s)", strerror(-rc), ferry_errmsg());
 				break;
 			case FERRY_EV_SESSION_UP:

@@ -590,6 +590,39 @@ static void test_accept_timeout_and_limits(void **state)
 	ferry_close(b);
 }
 
+/* An INCOMING whose session ended before the listener polled: both come
+ * in one batch, and accepting it says the session is gone (-ECONNRESET),
+ * not that it never was incoming. */
+static void test_accept_after_end(void **state)
+{
+	struct daemon *d = *state;
+	ferry_t *a = h_open(d, "a"), *b = h_open(d, "b");
+	ferry_session_t *s;
+	ferry_event_t ev[16];
+	assert_int_equal(h_listen(b, "brief"), 0);
+	assert_int_equal(ferry_connect(a, NULL, "brief", NULL, &s), 0);
+	/* the opener gives up once ferryd has announced it (its commands are
+	 * taken in order), before b looks */
+	assert_int_equal(ferry_session_close(s), 0);
+	usleep(300 * 1000);
+	int n = ferry_poll(b, ev, 16, 1000);
+	ferry_session_t *in = NULL;
+	bool down = false;
+	for (int i = 0; i < n; i++) {
+		if (ev[i].type == FERRY_EV_INCOMING)
+			in = ev[i].session;
+		else if (ev[i].type == FERRY_EV_SESSION_DOWN && ev[i].session == in)
+			down = true;
+	}
+	assert_non_null(in);
+	assert_true(down);
+	assert_int_equal(ferry_accept(in), -ECONNRESET);
+	assert_non_null(strstr(ferry_errmsg(), "ended before it was accepted"));
+	assert_int_equal(ferry_session_close(in), 0);
+	ferry_close(a);
+	ferry_close(b);
+}
+
 /* ---- back-pressure, zero copy, close ------------------------------------- */
 
 static void test_backpressure(void **state)
@@ -941,6 +974,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_socket_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_timeout_and_limits, setup_timeouts, teardown),
+		cmocka_unit_test_setup_teardown(test_accept_after_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure, setup_small_rings, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_delivers_everything, setup, teardown),
