@@ -184,8 +184,9 @@ LAB_LCORES=${LAB_LCORES:-"0@(0-$(($(nproc) - 1)))"}
 # address (ferryd's for a, b, c ..., the kernel's for k), baseline
 # address, lcore. Defined for every possible host, so that down and
 # status can name what a lab of any size left.
-declare -A NS=([k]=ferry-k [sw]=$NS_SW) IFC=([k]=fk0) SWIF=([k]=sw-k0)
+declare -A NS=([k]=ferry-k [sw]=$NS_SW [r]=ferry-r) IFC=([k]=fk0) SWIF=([k]=sw-k0)
 declare -A MAC=([k]=02:77:00:00:00:03) ADDR=([k]=10.77.0.3/24) BASE_ADDR=() LCORE=()
+declare -A TAP=() HBR=() VETH_MAC=() TAP_MAC=() HBR_MAC=()
 host_define() { # HOST OCTET: a ferryd host's names and addresses
 	NS[$1]=ferry-$1
 	IFC[$1]=f${1}0
@@ -194,6 +195,14 @@ host_define() { # HOST OCTET: a ferryd host's names and addresses
 	ADDR[$1]=10.77.0.$2/24
 	BASE_ADDR[$1]=10.77.1.$2/24
 	LCORE[$1]=$LAB_LCORES
+	# LAB_PMD=tap: the tap, the host's bridge, and the MACs of the veth,
+	# the tap's kernel side and the bridge, none of them ferryd's (MAC): a
+	# bridge keeps frames for its ports' own addresses.
+	TAP[$1]=t${1}0
+	HBR[$1]=f$1-br
+	VETH_MAC[$1]=$(printf '02:77:00:00:10:%02x' "$2")
+	TAP_MAC[$1]=$(printf '02:77:00:00:20:%02x' "$2")
+	HBR_MAC[$1]=$(printf '02:77:00:00:30:%02x' "$2")
 }
 octet=1
 for h in $ALL_DAEMON_HOSTS; do
