@@ -316,7 +316,8 @@ static bool open_sealed(struct fcore *c, uint32_t ip, const struct ferry_wire_hd
 	struct fsec *x = c->sec;
 	uint32_t len = *lenp, id;
 	uint64_t ctr;
-	if (len < HDR + SEAL_TRAILER) {
+	/* x->rx holds what an encrypted packet opens to: no more than that */
+	if (len < HDR + SEAL_TRAILER || len - SEAL_TRAILER > sizeof(x->rx)) {
 		core_count(c, FC_RX_MALFORMED);
 		return false;
 	}
