@@ -36,6 +36,7 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -214,15 +215,24 @@ int sec_seal_send(struct fcore *c, struct fchan *ch, uint16_t sport, uint16_t dp
 	struct fsec *x = c->sec;
 	struct fkeys *k = ch->cur;
 	uint8_t *b = x->tx;
-	struct ferry_wire_hdr h;
-	memcpy(&h, hdr, HDR);
-	h.flags |= htons(FWF_SEALED);
-	memcpy(b, &h, HDR);
-	if (l1)
-		memcpy(b + HDR, p1, l1);
-	if (l2)
-		memcpy(b + HDR + l1, p2, l2);
-	size_t len = seal_packet(&k->tx, k->remote_id, k->tx_ctr++, b, HDR + l1 + l2);
+	memcpy(b, hdr, HDR);
+	uint16_t fl;
+	memcpy(&fl, b + offsetof(struct ferry_wire_hdr, flags), sizeof(fl));
+	fl |= htons(FWF_SEALED);
+	memcpy(b + offsetof(struct ferry_wire_hdr, flags), &fl, sizeof(fl));
+	/* one piece of payload is encrypted from where it lies; two are
+	 * made one first (and authenticate wants it whole after the header) */
+	const uint8_t *pl = p1;
+	uint32_t plen = l1;
+	if (l2 || l1 == 0) {
+		if (l1)
+			memcpy(b + HDR, p1, l1);
+		if (l2)
+			memcpy(b + HDR + l1, p2, l2);
+		pl = b + HDR;
+		plen = l1 + l2;
+	}
+	size_t len = seal_packet_from(&k->tx, k->remote_id, k->tx_ctr++, b, pl, plen);
 	return x->lower.send(x->lower.arg, ch->ip, sport, dport, b, HDR, b + HDR,
 			     (uint32_t)(len - HDR), NULL, 0);
 }
