@@ -533,7 +533,7 @@ int secure_create(struct fcore *c)
 	rc = -EINVAL;
 	/* an all-zero key is no key: one that never reached the params */
 	if (x->aeads == 0 || sodium_is_zero(x->s, sizeof(x->s)) ||
-	    crypto_scalarmult_base(x->s_pub, x->s) != 0)
+	    noise_ik_init(&x->resp, false, PROLOGUE, sizeof(PROLOGUE) - 1, x->s, NULL) != 0)
 		goto err;
 	for (uint32_t i = 0; i < p->n_trusted; i++) {
 		int k = sec_key_find(x, p->trusted[i].key);
@@ -562,6 +562,7 @@ err:
 	free(x->keys);
 	free(x->nets);
 	sodium_memzero(x->s, sizeof(x->s));
+	noise_wipe(&x->resp);
 	free(x);
 	return rc;
 }

@@ -343,10 +343,10 @@ void sec_on_init(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 		core_count(c, FC_HS_LIMITED);
 		return;
 	}
-	struct noise_hs hs;
+	/* our static key and the prologue are hashed once, in secure_create() */
+	struct noise_hs hs = x->resp;
 	struct ferry_wire_hs_init in;
 	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-	noise_ik_init(&hs, false, PROLOGUE, sizeof(PROLOGUE) - 1, x->s, NULL);
 	if (noise_ik_read1_static(&hs, pl) != 0) {
 		if (may_log(c))
 			LOG_W("security: a handshake from %u.%u.%u.%u is not for our key (its "
