@@ -64,7 +64,7 @@ size_t seal_packet_from(const struct seal_key *k, uint32_t key_id, uint64_t coun
 			const uint8_t *pl, size_t plen);
 
 /** The key id and counter of the sealed packet @p p of @p len bytes
- *  (len > sizeof header + SEAL_TRAILER, checked by the caller). */
+ *  (len >= sizeof header + SEAL_TRAILER, checked by the caller). */
 void seal_peek(const uint8_t *p, size_t len, uint32_t *key_id, uint64_t *counter);
 
 /**
