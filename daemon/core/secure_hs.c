@@ -263,8 +263,14 @@ void sec_on_resp(struct fcore *c, uint32_t ip, const struct ferry_wire_hdr *h, c
 	}
 	ch->hs_active = false;
 	noise_wipe(&ch->hs);
-	if (k == NULL)
-		return; /* no memory: the next packet starts over */
+	if (k == NULL) {
+		/* no memory: the next packet starts over. What waited goes (no
+		 * handshake runs for it), and the timer frees a channel left
+		 * with nothing, rather than firing at every poll */
+		sec_queue_drop(c, ch);
+		sec_chan_rearm(c, ch);
+		return;
+	}
 	/* As WireGuard: keys we took as responder and never used become
 	 * prev (the peer may send with them); else cur does. */
 	if (ch->next) {
