@@ -184,7 +184,11 @@ static uint32_t random32(void *arg)
 		}
 		d->n_rnd = sizeof(d->rnd) / sizeof(d->rnd[0]);
 	}
-	return d->rnd[--d->n_rnd];
+	/* a value handed out is not kept: some become handshake keys
+	 * (ephemeral X25519), which must not outlive their handshake */
+	uint32_t r = d->rnd[--d->n_rnd];
+	d->rnd[d->n_rnd] = 0;
+	return r;
 }
 
 static struct ferry_counter *stats_alloc(void *arg, uint32_t type, uint32_t owner,

@@ -42,29 +42,39 @@ static void nonce(const struct seal_key *k, uint64_t n, uint8_t out[12])
 		out[4 + i] = (uint8_t)(n >> (k->aead == FW_AEAD_AES256GCM ? 56 - 8 * i : 8 * i));
 }
 
-size_t seal_packet(const struct seal_key *k, uint32_t key_id, uint64_t counter, uint8_t *buf,
-		   size_t len)
+size_t seal_packet_from(const struct seal_key *k, uint32_t key_id, uint64_t counter, uint8_t *buf,
+			const uint8_t *pl, size_t plen)
 {
 	uint8_t npub[12];
 	struct ferry_wire_seal s = {.key_id = htonl(key_id),
 				    .counter_hi = htonl((uint32_t)(counter >> 32)),
 				    .counter_lo = htonl((uint32_t)counter)};
+	size_t len = HDR + plen;
 	uint8_t *tag = buf + len + sizeof(s);
+	uint8_t *m = buf + HDR;
 	nonce(k, counter, npub);
-	/* encrypt: the payload in place, the header as associated data;
-	 * authenticate: nothing encrypted, all of it associated data */
+	/* encrypt: the payload from pl into buf, the header as associated
+	 * data; authenticate: nothing encrypted, all of it associated data
+	 * (so it must lie whole in buf) */
 	const uint8_t *ad = buf;
 	size_t adlen = k->mode == FW_SEC_ENCRYPT ? HDR : len;
-	uint8_t *m = buf + HDR;
-	size_t mlen = k->mode == FW_SEC_ENCRYPT ? len - HDR : 0;
+	size_t mlen = k->mode == FW_SEC_ENCRYPT ? plen : 0;
+	if (k->mode != FW_SEC_ENCRYPT && pl != m && plen)
+		memcpy(m, pl, plen);
 	if (k->aead == FW_AEAD_AES256GCM)
-		crypto_aead_aes256gcm_encrypt_detached_afternm(m, tag, NULL, m, mlen, ad, adlen,
+		crypto_aead_aes256gcm_encrypt_detached_afternm(m, tag, NULL, pl, mlen, ad, adlen,
 							       NULL, npub, &k->aes);
 	else
-		crypto_aead_chacha20poly1305_ietf_encrypt_detached(m, tag, NULL, m, mlen, ad,
+		crypto_aead_chacha20poly1305_ietf_encrypt_detached(m, tag, NULL, pl, mlen, ad,
 								   adlen, NULL, npub, k->k);
 	memcpy(buf + len, &s, sizeof(s));
 	return len + SEAL_TRAILER;
+}
+
+size_t seal_packet(const struct seal_key *k, uint32_t key_id, uint64_t counter, uint8_t *buf,
+		   size_t len)
+{
+	return seal_packet_from(k, key_id, counter, buf, buf + HDR, len - HDR);
 }
 
 void seal_peek(const uint8_t *p, size_t len, uint32_t *key_id, uint64_t *counter)

@@ -54,8 +54,17 @@ void seal_key_wipe(struct seal_key *k);
 size_t seal_packet(const struct seal_key *k, uint32_t key_id, uint64_t counter, uint8_t *buf,
 		   size_t len);
 
+/**
+ * As seal_packet(), with the header in @p buf and the @p plen bytes of
+ * payload read from @p pl (which may be buf + header, or lie elsewhere):
+ * encrypt writes the ciphertext straight into @p buf, so a payload held
+ * elsewhere is not copied first. @return the sealed length
+ */
+size_t seal_packet_from(const struct seal_key *k, uint32_t key_id, uint64_t counter, uint8_t *buf,
+			const uint8_t *pl, size_t plen);
+
 /** The key id and counter of the sealed packet @p p of @p len bytes
- *  (len > sizeof header + SEAL_TRAILER, checked by the caller). */
+ *  (len >= sizeof header + SEAL_TRAILER, checked by the caller). */
 void seal_peek(const uint8_t *p, size_t len, uint32_t *key_id, uint64_t *counter);
 
 /**

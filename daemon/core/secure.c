@@ -36,6 +36,7 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -214,15 +215,24 @@ int sec_seal_send(struct fcore *c, struct fchan *ch, uint16_t sport, uint16_t dp
 	struct fsec *x = c->sec;
 	struct fkeys *k = ch->cur;
 	uint8_t *b = x->tx;
-	struct ferry_wire_hdr h;
-	memcpy(&h, hdr, HDR);
-	h.flags |= htons(FWF_SEALED);
-	memcpy(b, &h, HDR);
-	if (l1)
-		memcpy(b + HDR, p1, l1);
-	if (l2)
-		memcpy(b + HDR + l1, p2, l2);
-	size_t len = seal_packet(&k->tx, k->remote_id, k->tx_ctr++, b, HDR + l1 + l2);
+	memcpy(b, hdr, HDR);
+	uint16_t fl;
+	memcpy(&fl, b + offsetof(struct ferry_wire_hdr, flags), sizeof(fl));
+	fl |= htons(FWF_SEALED);
+	memcpy(b + offsetof(struct ferry_wire_hdr, flags), &fl, sizeof(fl));
+	/* one piece of payload is encrypted from where it lies; two are
+	 * made one first (and authenticate wants it whole after the header) */
+	const uint8_t *pl = p1;
+	uint32_t plen = l1;
+	if (l2 || l1 == 0) {
+		if (l1)
+			memcpy(b + HDR, p1, l1);
+		if (l2)
+			memcpy(b + HDR + l1, p2, l2);
+		pl = b + HDR;
+		plen = l1 + l2;
+	}
+	size_t len = seal_packet_from(&k->tx, k->remote_id, k->tx_ctr++, b, pl, plen);
 	return x->lower.send(x->lower.arg, ch->ip, sport, dport, b, HDR, b + HDR,
 			     (uint32_t)(len - HDR), NULL, 0);
 }
@@ -316,7 +326,8 @@ static bool open_sealed(struct fcore *c, uint32_t ip, const struct ferry_wire_hd
 	struct fsec *x = c->sec;
 	uint32_t len = *lenp, id;
 	uint64_t ctr;
-	if (len < HDR + SEAL_TRAILER) {
+	/* x->rx holds what an encrypted packet opens to: no more than that */
+	if (len < HDR + SEAL_TRAILER || len - SEAL_TRAILER > sizeof(x->rx)) {
 		core_count(c, FC_RX_MALFORMED);
 		return false;
 	}
@@ -522,7 +533,7 @@ int secure_create(struct fcore *c)
 	rc = -EINVAL;
 	/* an all-zero key is no key: one that never reached the params */
 	if (x->aeads == 0 || sodium_is_zero(x->s, sizeof(x->s)) ||
-	    crypto_scalarmult_base(x->s_pub, x->s) != 0)
+	    noise_ik_init(&x->resp, false, PROLOGUE, sizeof(PROLOGUE) - 1, x->s, NULL) != 0)
 		goto err;
 	for (uint32_t i = 0; i < p->n_trusted; i++) {
 		int k = sec_key_find(x, p->trusted[i].key);
@@ -551,6 +562,7 @@ err:
 	free(x->keys);
 	free(x->nets);
 	sodium_memzero(x->s, sizeof(x->s));
+	noise_wipe(&x->resp);
 	free(x);
 	return rc;
 }

@@ -263,8 +263,14 @@ void sec_on_resp(struct fcore *c, uint32_t ip, const struct ferry_wire_hdr *h, c
 	}
 	ch->hs_active = false;
 	noise_wipe(&ch->hs);
-	if (k == NULL)
-		return; /* no memory: the next packet starts over */
+	if (k == NULL) {
+		/* no memory: the next packet starts over. What waited goes (no
+		 * handshake runs for it), and the timer frees a channel left
+		 * with nothing, rather than firing at every poll */
+		sec_queue_drop(c, ch);
+		sec_chan_rearm(c, ch);
+		return;
+	}
 	/* As WireGuard: keys we took as responder and never used become
 	 * prev (the peer may send with them); else cur does. */
 	if (ch->next) {
@@ -343,10 +349,10 @@ void sec_on_init(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 		core_count(c, FC_HS_LIMITED);
 		return;
 	}
-	struct noise_hs hs;
+	/* our static key and the prologue are hashed once, in secure_create() */
+	struct noise_hs hs = x->resp;
 	struct ferry_wire_hs_init in;
 	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-	noise_ik_init(&hs, false, PROLOGUE, sizeof(PROLOGUE) - 1, x->s, NULL);
 	if (noise_ik_read1_static(&hs, pl) != 0) {
 		if (may_log(c))
 			LOG_W("security: a handshake from %u.%u.%u.%u is not for our key (its "

@@ -115,7 +115,8 @@ struct fsec {
 	struct fcore_link_ops lower; /* the link's own: packets as they are */
 	uint8_t mode;                /* FW_SEC_* */
 	uint8_t aeads;               /* what we offer and accept */
-	uint8_t s[32], s_pub[32];
+	uint8_t s[32];
+	struct noise_hs resp; /* a responder before message 1: each starts as this */
 	struct fsec_key *keys;
 	uint32_t n_keys;
 	struct fsec_net *nets;

@@ -48,6 +48,13 @@ static void round_trip(uint8_t aead, uint8_t mode, size_t payload)
 	assert_int_equal(id, 0x11223344);
 	assert_int_equal(ctr, 77);
 	assert_memory_equal(pkt, plain, HDR); /* the header stays readable */
+	/* the payload read from elsewhere seals to the same bytes */
+	uint8_t *from = malloc(len + SEAL_TRAILER);
+	memcpy(from, plain, HDR);
+	memset(from + HDR, 0xa5, payload);
+	assert_int_equal(seal_packet_from(k, 0x11223344, 77, from, plain + HDR, payload), sl);
+	assert_memory_equal(from, pkt, sl);
+	free(from);
 	if (payload >= 8) {
 		if (mode == FW_SEC_ENCRYPT)
 			assert_memory_not_equal(pkt + HDR, plain + HDR, payload);

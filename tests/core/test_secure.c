@@ -836,6 +836,18 @@ static void test_forged_triggers(void **state)
 	assert_true(wait_for(&s, p.b, FERRY_REC_DATA, 1, 1 * SEC));
 	assert_int_equal(sim_count(p.a, FERRY_EVT_DOWN, 0), 0);
 
+	/* a sealed packet longer than any opened packet may be: malformed,
+	 * before its key id is looked at */
+	static uint8_t big[65536 + TRAILER + 64];
+	memset(big, 7, sizeof(big));
+	struct ferry_wire_hdr bh = {.version = FERRY_WIRE_VERSION, .type = FW_DATA,
+				    .flags = htons(FWF_SEALED)};
+	memcpy(big, &bh, HDR);
+	uint64_t mal0 = ctr(&s, 1, "rx_malformed"), unk0 = ctr(&s, 1, "rx_unknown_key");
+	sim_inject(&s, 0, 1, big, sizeof(big));
+	assert_int_equal(ctr(&s, 1, "rx_malformed"), mal0 + 1);
+	assert_int_equal(ctr(&s, 1, "rx_unknown_key"), unk0);
+
 	/* 500 forged handshake initiations at once: the budget takes 100 */
 	uint8_t init[HDR + 32 + 48 + 40]; /* Noise message 1's size */
 	uint64_t lim0 = ctr(&s, 1, "handshakes_rate_limited");
