@@ -247,7 +247,6 @@ int rtx_send_data(struct fcore *c, struct fsession *s, uint32_t seq, uint16_t fl
 	return tx(c, s, &h, buf, prelen + len, NULL, 0);
 }
 
-/* The IP size of a packet of @p len stream bytes. */
 /* The IP packet carrying @p len stream bytes, a seal's trailer included. */
 static uint32_t wire_size(const struct fcore *c, uint32_t len)
 {
@@ -324,11 +323,12 @@ void rtx_transmit(struct fcore *c, struct fsession *s)
 			if (t->una_off == t->nxt_off)
 				t->progress_ns = now; /* outstanding from now on */
 			seq = ferry_sack_next_seq(t->sack);
-			t->slots[seq & (WINDOW_PKTS - 1)] = (struct txslot){
-				t->nxt_off, (uint32_t)len, (uint16_t)wire_size(c, (uint32_t)len)};
+			struct txslot *sl = &t->slots[seq & (WINDOW_PKTS - 1)];
+			*sl = (struct txslot){t->nxt_off, (uint32_t)len,
+					      (uint16_t)wire_size(c, (uint32_t)len)};
 			ferry_sack_sent(t->sack, seq, now, false);
 			rtx_send_data(c, s, seq, 0, t->nxt_off, (uint32_t)len, NULL, 0);
-			pmtu_sent(c, s, seq, wire_size(c, (uint32_t)len));
+			pmtu_sent(c, s, seq, sl->wire);
 			t->nxt_off += len;
 		}
 		t->next_send_ns = now + gap;
