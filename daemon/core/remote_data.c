@@ -775,8 +775,11 @@ void rtx_on_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr
 	if (t->rto_probe && a.newly_acked) {
 		t->rto_probe = false;
 		/* the peer acks a packet we sent before the timeout: the
-		 * originals were late, not lost (a stalled peer, a queue) */
-		if (echo && (int32_t)(echo - (uint32_t)t->rto_at) < 0) {
+		 * originals were late, not lost (a stalled peer, a queue).
+		 * The echo is 32 bits of nanoseconds: its age is compared,
+		 * exact up to 4.29 s, not its distance to the timeout,
+		 * which wraps for a packet sent 2.15 s after it. */
+		if (echo && (uint32_t)now - echo > now - t->rto_at) {
 			core_count(c, FC_SPURIOUS_RTO);
 			t->cc = t->cc_before;
 			t->rtt = t->rtt_before;
