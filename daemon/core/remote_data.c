@@ -664,8 +664,14 @@ void rtx_on_data(struct fcore *c, struct fsession *s, const struct ferry_wire_hd
 	uint64_t off = ferry_wire_widen(t->r_off, ntohl(h->aux));
 	bool frag = ntohs(h->flags) & FWF_FRAG;
 	core_count(c, FC_RX_PACKETS);
-	t->echo_ts = ntohl(h->ts);
-	t->echo_at_ns = c->now;
+	/* The time echoed is a packet's that was news, not a duplicate's
+	 * (RFC 7323's TS.Recent): a late original's ack then tells the sender
+	 * its timeout was spurious, even with the retransmissions queued
+	 * behind it. */
+	if (!ferry_seq_lt(seq, ferry_rxwin_cum(t->rx))) {
+		t->echo_ts = ntohl(h->ts);
+		t->echo_at_ns = c->now;
+	}
 	t->idle_since_ns = c->now;
 	if (ntohs(h->flags) & FWF_PROBE)
 		t->ack_now = true;
