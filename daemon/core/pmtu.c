@@ -199,15 +199,14 @@ bool fcore_path_mtu(struct fcore *c, uint32_t ip, uint16_t port, uint16_t sport,
 	bool lowered = false;
 	core_enter(c);
 	struct fpeer *p = peer_find(c, ip);
-	if (p && flow_of(c, p, port, sport)) {
-		struct fpmtu *m = &p->pmtu;
-		if (mtu < pmtu_floor(m))
-			mtu = pmtu_floor(m);
-		if (mtu < m->mtu) {
-			core_count(c, FC_PMTU_ICMP);
-			set_mtu(c, p, mtu, "ICMP fragmentation needed");
-			lowered = true;
-		}
+	/* the size first: a flood of ICMP that would lower nothing costs no
+	 * walk of the peer's sessions */
+	if (p && mtu < pmtu_floor(&p->pmtu))
+		mtu = pmtu_floor(&p->pmtu);
+	if (p && mtu < p->pmtu.mtu && flow_of(c, p, port, sport)) {
+		core_count(c, FC_PMTU_ICMP);
+		set_mtu(c, p, mtu, "ICMP fragmentation needed");
+		lowered = true;
 	}
 	if (!lowered)
 		core_count(c, FC_PMTU_ICMP_IGNORED);

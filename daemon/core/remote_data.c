@@ -247,7 +247,6 @@ int rtx_send_data(struct fcore *c, struct fsession *s, uint32_t seq, uint16_t fl
 	return tx(c, s, &h, buf, prelen + len, NULL, 0);
 }
 
-/* The IP size of a packet of @p len stream bytes. */
 /* The IP packet carrying @p len stream bytes, a seal's trailer included. */
 static uint32_t wire_size(const struct fcore *c, uint32_t len)
 {
@@ -324,11 +323,12 @@ void rtx_transmit(struct fcore *c, struct fsession *s)
 			if (t->una_off == t->nxt_off)
 				t->progress_ns = now; /* outstanding from now on */
 			seq = ferry_sack_next_seq(t->sack);
-			t->slots[seq & (WINDOW_PKTS - 1)] = (struct txslot){
-				t->nxt_off, (uint32_t)len, (uint16_t)wire_size(c, (uint32_t)len)};
+			struct txslot *sl = &t->slots[seq & (WINDOW_PKTS - 1)];
+			*sl = (struct txslot){t->nxt_off, (uint32_t)len,
+					      (uint16_t)wire_size(c, (uint32_t)len)};
 			ferry_sack_sent(t->sack, seq, now, false);
 			rtx_send_data(c, s, seq, 0, t->nxt_off, (uint32_t)len, NULL, 0);
-			pmtu_sent(c, s, seq, wire_size(c, (uint32_t)len));
+			pmtu_sent(c, s, seq, sl->wire);
 			t->nxt_off += len;
 		}
 		t->next_send_ns = now + gap;
@@ -664,8 +664,14 @@ void rtx_on_data(struct fcore *c, struct fsession *s, const struct ferry_wire_hd
 	uint64_t off = ferry_wire_widen(t->r_off, ntohl(h->aux));
 	bool frag = ntohs(h->flags) & FWF_FRAG;
 	core_count(c, FC_RX_PACKETS);
-	t->echo_ts = ntohl(h->ts);
-	t->echo_at_ns = c->now;
+	/* The time echoed is a packet's that was news, not a duplicate's
+	 * (RFC 7323's TS.Recent): a late original's ack then tells the sender
+	 * its timeout was spurious, even with the retransmissions queued
+	 * behind it. */
+	if (!ferry_seq_lt(seq, ferry_rxwin_cum(t->rx))) {
+		t->echo_ts = ntohl(h->ts);
+		t->echo_at_ns = c->now;
+	}
 	t->idle_since_ns = c->now;
 	if (ntohs(h->flags) & FWF_PROBE)
 		t->ack_now = true;
@@ -775,8 +781,11 @@ void rtx_on_ack(struct fcore *c, struct fsession *s, const struct ferry_wire_hdr
 	if (t->rto_probe && a.newly_acked) {
 		t->rto_probe = false;
 		/* the peer acks a packet we sent before the timeout: the
-		 * originals were late, not lost (a stalled peer, a queue) */
-		if (echo && (int32_t)(echo - (uint32_t)t->rto_at) < 0) {
+		 * originals were late, not lost (a stalled peer, a queue).
+		 * The echo is 32 bits of nanoseconds: its age is compared,
+		 * exact up to 4.29 s, not its distance to the timeout,
+		 * which wraps for a packet sent 2.15 s after it. */
+		if (echo && (uint32_t)now - echo > now - t->rto_at) {
 			core_count(c, FC_SPURIOUS_RTO);
 			t->cc = t->cc_before;
 			t->rtt = t->rtt_before;

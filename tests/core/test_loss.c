@@ -66,6 +66,23 @@ static void lab_params(struct fcore_params *p, int host)
 	p->cc_target_ns = 500 * US; /* the lab's setting for af_packet */
 }
 
+/* A session from @p a (host 0) to @p b (host 1), up. @return its id at a */
+static uint32_t open_session(struct sim *s, struct sim_client *a, struct sim_client *b,
+			     const char *service)
+{
+	sim_listen(b, service);
+	sim_connect(a, 1, service);
+	sim_for(s, 1 * MS);
+	uint32_t from = 0;
+	struct sim_event *in = sim_next(b, &from, FERRY_EVT_INCOMING);
+	assert_non_null(in);
+	sim_accept(b, in->session);
+	sim_for(s, 1 * MS);
+	struct sim_event *up = sim_find(a, FERRY_EVT_UP, 0);
+	assert_non_null(up);
+	return up->session;
+}
+
 /* @return goodput, bytes per simulated second */
 static uint64_t g_stall_every, g_stall;
 
@@ -82,21 +99,12 @@ static double goodput(double drop, uint64_t seed, uint32_t n, bool verbose)
 	s.check = false;
 	struct sim_client *a = sim_client(&s, 0, 0, 16 << 20);
 	struct sim_client *b = sim_client(&s, 1, 0, 16 << 20);
-	sim_listen(b, "bulk");
-	sim_connect(a, 1, "bulk");
-	sim_for(&s, 1 * MS);
-	uint32_t from = 0;
-	struct sim_event *in = sim_next(b, &from, FERRY_EVT_INCOMING);
-	assert_non_null(in);
-	sim_accept(b, in->session);
-	sim_for(&s, 1 * MS);
-	struct sim_event *up = sim_find(a, FERRY_EVT_UP, 0);
-	assert_non_null(up);
+	uint32_t session = open_session(&s, a, b, "bulk");
 	if (drop > 0) {
 		sim_faults(&s, 0, seed, drop, 0, 0);
 		sim_faults(&s, 1, seed + 1, drop, 0, 0);
 	}
-	struct bulk bk = {.tx = a, .rx = b, .session = up->session, .n = n};
+	struct bulk bk = {.tx = a, .rx = b, .session = session, .n = n};
 	bk.buf = calloc(1, MSG);
 	assert_non_null(bk.buf);
 	s.on_step = bulk_step;
@@ -134,6 +142,30 @@ static void test_goodput_under_loss(void **state)
 	}
 }
 
+/* The receiver descheduled for longer than the sender's RTO: the timeout
+ * fires, and the ack of the originals (echoing their time, from before
+ * it) undoes it. */
+static void test_stall_is_not_a_loss(void **state)
+{
+	(void)state;
+	struct sim s;
+	sim_init(&s, 1, NULL);
+	struct sim_client *a = sim_client(&s, 0, 0, 1 << 20);
+	struct sim_client *b = sim_client(&s, 1, 0, 1 << 20);
+	uint32_t session = open_session(&s, a, b, "stall");
+	/* host 1 stops for 100 ms from now */
+	s.h[1].stall_every_ns = 1000 * SEC;
+	s.h[1].stall_ns = 100 * MS;
+	s.h[1].stall_phase_ns = s.h[1].stall_every_ns - s.now % s.h[1].stall_every_ns;
+	static const char msg[1000];
+	assert_int_equal(sim_send(a, session, msg, sizeof(msg)), 0);
+	sim_for(&s, 300 * MS);
+	assert_true(sim_counter(&s, 0, "remote.rto_timeouts") >= 1);
+	assert_true(sim_counter(&s, 0, "remote.rto_spurious") >= 1);
+	sim_check(&s);
+	sim_fini(&s);
+}
+
 /* The same with each daemon descheduled for 1 ms in every 7 ms (they
  * share two cores with their clients in the lab): a stall is not a loss,
  * and must not cost like one. */
@@ -157,6 +189,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_goodput_under_loss),
 		cmocka_unit_test(test_goodput_with_stalls),
+		cmocka_unit_test(test_stall_is_not_a_loss),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
