@@ -125,10 +125,12 @@ static void take_events(ferry_t *f)
 }
 
 /* A session whose peer cannot write our wake fd (its library or ferryd
- * predates them): it would futex-wake us while we wait on the fd. */
+ * predates them): it would futex-wake us while we wait on the fd. Every
+ * local session that is up is on f->pending (sess_wants_gather()), so
+ * this costs what is active, not what is open. */
 static bool peer_without_fd(const ferry_t *f)
 {
-	for (const ferry_session_t *s = f->sessions; s; s = s->next)
+	for (const ferry_session_t *s = f->pending; s; s = s->pnext)
 		if (s->local && s->state == S_UP && s->peer_wake_fd < 0)
 			return true;
 	return false;
