@@ -58,7 +58,7 @@ struct ferry_session {
 	 * records of its RX ring */
 	ferry_session_t *pnext, *pprev;
 	ferry_session_t *hnext;
-	bool pending, held;
+	bool held;
 };
 
 #define FERRY_RPC_HANDLERS 64
