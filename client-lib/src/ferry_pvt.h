@@ -157,6 +157,8 @@ bool ferry_check_daemon(ferry_t *f);
 /** The descriptors of local session @p session: file, peer bell, and the
  *  peer's wake fd (or -1). @return 0 or -EPROTO */
 int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[3]);
+/** Close the descriptors of @p fds that are open (>= 0). */
+void ferry_close_fds(int *fds, int n);
 
 /* fd.c */
 /** A non-blocking ferry_poll() found nothing and ferry_fd() is in use:
