@@ -98,6 +98,12 @@ static void set_timer(ferry_t *f)
 		f->timer_at = at;
 }
 
+void ferry_fd_deadline(ferry_t *f)
+{
+	if (f->poll_fd >= 0)
+		set_timer(f);
+}
+
 /* Empty what made the set readable besides wakes (ferry_bell_prepare_fd()
  * takes those): an expired timer; and notice a hang-up (the next gather
  * then ends every session). */

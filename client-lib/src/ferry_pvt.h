@@ -165,6 +165,9 @@ void ferry_close_fds(int *fds, int n);
  *  arm the descriptor and look once more. @return events found */
 int ferry_fd_arm(ferry_t *f, ferry_event_t *evs, int max);
 void ferry_fd_close(ferry_t *f);
+/** An RPC call was made: move ferry_fd()'s timer to the earliest deadline
+ *  (an event loop may wait next without calling ferry_poll()). */
+void ferry_fd_deadline(ferry_t *f);
 
 /* session.c */
 ferry_session_t *sess_new(ferry_t *f);
