@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,12 +43,23 @@ void ferry_bell_ring_fd(int fd)
 	(void)w;
 }
 
-void ferry_bell_prepare_fd(struct ferry_bell *b, int fd)
+void ferry_evfd_take(int fd)
 {
 	uint64_t v;
-	/* the fd is non-blocking: one read empties an eventfd */
-	ssize_t r = read(fd, &v, sizeof(v));
-	(void)r;
+	struct iovec io = {.iov_base = &v, .iov_len = sizeof(v)};
+	/* RWF_NOWAIT, not the fd's O_NONBLOCK, which every holder of the
+	 * open file can clear: one that did and then read the count first
+	 * would leave a plain read() blocked for good. One read empties an
+	 * eventfd. Kernels before 5.12 refuse the flag: read() there. */
+	if (preadv2(fd, &io, 1, -1, RWF_NOWAIT) < 0 && errno == EOPNOTSUPP) {
+		ssize_t r = read(fd, &v, sizeof(v));
+		(void)r;
+	}
+}
+
+void ferry_bell_prepare_fd(struct ferry_bell *b, int fd)
+{
+	ferry_evfd_take(fd);
 	FA_STORE_RLX(&b->sleeping, FERRY_BELL_ON_FD);
 	/* Dekker: partner is the fence in ferry_bell_wake() */
 	atomic_thread_fence(memory_order_seq_cst);

@@ -56,6 +56,12 @@ int ferry_bell_wait(struct ferry_bell *b, uint32_t seq, int64_t timeout_ns);
  */
 void ferry_bell_prepare_fd(struct ferry_bell *b, int fd);
 
+/**
+ * Empty eventfd @p fd without ever blocking, even where another holder of
+ * the open file (a hostile client or peer) cleared its O_NONBLOCK.
+ */
+void ferry_evfd_take(int fd);
+
 /** Bump seq and futex-wake every sleeper on @p b. */
 void ferry_bell_ring(struct ferry_bell *b);
 

@@ -46,7 +46,7 @@ FERRY_API size_t ferry_max_message(const ferry_t *f)
 	return f ? (size_t)f->max_msg : 0;
 }
 
-static void close_fds(int *fds, int n)
+void ferry_close_fds(int *fds, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (fds[i] >= 0)
@@ -83,7 +83,7 @@ static ssize_t recv_ctl(int sock, void *buf, size_t len, int *fds, int maxfds, i
 		}
 	}
 	if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) {
-		close_fds(fds, *nfds);
+		ferry_close_fds(fds, *nfds);
 		*nfds = 0;
 		return -EPROTO;
 	}
@@ -139,11 +139,11 @@ static int attach(ferry_t *f, const char *name)
 	if (n < 0)
 		return ferry_err((int)n, "attach: %s", strerror((int)-n));
 	if ((size_t)n < sizeof(rep) || rep.magic != FERRY_CTL_MAGIC || rep.type != FERRY_CTL_ATTACHED) {
-		close_fds(fds, nfds);
+		ferry_close_fds(fds, nfds);
 		return ferry_err(-EPROTO, "ferryd sent a malformed attach answer");
 	}
 	if (rep.status < 0) {
-		close_fds(fds, nfds);
+		ferry_close_fds(fds, nfds);
 		rep.reason[sizeof(rep.reason) - 1] = '\0';
 		return ferry_err(rep.status < -4095 ? -EPROTO : rep.status, "ferryd refused: %s",
 				 rep.reason);
@@ -151,7 +151,7 @@ static int attach(ferry_t *f, const char *name)
 	/* a ferryd of shm layout 1.0 or 1.1 has no wake fd for us */
 	int want = rep.flags & FERRY_ATTACHED_F_WAKE_FD ? 5 : 4;
 	if (nfds != want) {
-		close_fds(fds, nfds);
+		ferry_close_fds(fds, nfds);
 		return ferry_err(-EPROTO, "ferryd passed %d descriptors, expected %d", nfds, want);
 	}
 	char why[128];
@@ -200,7 +200,7 @@ static int attach(ferry_t *f, const char *name)
 	close(fds[3]);
 	return 0;
 err:
-	close_fds(fds, 5);
+	ferry_close_fds(fds, 5);
 	return rc;
 }
 
@@ -348,7 +348,7 @@ void ferry_daemon_gone(ferry_t *f)
 		} m;
 		int fds[8], nfds = 0;
 		ssize_t n = recv_ctl(f->sock, &m, sizeof(m), fds, 8, &nfds, MSG_DONTWAIT);
-		close_fds(fds, nfds);
+		ferry_close_fds(fds, nfds);
 		if (n <= 0)
 			break;
 		if ((size_t)n >= sizeof(m.bye) && m.bye.magic == FERRY_CTL_MAGIC &&
@@ -374,7 +374,7 @@ int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[3])
 	ssize_t n = recv_ctl(f->sock, &m, sizeof(m), fds, 3, &nfds, MSG_DONTWAIT);
 	if (n < (ssize_t)sizeof(m) || m.magic != FERRY_CTL_MAGIC || m.type != FERRY_CTL_FDS ||
 	    m.session != session || nfds != (m.flags & FERRY_FDS_F_WAKE_FD ? 3 : 2)) {
-		close_fds(fds, nfds);
+		ferry_close_fds(fds, nfds);
 		return ferry_err(-EPROTO, "expected the descriptors of session %u on the control "
 					  "socket", session);
 	}

@@ -98,8 +98,15 @@ static void set_timer(ferry_t *f)
 		f->timer_at = at;
 }
 
-/* Empty what made the set readable: wakes, an expired timer; and notice
- * a hang-up (the next gather then ends every session). */
+void ferry_fd_deadline(ferry_t *f)
+{
+	if (f->poll_fd >= 0)
+		set_timer(f);
+}
+
+/* Empty what made the set readable besides wakes (ferry_bell_prepare_fd()
+ * takes those): an expired timer; and notice a hang-up (the next gather
+ * then ends every session). */
 static void take_events(ferry_t *f)
 {
 	struct epoll_event ev[3];
@@ -109,26 +116,26 @@ static void take_events(ferry_t *f)
 		ssize_t r;
 		switch (ev[i].data.u32) {
 		case FD_WAKE:
-			r = read(f->wake_fd, &v, sizeof(v));
 			break;
 		case FD_TIMER:
 			r = read(f->timer_fd, &v, sizeof(v));
+			(void)r;
 			f->timer_at = INT64_MAX; /* spent: set again if still wanted */
 			break;
 		default:
-			r = 0;
 			ferry_check_daemon(f);
 			break;
 		}
-		(void)r;
 	}
 }
 
 /* A session whose peer cannot write our wake fd (its library or ferryd
- * predates them): it would futex-wake us while we wait on the fd. */
+ * predates them): it would futex-wake us while we wait on the fd. Every
+ * local session that is up is on f->pending (sess_wants_gather()), so
+ * this costs what is active, not what is open. */
 static bool peer_without_fd(const ferry_t *f)
 {
-	for (const ferry_session_t *s = f->sessions; s; s = s->next)
+	for (const ferry_session_t *s = f->pending; s; s = s->pnext)
 		if (s->local && s->state == S_UP && s->peer_wake_fd < 0)
 			return true;
 	return false;
@@ -143,9 +150,7 @@ int ferry_fd_arm(ferry_t *f, ferry_event_t *evs, int max)
 		return 0;
 	f->fd_self_rung = false;
 	take_events(f);
-	FA_STORE_RLX(&f->bell->sleeping, FERRY_BELL_ON_FD);
-	/* Dekker: partner is the fence in ferry_bell_wake() */
-	atomic_thread_fence(memory_order_seq_cst);
+	ferry_bell_prepare_fd(f->bell, f->wake_fd);
 	int n = ferry_gather(f, evs, max);
 	/* nothing new, but a wake could be missed or ferryd is gone: keep
 	 * the caller coming back (the descriptor stays readable) */

@@ -58,7 +58,7 @@ struct ferry_session {
 	 * records of its RX ring */
 	ferry_session_t *pnext, *pprev;
 	ferry_session_t *hnext;
-	bool pending, held;
+	bool held;
 };
 
 #define FERRY_RPC_HANDLERS 64
@@ -157,12 +157,17 @@ bool ferry_check_daemon(ferry_t *f);
 /** The descriptors of local session @p session: file, peer bell, and the
  *  peer's wake fd (or -1). @return 0 or -EPROTO */
 int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[3]);
+/** Close the descriptors of @p fds that are open (>= 0). */
+void ferry_close_fds(int *fds, int n);
 
 /* fd.c */
 /** A non-blocking ferry_poll() found nothing and ferry_fd() is in use:
  *  arm the descriptor and look once more. @return events found */
 int ferry_fd_arm(ferry_t *f, ferry_event_t *evs, int max);
 void ferry_fd_close(ferry_t *f);
+/** An RPC call was made: move ferry_fd()'s timer to the earliest deadline
+ *  (an event loop may wait next without calling ferry_poll()). */
+void ferry_fd_deadline(ferry_t *f);
 
 /* session.c */
 ferry_session_t *sess_new(ferry_t *f);

@@ -80,9 +80,7 @@ static void on_up(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs
 	ferry_session_t *s = v->aux ? find_cookie(f, v->aux) : fmap_get(&f->by_id, v->session);
 	if (s == NULL || (s->state != S_OPENING && s->state != S_ACCEPTING)) {
 		/* closed meanwhile: our close is on its way to the daemon */
-		for (int i = 0; i < 3; i++)
-			if (fds[i] >= 0)
-				close(fds[i]);
+		ferry_close_fds(fds, 3);
 		return;
 	}
 	if (s->id == 0)
@@ -101,9 +99,7 @@ static void on_up(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs
 			sess_set_down(s, FERRY_REASON_PROTOCOL);
 		}
 	}
-	for (int i = 0; i < 3; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	ferry_close_fds(fds, 3);
 	if (s->down_reason == 0) {
 		s->state = S_UP;
 		sess_watch(s); /* a local session's ring is read from now on */

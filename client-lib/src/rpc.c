@@ -106,6 +106,7 @@ FERRY_API int ferry_rpc_call(ferry_session_t *s, uint16_t type, const void *req,
 	if (f->rpc_list)
 		f->rpc_list->prev = c;
 	f->rpc_list = c;
+	ferry_fd_deadline(f);
 	if (id)
 		*id = c->id;
 	return 0;

@@ -53,12 +53,17 @@ bool sess_wants_gather(const ferry_session_t *s)
 	return s->state == S_UP && ((s->local && !s->rx_broken) || s->blocked);
 }
 
+/* On f->pending: the head has no pprev, every other member has one. */
+static inline bool on_pending(const ferry_session_t *s)
+{
+	return s->pprev != NULL || s->f->pending == s;
+}
+
 void sess_watch(ferry_session_t *s)
 {
 	ferry_t *f = s->f;
-	if (s->pending || !sess_wants_gather(s))
+	if (on_pending(s) || !sess_wants_gather(s))
 		return;
-	s->pending = true;
 	s->pprev = NULL;
 	s->pnext = f->pending;
 	if (f->pending)
@@ -70,7 +75,7 @@ void sess_watch(ferry_session_t *s)
 void sess_unwatch(ferry_session_t *s)
 {
 	ferry_t *f = s->f;
-	if (!s->pending)
+	if (!on_pending(s))
 		return;
 	if (s->pprev)
 		s->pprev->pnext = s->pnext;
@@ -80,7 +85,6 @@ void sess_unwatch(ferry_session_t *s)
 		s->pnext->pprev = s->pprev;
 	if (f->rr == s)
 		f->rr = s->pnext;
-	s->pending = false;
 	s->pnext = s->pprev = NULL;
 	f->n_pending--;
 }

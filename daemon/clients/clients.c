@@ -592,9 +592,7 @@ void clients_event(struct fclients *e, uint64_t u, uint32_t events)
 	if (c->dying)
 		return;
 	if ((u & CLIENTS_TAG_MASK) == TAG_EVFD) {
-		uint64_t v;
-		ssize_t r = read(c->evfd, &v, sizeof(v));
-		(void)r;
+		ferry_evfd_take(c->evfd);
 		/* it read from its event ring: what waited for room moves */
 		client_drain_pending(e, c);
 		if (c->pend_head == NULL && can_take(c))

@@ -161,6 +161,33 @@ static void test_rpc_deadline_wakes(void **state)
 	ferry_close(p.b);
 }
 
+/* A call made outside a poll loop (from another descriptor's handler):
+ * the loop goes straight back to waiting, and the deadline must still
+ * make the descriptor readable. */
+static void test_rpc_deadline_without_poll(void **state)
+{
+	struct daemon *d = *state;
+	struct pair p;
+	assert_int_equal(open_pair(d, &p, "fd-rpc2"), 0);
+	int fa = ferry_fd(p.a);
+	drain(p.a, 0, NULL);
+	assert_false(readable(fa, 50));
+	uint64_t id;
+	assert_int_equal(ferry_rpc_call(p.sa, 5, "q", 1, 150, NULL, NULL, &id), 0);
+	ferry_event_t e;
+	uint64_t until = h_now_ms() + 3000;
+	int got = 0;
+	while (!got && h_now_ms() < until) {
+		assert_true(readable(fa, 3000));
+		got = drain(p.a, FERRY_EV_RPC_RESPONSE, &e);
+	}
+	assert_int_equal(got, 1);
+	assert_int_equal(e.status, -ETIMEDOUT);
+	assert_int_equal(e.rpc_id, id);
+	ferry_close(p.a);
+	ferry_close(p.b);
+}
+
 static void echo_handler(void *arg, ferry_session_t *s, const ferry_event_t *req)
 {
 	(*(int *)arg)++;
@@ -262,6 +289,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_session_wakes, setup, h_teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_writable_wakes, setup_small_rings, h_teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_rpc_deadline_wakes, setup, h_teardown_daemon),
+		cmocka_unit_test_setup_teardown(test_rpc_deadline_without_poll, setup, h_teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_handler_poll_arms, setup, h_teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_daemon_death_wakes, setup, h_teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_pingpong_processes, setup, h_teardown_daemon),

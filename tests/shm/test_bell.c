@@ -14,8 +14,10 @@
 #include <stddef.h>
 #include <poll.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -234,6 +236,34 @@ static void test_wake_fd(void **state)
 	close(fd);
 }
 
+/* Another holder of the wake fd (a hostile peer, or ferryd's client
+ * itself for ferryd's copies) can clear O_NONBLOCK on the shared open
+ * file and take the count: emptying it must still not block. */
+static void test_wake_fd_cleared_nonblock(void **state)
+{
+	(void)state;
+	int fd;
+	struct shared *sh = map_shared(&fd);
+	int wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(wfd >= 0);
+	int theirs = dup(wfd);
+	assert_true(theirs >= 0);
+	assert_int_equal(fcntl(theirs, F_SETFL, 0), 0);
+	/* a bounded wait: a blocked read ends the test with SIGALRM */
+	alarm(5);
+	ferry_bell_prepare_fd(&sh->bell, wfd);
+	assert_int_equal(atomic_load(&sh->bell.sleeping), FERRY_BELL_ON_FD);
+	ferry_evfd_take(wfd);
+	ferry_bell_ring_fd(wfd);
+	ferry_evfd_take(wfd);
+	assert_false(fd_readable(wfd, 0));
+	alarm(0);
+	close(theirs);
+	close(wfd);
+	munmap(sh, FERRY_BELL_FILE_SIZE);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_ring_before_wait_not_lost),
 		cmocka_unit_test(test_notify_without_sleeper),
 		cmocka_unit_test(test_wake_fd),
+		cmocka_unit_test(test_wake_fd_cleared_nonblock),
 	};
 	return cmocka_run_group_tests_name("bell", tests, NULL, NULL);
 }
