@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core_pvt.h"
 #include "ferry.h"
 #include "ferry_shm_util.h"
 #include "fuzz_daemon.h"
@@ -440,7 +441,7 @@ static void on_event(struct fd_client *c, const struct ferry_rec_view *v)
 		struct ferry_evt_status st;
 		FUZZ_CHECK(v->len == sizeof(st), "DOWN of %u bytes", v->len);
 		memcpy(&st, v->payload, sizeof(st));
-		FUZZ_CHECK(st.status >= FERRY_REASON_CLOSED && st.status <= FERRY_REASON_RESET,
+		FUZZ_CHECK(st.status >= FERRY_REASON_CLOSED && st.status <= CORE_REASON_MAX,
 			   "DOWN with reason %d", st.status);
 		/* one DOWN for both views of a session to itself */
 		struct fd_csess *a = as_acceptor(c, v->session);
