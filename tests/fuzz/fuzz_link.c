@@ -92,6 +92,32 @@ static void on_data(struct fd_vsess *v, uint32_t seq, uint32_t aux, const uint8_
 	framer_feed(v, p, n);
 }
 
+/* A packet sent again in fragments (the path shrank since, wire.h): only
+ * one already sent whole, split as the wire format says, each piece where
+ * the packet had it. Its bytes went to the model with the packet. */
+static void on_frag(struct fd_vsess *v, uint32_t seq, uint32_t aux, const uint8_t *p, uint32_t n)
+{
+	struct ferry_wire_frag f;
+	FUZZ_CHECK(n > sizeof(f), "session %u: DATA %u, a fragment of %u bytes", v->us, seq, n);
+	memcpy(&f, p, sizeof(f));
+	uint32_t len = ntohs(f.pkt_len), piece = f.count ? (len + f.count - 1) / f.count : 0;
+	n -= (uint32_t)sizeof(f);
+	FUZZ_CHECK(f.count >= 2 && f.count <= FERRY_WIRE_FRAG_MAX && f.index < f.count &&
+			   n == (f.index + 1u < f.count ? piece : len - f.index * piece),
+		   "session %u: DATA %u, fragment %u of %u with %u of %u bytes", v->us, seq,
+		   f.index, f.count, n, len);
+	FUZZ_CHECK(ferry_seq_diff(seq, v->eng_next) < 0,
+		   "session %u: DATA %u in fragments before it was sent whole", v->us, seq);
+	typeof(v->eng_pk[0]) *k = &v->eng_pk[seq & 255];
+	if (!k->valid || k->seq != seq)
+		return;
+	uint64_t off = ferry_wire_widen(k->off, aux);
+	FUZZ_CHECK(k->len == len && off == k->off + (uint64_t)f.index * piece,
+		   "session %u: DATA %u, fragment %u at offset %llu of a packet of %u bytes; it "
+		   "was sent whole at %llu with %u", v->us, seq, f.index, (unsigned long long)off,
+		   len, (unsigned long long)k->off, k->len);
+}
+
 /* The engine's cumulative ack moved: so much of our stream it holds. */
 static void on_ack(struct fd_vsess *v, uint32_t ack)
 {
@@ -229,7 +255,10 @@ static void observe(const struct fd_pkt *k)
 	on_ack(v, ack);
 	switch (h.type) {
 	case FW_DATA:
-		on_data(v, seq, aux, pl, n);
+		if (ntohs(h.flags) & FWF_FRAG)
+			on_frag(v, seq, aux, pl, n);
+		else
+			on_data(v, seq, aux, pl, n);
 		if (fd.auto_peer && v->state == VS_UP) {
 			vs_hdr(v, &a, FW_ACK, v->next_seq, 0);
 			vs_answer(v, &a, NULL, 0);
