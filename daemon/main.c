@@ -13,7 +13,7 @@
  * clients marked for reclaim are reclaimed and freed. When a pass finds no
  * work the idle strategy decides what happens next: keep polling, yield
  * the CPU, or (backoff, interrupt) spin, then yield, then sleep in epoll
- * until a client writes our eventfd, a socket needs attention, the NIC
+ * until a client rings its daemon wake, a socket needs attention, the NIC
  * raises a receive interrupt or a timer is due. An idle daemon wakes only
  * for its tick (heartbeat, STATUS=, watchdog: once a second, or every half
  * watchdog period), and, with a NIC that has no receive interrupts (or

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,29 +37,45 @@ void ferry_bell_ring(struct ferry_bell *b)
 
 void ferry_bell_ring_fd(int fd)
 {
-	uint64_t one = 1;
-	/* a full counter (2^64 - 2 unread wakes) is readable anyway */
-	ssize_t w = write(fd, &one, sizeof(one));
+	static const uint8_t one = 1;
+	ssize_t w = send(fd, &one, sizeof(one), MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)w;
 }
 
-void ferry_evfd_take(int fd)
+int ferry_wake_take(int fd)
 {
-	uint64_t v;
-	struct iovec io = {.iov_base = &v, .iov_len = sizeof(v)};
-	/* RWF_NOWAIT, not the fd's O_NONBLOCK, which every holder of the
-	 * open file can clear: one that did and then read the count first
-	 * would leave a plain read() blocked for good. One read empties an
-	 * eventfd. Kernels before 5.12 refuse the flag: read() there. */
-	if (preadv2(fd, &io, 1, -1, RWF_NOWAIT) < 0 && errno == EOPNOTSUPP) {
-		ssize_t r = read(fd, &v, sizeof(v));
-		(void)r;
+	/* one system call for a batch: each wake is a datagram, and what a
+	 * datagram says does not matter */
+	uint8_t buf[FERRY_WAKE_TAKE_MAX];
+	struct iovec io[FERRY_WAKE_TAKE_MAX];
+	struct mmsghdr mm[FERRY_WAKE_TAKE_MAX];
+	for (int i = 0; i < FERRY_WAKE_TAKE_MAX; i++) {
+		io[i] = (struct iovec){.iov_base = &buf[i], .iov_len = 1};
+		mm[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &io[i], .msg_iovlen = 1}};
 	}
+	int n = recvmmsg(fd, mm, FERRY_WAKE_TAKE_MAX, MSG_DONTWAIT, NULL);
+	return n < 0 ? 0 : n;
+}
+
+int ferry_wake_pair(int fds[2])
+{
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
+		return -errno;
+	int small = 1; /* the kernel raises it to its least */
+	if (setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) < 0 ||
+	    shutdown(fds[1], SHUT_RD) < 0) {
+		int e = errno;
+		close(fds[0]);
+		close(fds[1]);
+		return -e;
+	}
+	return 0;
 }
 
 void ferry_bell_prepare_fd(struct ferry_bell *b, int fd)
 {
-	ferry_evfd_take(fd);
+	if (fd >= 0)
+		ferry_wake_take(fd);
 	FA_STORE_RLX(&b->sleeping, FERRY_BELL_ON_FD);
 	/* Dekker: partner is the fence in ferry_bell_wake() */
 	atomic_thread_fence(memory_order_seq_cst);

@@ -7,15 +7,22 @@
  *     uint32_t seq = ferry_bell_prepare(b);   // sleeping = ON_FUTEX, fence
  *     if (work is visible) ferry_bell_cancel(b);
  *     else ferry_bell_wait(b, seq, timeout);  // futex wait, sleeping = 0
- *   or, waiting on its wake fd (in an event loop):
+ *   or, waiting on its wake socket (in an event loop):
  *     ferry_bell_prepare_fd(b, fd);           // drain fd, sleeping = ON_FD, fence
  *     if (work is visible) ...                // stay awake
  *     else poll(fd) ...
  *
  * Waker (after publishing work for the owner):
  *     ferry_bell_wake(b, fd);                 // fence, wake if sleeping
- * where fd is the owner's wake fd, or -1 when the waker has none (then
- * only a futex sleeper is woken).
+ * where fd is the sending end of the owner's wake socket, or -1 when the
+ * waker has none (then only a futex sleeper is woken).
+ *
+ * Wake descriptors are AF_UNIX datagram socket pairs (shm layout 1.3),
+ * not eventfds: they cross trust boundaries (ferryd and each client, a
+ * client and its local-session peers) and an open file is shared by every
+ * holder, O_NONBLOCK included. A holder that cleared it and filled an
+ * eventfd's counter made the next write() block for good. send() and
+ * recv() take MSG_DONTWAIT per call, whatever any holder did to the file.
  */
 #ifndef FERRY_BELL_H
 #define FERRY_BELL_H
@@ -50,22 +57,42 @@ static inline void ferry_bell_cancel(struct ferry_bell *b)
 int ferry_bell_wait(struct ferry_bell *b, uint32_t seq, int64_t timeout_ns);
 
 /**
- * Announce the intent to wait on wake fd @p fd: take what earlier wakes
- * left in it (so a level-triggered poll does not return at once), then
- * set the flag. Check for work afterwards, as with ferry_bell_prepare().
+ * Announce the intent to wait on wake socket @p fd: take what earlier
+ * wakes left in it (so a level-triggered poll does not return at once;
+ * -1: the caller took them), then set the flag. Check for work afterwards, as with
+ * ferry_bell_prepare().
  */
 void ferry_bell_prepare_fd(struct ferry_bell *b, int fd);
 
+/** Most datagrams ferry_wake_take() reads per call (see there). */
+#define FERRY_WAKE_TAKE_MAX 64
+
 /**
- * Empty eventfd @p fd without ever blocking, even where another holder of
- * the open file (a hostile client or peer) cleared its O_NONBLOCK.
+ * Read what is queued on the receiving end @p fd of a wake socket, at most
+ * FERRY_WAKE_TAKE_MAX datagrams (a writer that floods it keeps it
+ * readable, and costs the reader no more than one batch per look). Never
+ * blocks, whatever another holder did to the open file.
+ * @return the number of datagrams read
  */
-void ferry_evfd_take(int fd);
+int ferry_wake_take(int fd);
+
+/**
+ * Create a wake socket: @p fds[0] the receiving end, @p fds[1] the sending
+ * end. The sending end accepts nothing (SHUT_RD) and queues only a few
+ * wakes (smallest SO_SNDBUF): unread wakes are worth one, and whoever
+ * holds the receiving end cannot make the sender's kernel memory grow.
+ * @return 0 or -errno
+ */
+int ferry_wake_pair(int fds[2]);
 
 /** Bump seq and futex-wake every sleeper on @p b. */
 void ferry_bell_ring(struct ferry_bell *b);
 
-/** Make wake fd @p fd readable (write 1 to the eventfd). */
+/**
+ * Make the wake socket whose sending end is @p fd readable: one datagram,
+ * MSG_DONTWAIT and MSG_NOSIGNAL. A full queue is readable already, and an
+ * error (the reader is gone or shut its end) leaves nothing to wake.
+ */
 void ferry_bell_ring_fd(int fd);
 
 /**

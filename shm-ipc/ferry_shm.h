@@ -17,13 +17,24 @@
  *                            sleeps on. Passed by SCM_RIGHTS to the daemon's
  *                            side and to that client's local-session peers,
  *                            never named in the file system.
- *   wake fd (eventfd)        one per client that asks for it at attach
- *                            (FERRY_ATTACH_F_WAKE_FD, since 1.2): written to
- *                            wake that client when it waits on the fd rather
- *                            than the futex (an application's own epoll,
- *                            ferry_fd()). ferryd creates it and keeps it;
- *                            the client and its local-session peers get it
- *                            by SCM_RIGHTS.
+ *   wake sockets             AF_UNIX datagram socket pairs (since 1.3; 1.2
+ *                            used eventfds, which a holder could make
+ *                            block), one datagram per wake, sent and read
+ *                            with MSG_DONTWAIT. ferryd creates them all:
+ *                            - daemon wake, one per client: ferryd waits
+ *                              on the receiving end; the client gets the
+ *                              sending end
+ *                            - client wake and peer wake, one each per
+ *                              client that asks at attach
+ *                              (FERRY_ATTACH_F_WAKE_SOCK): written to wake
+ *                              that client when it waits on them rather
+ *                              than the futex (an application's own
+ *                              epoll, ferry_fd()). The client gets both
+ *                              receiving ends. ferryd alone holds the
+ *                              client wake's sending end; the peer wake's
+ *                              goes to the client's local-session peers,
+ *                              so nothing a peer does to it touches
+ *                              ferryd's wakes.
  *
  * Layout of a ring file (client-<id> or session-<id>)
  *
@@ -74,10 +85,16 @@
 /* A reader rejects another major version; minor versions only add fields
  * in reserved space and feature bits.
  *   1.1  ferry_counter.flags, FERRY_CTL_BYE
- *   1.2  wake fds: FERRY_ATTACH_F_WAKE_FD, FERRY_ATTACHED_F_WAKE_FD,
- *        FERRY_FDS_F_WAKE_FD, FERRY_BELL_ON_FD */
+ *   1.2  wake fds (eventfds): FERRY_ATTACH_F_WAKE_FD,
+ *        FERRY_ATTACHED_F_WAKE_FD, FERRY_FDS_F_WAKE_FD, FERRY_BELL_ON_FD
+ *   1.3  wake sockets instead: FERRY_ATTACH_F_WAKE_SOCK,
+ *        FERRY_ATTACHED_F_WAKE_SOCK, FERRY_FDS_F_WAKE_SOCK. A 1.3 ferryd
+ *        ignores FERRY_ATTACH_F_WAKE_FD (a 1.2 library's ferry_fd() then
+ *        says the daemon has no wake descriptors) and gives every client
+ *        a socket as its daemon wake, which a 1.2 library's write() of 8
+ *        bytes still rings. */
 #define FERRY_SHM_VERSION_MAJOR 1
-#define FERRY_SHM_VERSION_MINOR 2
+#define FERRY_SHM_VERSION_MINOR 3
 
 /** Descriptor of one ring inside a file: all offsets from the file start. */
 struct ferry_ring_desc {
@@ -262,10 +279,11 @@ static_assert(sizeof(struct ferry_evt_up) == 24, "evt ABI");
  * fences comes first, so either the owner sees the record or the waker
  * sees the flag. The waker that exchanges sleeping to 0 wakes the owner
  * the way the value says: FERRY_BELL_ON_FUTEX, bump seq and futex_wake;
- * FERRY_BELL_ON_FD (1.2), write 1 (8 bytes) to the owner's wake fd, which
- * the owner (or the application's event loop) waits on. A 1.1 waker
- * futex-wakes on any non-zero value: an owner waits on its fd only where
- * every waker has it (see ferry_fd() in ferry.h).
+ * FERRY_BELL_ON_FD (1.2), send one datagram to the owner's wake socket
+ * (1.3; ferryd's on its client wake, a local-session peer's on its peer
+ * wake), which the owner (or the application's event loop) waits on. A
+ * 1.1 waker futex-wakes on any non-zero value: an owner waits on its
+ * sockets only where every waker has one (see ferry_fd() in ferry.h).
  */
 struct ferry_bell {
 	_Atomic uint32_t seq;
@@ -296,7 +314,7 @@ static_assert(offsetof(struct ferry_bell, sleeping) == 4, "bell ABI");
 struct ferry_status_daemon {
 	/* line 0: the daemon's sleep flag. Set while the daemon sleeps in
 	 * epoll_wait; a client that made work for it (a command or data in
-	 * its TX ring) writes the daemon's eventfd when it sees the flag,
+	 * its TX ring) rings the daemon wake when it sees the flag,
 	 * with the fence protocol described at struct ferry_bell. */
 	_Atomic uint32_t daemon_sleeping;
 	uint32_t reserved0;
@@ -346,22 +364,34 @@ static_assert(offsetof(struct ferry_counter, label) == 24, "counter label ABI");
 enum ferry_ctl_type {
 	FERRY_CTL_ATTACH = 1,   /* client -> daemon, first message */
 	FERRY_CTL_ATTACHED = 2, /* daemon -> client; fds: ring file, own bell,
-				 * daemon eventfd, status file (read-only), and
-				 * with FERRY_ATTACHED_F_WAKE_FD its own wake fd */
+				 * daemon wake (sending end; an eventfd before
+				 * 1.3), status file (read-only), and with
+				 * FERRY_ATTACHED_F_WAKE_SOCK the receiving ends
+				 * of its client wake and its peer wake */
 	FERRY_CTL_FDS = 3,      /* daemon -> client; fds: session file, peer bell,
-				 * and with FERRY_FDS_F_WAKE_FD the peer's wake fd */
+				 * and with FERRY_FDS_F_WAKE_SOCK the sending end
+				 * of the peer's peer wake */
 	FERRY_CTL_BYE = 4,      /* daemon -> client, last: why it is disconnected
 				 * (since 1.1; older libraries just see the
 				 * hang-up) */
 };
 
-/* ferry_ctl_attach.flags: the library waits on a wake fd too (1.2) */
+/* ferry_ctl_attach.flags: the library waits on a wake eventfd too (1.2
+ * only; a 1.3 ferryd ignores it) */
 #define FERRY_ATTACH_F_WAKE_FD 1u
-/* ferry_ctl_attached.flags: a wake fd follows the status file (1.2) */
+/* ferry_ctl_attach.flags: the library waits on wake sockets too (1.3) */
+#define FERRY_ATTACH_F_WAKE_SOCK 2u
+/* ferry_ctl_attached.flags: a wake eventfd follows the status file (1.2) */
 #define FERRY_ATTACHED_F_WAKE_FD 1u
-/* ferry_ctl_fds.flags: the peer's wake fd follows its bell (1.2); set on
- * both ends' messages or on neither, so each peer can wake the other's */
+/* ferry_ctl_attached.flags: the client wake and peer wake follow the
+ * status file (1.3) */
+#define FERRY_ATTACHED_F_WAKE_SOCK 2u
+/* ferry_ctl_fds.flags: the peer's wake eventfd follows its bell (1.2) */
 #define FERRY_FDS_F_WAKE_FD 1u
+/* ferry_ctl_fds.flags: the sending end of the peer's peer wake follows its
+ * bell (1.3); set on both ends' messages or on neither, so each peer can
+ * wake the other */
+#define FERRY_FDS_F_WAKE_SOCK 2u
 
 struct ferry_ctl_attach {
 	uint32_t magic;

@@ -119,7 +119,7 @@ static int attach(ferry_t *f, const char *name)
 				     .type = FERRY_CTL_ATTACH,
 				     .version_major = FERRY_SHM_VERSION_MAJOR,
 				     .version_minor = FERRY_SHM_VERSION_MINOR,
-				     .flags = FERRY_ATTACH_F_WAKE_FD};
+				     .flags = FERRY_ATTACH_F_WAKE_SOCK};
 	strncpy(a.name, name, sizeof(a.name));
 	/* A refusing daemon may have answered and closed already: ignore
 	 * EPIPE here and read its answer. */
@@ -132,8 +132,8 @@ static int attach(ferry_t *f, const char *name)
 		return ferry_err(-ETIMEDOUT, "ferryd did not answer the attach within %d ms",
 				 ATTACH_TIMEOUT_MS);
 	struct ferry_ctl_attached rep;
-	int fds[5] = {-1, -1, -1, -1, -1}, nfds = 0;
-	ssize_t n = recv_ctl(f->sock, &rep, sizeof(rep), fds, 5, &nfds, 0);
+	int fds[6] = {-1, -1, -1, -1, -1, -1}, nfds = 0;
+	ssize_t n = recv_ctl(f->sock, &rep, sizeof(rep), fds, 6, &nfds, 0);
 	if (n == 0)
 		return ferry_err(-ECONNRESET, "ferryd closed the connection during attach");
 	if (n < 0)
@@ -148,8 +148,8 @@ static int attach(ferry_t *f, const char *name)
 		return ferry_err(rep.status < -4095 ? -EPROTO : rep.status, "ferryd refused: %s",
 				 rep.reason);
 	}
-	/* a ferryd of shm layout 1.0 or 1.1 has no wake fd for us */
-	int want = rep.flags & FERRY_ATTACHED_F_WAKE_FD ? 5 : 4;
+	/* a ferryd of shm layout 1.0 to 1.2 has no wake sockets for us */
+	int want = rep.flags & FERRY_ATTACHED_F_WAKE_SOCK ? 6 : 4;
 	if (nfds != want) {
 		ferry_close_fds(fds, nfds);
 		return ferry_err(-EPROTO, "ferryd passed %d descriptors, expected %d", nfds, want);
@@ -195,12 +195,13 @@ static int attach(ferry_t *f, const char *name)
 	f->client_id = rep.client_id;
 	f->daemon_evfd = fds[2];
 	f->wake_fd = fds[4];
+	f->peer_wake_rd = fds[5];
 	close(fds[0]);
 	close(fds[1]);
 	close(fds[3]);
 	return 0;
 err:
-	ferry_close_fds(fds, 5);
+	ferry_close_fds(fds, 6);
 	return rc;
 }
 
@@ -239,8 +240,8 @@ FERRY_API int ferry_open(ferry_t **out, const ferry_opts_t *opts)
 	if (f == NULL)
 		return ferry_err(-ENOMEM, "out of memory");
 	f->daemon_evfd = -1;
-	f->wake_fd = -1;
-	f->poll_fd = f->timer_fd = -1;
+	f->wake_fd = f->peer_wake_rd = -1;
+	f->poll_fd = f->timer_fd = f->self_fd = -1;
 	f->rpc_next_deadline = INT64_MAX;
 	f->spin_ns = (o.spin_us < 0 ? DEFAULT_SPIN_US : o.spin_us) * 1000ll;
 	f->yield_ns = (o.yield_us < 0 ? DEFAULT_YIELD_US : o.yield_us) * 1000ll;
@@ -281,6 +282,8 @@ FERRY_API int ferry_close(ferry_t *f)
 	ferry_fd_close(f);
 	if (f->wake_fd >= 0)
 		close(f->wake_fd);
+	if (f->peer_wake_rd >= 0)
+		close(f->peer_wake_rd);
 	/* Closing the socket is the detach: ferryd reclaims everything. */
 	close(f->sock);
 	fmap_fini(&f->by_id);
@@ -309,11 +312,8 @@ void ferry_wake_daemon(ferry_t *f)
 {
 	/* Dekker with the daemon's sleep: our record, fence, its flag. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (FA_LOAD_RLX((_Atomic uint32_t *)&f->status->daemon_sleeping)) {
-		uint64_t one = 1;
-		ssize_t w = write(f->daemon_evfd, &one, sizeof(one));
-		(void)w;
-	}
+	if (FA_LOAD_RLX((_Atomic uint32_t *)&f->status->daemon_sleeping))
+		ferry_bell_ring_fd(f->daemon_evfd);
 }
 
 bool ferry_check_daemon(ferry_t *f)
@@ -373,7 +373,7 @@ int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[3])
 	int nfds = 0;
 	ssize_t n = recv_ctl(f->sock, &m, sizeof(m), fds, 3, &nfds, MSG_DONTWAIT);
 	if (n < (ssize_t)sizeof(m) || m.magic != FERRY_CTL_MAGIC || m.type != FERRY_CTL_FDS ||
-	    m.session != session || nfds != (m.flags & FERRY_FDS_F_WAKE_FD ? 3 : 2)) {
+	    m.session != session || nfds != (m.flags & FERRY_FDS_F_WAKE_SOCK ? 3 : 2)) {
 		ferry_close_fds(fds, nfds);
 		return ferry_err(-EPROTO, "expected the descriptors of session %u on the control "
 					  "socket", session);

@@ -49,7 +49,8 @@ struct ferry_session {
 	uint64_t map_len;
 	struct ferry_ring tx, rx;
 	struct ferry_bell *peer_bell;
-	int peer_wake_fd; /* the peer's wake fd, or -1 (it or ferryd is 0.1) */
+	int peer_wake_fd; /* sending end of the peer's peer wake, or -1 (its
+			   * library or ferryd predates wake sockets) */
 
 	ferry_session_t *next, *prev; /* f->sessions */
 	ferry_session_t *next_free;   /* f->graveyard after close */
@@ -87,13 +88,17 @@ struct ferry {
 	struct ferry_ring cmd; /* ring 0: we produce commands */
 	struct ferry_ring evt; /* ring 1: we consume events */
 	struct ferry_bell *bell; /* ours: we sleep on it */
-	int wake_fd;  /* ours, written to wake us on it; -1: ferryd has none */
+	/* receiving ends of our wake sockets (ferry_shm.h), -1 when ferryd
+	 * has none: the client wake ferryd alone writes, the peer wake our
+	 * local-session peers write */
+	int wake_fd, peer_wake_rd;
 	/* ferry_fd() (fd.c): the epoll set it returns (-1 until called), its
-	 * timerfd and the deadline that is armed on it */
-	int poll_fd, timer_fd;
+	 * timerfd and the deadline that is armed on it, and an eventfd only
+	 * we hold, to make the set readable ourselves */
+	int poll_fd, timer_fd, self_fd;
 	int64_t timer_at;
-	bool fd_self_rung; /* we made our wake fd readable ourselves */
-	int daemon_evfd;
+	bool fd_self_rung; /* we made self_fd readable */
+	int daemon_evfd; /* sending end of our daemon wake */
 	void *status_map;
 	uint64_t status_len;
 	const struct ferry_status_daemon *status;
@@ -155,7 +160,7 @@ int ferry_gone_err(ferry_t *f);
 /** Non-blocking check of the control socket. @return true if alive */
 bool ferry_check_daemon(ferry_t *f);
 /** The descriptors of local session @p session: file, peer bell, and the
- *  peer's wake fd (or -1). @return 0 or -EPROTO */
+ *  sending end of the peer's peer wake (or -1). @return 0 or -EPROTO */
 int ferry_recv_fds(ferry_t *f, uint32_t session, int fds[3]);
 /** Close the descriptors of @p fds that are open (>= 0). */
 void ferry_close_fds(int *fds, int n);

@@ -90,7 +90,7 @@ static void on_up(ferry_t *f, const struct ferry_rec_view *v, ferry_event_t *evs
 	if (fmap_put(&f->by_id, s->id, s) < 0) {
 		sess_set_down(s, FERRY_REASON_LIMIT);
 	} else if (local) {
-		/* the session keeps the wake fd, closes it at unmap */
+		/* the session keeps the peer's wake, closes it at unmap */
 		int wake = fds[2];
 		fds[2] = -1;
 		if (sess_map_local(s, fds[0], fds[1], wake, up.role ? 1 : 0) < 0) {
@@ -320,9 +320,7 @@ static void release_all(ferry_t *f)
 {
 	if (ferry_ring_release(&f->evt)) {
 		/* ferryd waits for room in our event ring */
-		uint64_t one = 1;
-		ssize_t w = write(f->daemon_evfd, &one, sizeof(one));
-		(void)w;
+		ferry_bell_ring_fd(f->daemon_evfd);
 	}
 	/* before the graveyard goes: a session closed since is on it */
 	while (f->held) {

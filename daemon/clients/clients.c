@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Attached clients: their ring file, doorbell and eventfd, the commands
+ * Attached clients: their ring file, doorbell and wake sockets, the commands
  * they write (handed to the core) and the events the core writes back
  * (through the ops below), and reclaiming all of it when a client goes
  * away or misbehaves: marked at once, reclaimed at the safe point (see
@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -48,7 +47,7 @@ struct fclient *client_new(struct fclients *e, int sock, pid_t pid, uid_t uid, g
 	c->sock = sock;
 	c->evfd = -1;
 	c->bell_fd = -1;
-	c->wake_fd = -1;
+	c->wake_fd = c->peer_wake_fd = -1;
 	c->pid = pid;
 	c->uid = uid;
 	c->gid = gid;
@@ -133,25 +132,36 @@ int client_attach(struct fclients *e, struct fclient *c, const char *name, uint3
 		      e->cfg->ipc_shm_dir, strerror(-rc));
 		goto err;
 	}
-	c->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->evfd < 0) {
-		rc = -errno;
+	/* Wake descriptors are datagram socket pairs, never eventfds: the
+	 * client shares each open file with us, and could clear O_NONBLOCK
+	 * and fill an eventfd so that our next write() blocked for good
+	 * (ferry_bell.h). Ours: the receiving end of its daemon wake, the
+	 * sending ends of its client wake and peer wake. */
+	int dw[2], cw[2] = {-1, -1}, pw[2] = {-1, -1};
+	if ((rc = ferry_wake_pair(dw)) < 0)
 		goto err;
-	}
+	c->evfd = dw[0];
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uintptr_t)c | TAG_EVFD};
 	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, c->evfd, &ev) < 0) {
 		rc = -errno;
+		close(dw[1]);
 		goto err;
 	}
-	/* A client that can wait on a wake fd (its own event loop, through
-	 * ferry_fd()) gets one: ours to write, its to read, non-blocking on
-	 * both sides (one open file). */
-	if (flags & FERRY_ATTACH_F_WAKE_FD) {
-		c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (c->wake_fd < 0) {
-			rc = -errno;
+	/* A client that can wait on wake sockets (its own event loop, through
+	 * ferry_fd()) gets two: one only we write, one its local-session peers
+	 * write, so that no peer can silence or flood ours. A 1.2 library's
+	 * FERRY_ATTACH_F_WAKE_FD asks for an eventfd: it gets none. */
+	if (flags & FERRY_ATTACH_F_WAKE_SOCK) {
+		if ((rc = ferry_wake_pair(cw)) < 0 || (rc = ferry_wake_pair(pw)) < 0) {
+			close(dw[1]);
+			if (cw[0] >= 0) {
+				close(cw[0]);
+				close(cw[1]);
+			}
 			goto err;
 		}
+		c->wake_fd = cw[1];
+		c->peer_wake_fd = pw[1];
 	}
 
 	struct ferry_ctl_attached rep = {.magic = FERRY_CTL_MAGIC,
@@ -159,10 +169,17 @@ int client_attach(struct fclients *e, struct fclient *c, const char *name, uint3
 					 .status = 0,
 					 .client_id = c->id,
 					 .max_message_size = (uint64_t)e->cfg->ipc_max_message_size};
-	int fds[5] = {ring_fd, c->bell_fd, c->evfd, e->status_ro_fd, c->wake_fd};
+	int fds[6] = {ring_fd, c->bell_fd, dw[1], e->status_ro_fd, cw[0], pw[0]};
 	if (c->wake_fd >= 0)
-		rep.flags = FERRY_ATTACHED_F_WAKE_FD;
-	if ((rc = ipc_send_attached(c, &rep, fds, c->wake_fd >= 0 ? 5 : 4)) < 0)
+		rep.flags = FERRY_ATTACHED_F_WAKE_SOCK;
+	rc = ipc_send_attached(c, &rep, fds, c->wake_fd >= 0 ? 6 : 4);
+	/* the client's ends are its own from here on */
+	close(dw[1]);
+	if (cw[0] >= 0)
+		close(cw[0]);
+	if (pw[0] >= 0)
+		close(pw[0]);
+	if (rc < 0)
 		goto err;
 	close(ring_fd);
 
@@ -254,7 +271,9 @@ static void reclaim_now(struct fclients *e, struct fclient *c)
 	c->bell_fd = -1;
 	if (c->wake_fd >= 0)
 		close(c->wake_fd);
-	c->wake_fd = -1;
+	if (c->peer_wake_fd >= 0)
+		close(c->peer_wake_fd);
+	c->wake_fd = c->peer_wake_fd = -1;
 	while (c->pend_head) {
 		struct fpending *p = c->pend_head;
 		c->pend_head = p->next;
@@ -326,7 +345,7 @@ void client_drain_pending(struct fclients *e, struct fclient *c)
 		struct fpending *p = c->pend_head;
 		int rc = ferry_ring_write(&c->evt, p->type, p->session, p->aux, p->payload, p->len);
 		if (rc == -EAGAIN) {
-			/* Ask to be woken (via our eventfd) when it reads. */
+			/* Ask to be woken (via its daemon wake) when it reads. */
 			if (!ferry_ring_wait_space(&c->evt, p->len))
 				return;
 			continue;
@@ -457,16 +476,16 @@ static int op_local_up(void *arg, struct fcore_client *opener, struct fcore_clie
 	int fd = make_session_memfd(e, session);
 	if (fd < 0)
 		return fd;
-	/* each end may wake the other's wake fd only if both have one: an
-	 * end without would futex-wake a peer that waits on its fd */
-	bool wake = o->wake_fd >= 0 && a->wake_fd >= 0;
+	/* each end may wake the other's peer wake only if both have one: an
+	 * end without would futex-wake a peer that waits on its sockets */
+	bool wake = o->peer_wake_fd >= 0 && a->peer_wake_fd >= 0;
 	/* fds first, event second: a client acts on EVT_UP by receiving the
 	 * fds, which are then already queued on its socket. */
 	int rc = 0;
-	if (ipc_send_fds(o, session, fd, a->bell_fd, wake ? a->wake_fd : -1) < 0) {
+	if (ipc_send_fds(o, session, fd, a->bell_fd, wake ? a->peer_wake_fd : -1) < 0) {
 		client_reclaim_later(e, o, FERRY_REASON_PEER_GONE, "control socket full or closed");
 		rc = -EPIPE;
-	} else if (ipc_send_fds(a, session, fd, o->bell_fd, wake ? o->wake_fd : -1) < 0) {
+	} else if (ipc_send_fds(a, session, fd, o->bell_fd, wake ? o->peer_wake_fd : -1) < 0) {
 		client_reclaim_later(e, a, FERRY_REASON_PEER_GONE, "control socket full or closed");
 		rc = -EPIPE;
 	}
@@ -592,7 +611,7 @@ void clients_event(struct fclients *e, uint64_t u, uint32_t events)
 	if (c->dying)
 		return;
 	if ((u & CLIENTS_TAG_MASK) == TAG_EVFD) {
-		ferry_evfd_take(c->evfd);
+		ferry_wake_take(c->evfd);
 		/* it read from its event ring: what waited for room moves */
 		client_drain_pending(e, c);
 		if (c->pend_head == NULL && can_take(c))

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The client edge: the control socket (attach, credentials, descriptor
- * passing, refusals), each client's ring file, doorbell and eventfd, the
+ * passing, refusals), each client's ring file, doorbell and wake sockets, the
  * commands clients write (handed to the core) and the events the core
  * writes back, and reclaiming all of it when a client goes away or
  * misbehaves.

@@ -35,7 +35,7 @@ struct fclient {
 	uint32_t id;
 	enum fclient_state state;
 	int sock;
-	int evfd;       /* this client's wake-the-daemon eventfd */
+	int evfd;       /* receiving end of its daemon wake (we wait on it) */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
@@ -47,7 +47,10 @@ struct fclient {
 	struct ferry_ring evt; /* producer of ring 1: daemon -> client */
 	int bell_fd;
 	struct ferry_bell *bell;
-	int wake_fd;    /* its wake eventfd (FERRY_ATTACH_F_WAKE_FD), or -1 */
+	int wake_fd;    /* sending end of its client wake (ours alone), or -1
+			 * (it did not ask: FERRY_ATTACH_F_WAKE_SOCK) */
+	int peer_wake_fd; /* sending end of its peer wake, for its local
+			   * peers, or -1 with wake_fd */
 	struct fpending *pend_head, *pend_tail;
 	uint32_t pend_n;
 	bool cmd_stalled;   /* its next command waits for a send buffer */
@@ -95,8 +98,9 @@ struct fclients {
 
 /* clients.c */
 struct fclient *client_new(struct fclients *e, int sock, pid_t pid, uid_t uid, gid_t gid);
-/** Create rings, bell and (with FERRY_ATTACH_F_WAKE_FD in @p flags) wake
- *  fd, reply to ATTACH. @return 0 or -errno (refused) */
+/** Create rings, bell, daemon wake and (with FERRY_ATTACH_F_WAKE_SOCK in
+ *  @p flags) client and peer wakes, reply to ATTACH.
+ *  @return 0 or -errno (refused) */
 int client_attach(struct fclients *e, struct fclient *c, const char *name, uint32_t flags);
 /** Mark @p c for reclaim at the safe point; its peers will see @p reason. */
 void client_reclaim_later(struct fclients *e, struct fclient *c, int reason, const char *why);
@@ -114,7 +118,7 @@ void ipc_refused_timers(struct fclients *e);
 int ipc_send_attached(struct fclient *c, const struct ferry_ctl_attached *rep, const int *fds,
 		      int nfds);
 /** Send a local session's fds to @p c: the session file, the peer's bell
- *  and its wake fd (-1: none). @return 0 or -errno */
+ *  and the sending end of its peer wake (-1: none). @return 0 or -errno */
 int ipc_send_fds(struct fclient *c, uint32_t session, int fd_a, int fd_b, int fd_wake);
 /** Tell @p c why it is being disconnected, before its socket closes. */
 void ipc_send_bye(struct fclient *c, int status, const char *why);

@@ -323,7 +323,7 @@ int ipc_send_fds(struct fclient *c, uint32_t session, int fd_a, int fd_b, int fd
 	struct ferry_ctl_fds m = {.magic = FERRY_CTL_MAGIC, .type = FERRY_CTL_FDS, .session = session};
 	int fds[3] = {fd_a, fd_b, fd_wake};
 	if (fd_wake >= 0)
-		m.flags = FERRY_FDS_F_WAKE_FD;
+		m.flags = FERRY_FDS_F_WAKE_SOCK;
 	return send_with_fds(c->sock, &m, sizeof(m), fds, fd_wake >= 0 ? 3 : 2);
 }
 

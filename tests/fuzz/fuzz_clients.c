@@ -9,7 +9,7 @@
  * The edge gets its end of a socketpair through client_new() and epoll
  * (what ipc_accept() does after accept4() and the credential check), and
  * the client sends ATTACH, receives ATTACHED with its ring file, bell, the
- * daemon's eventfd and the status file, maps the ring file and validates
+ * daemon wake and the status file, maps the ring file and validates
  * it. From then on it speaks only through its rings and its socket, and a
  * hang-up is a close() of its end.
  */

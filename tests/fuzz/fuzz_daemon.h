@@ -4,7 +4,7 @@
  * (fuzz_daemon.c: setup, the loop pass, the checks; fuzz_clients.c: the
  * clients; fuzz_vpeer.c: the virtual peers; fuzz_link.c: the link): a
  * real protocol engine (daemon/core) wired to the real client edge
- * (daemon/clients: ring files in a temporary shm directory, eventfds, one
+ * (daemon/clients: ring files in a temporary shm directory, wake sockets, one
  * epoll fd, the status file of daemon/obs/status.c), stepped by a loop
  * pass that is main.c's, with an injected clock and a seeded random
  * source. Only the NIC is replaced: its send op records every packet the

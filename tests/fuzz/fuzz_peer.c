@@ -2,7 +2,7 @@
 /*
  * Fuzz target "peer": other ferryds' packets through the real protocol
  * engine (fcore_input()) over real daemon state (fuzz_daemon.h: the real
- * client edge with ring files, eventfds and the status file; clients that
+ * client edge with ring files, wake sockets and the status file; clients that
  * listen, connect, accept, send, close, stop reading and hang up; only the
  * NIC's transmit replaced by a recorder), interleaved with time.
  *

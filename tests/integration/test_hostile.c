@@ -12,7 +12,11 @@
  *  - a client whose command ring is corrupted, or that writes a record
  *    that is no command: ferryd disconnects it, and libferry says so
  *    (-EPROTO, "disconnected ... corrupt" / "malformed"), not "ferryd is
- *    gone" (-ECONNRESET).
+ *    gone" (-ECONNRESET);
+ *  - a client that waits on ferry_fd() and then does the worst it can to
+ *    every wake descriptor it shares with ferryd (clears O_NONBLOCK on the
+ *    open file, fills it, floods it, shuts it down) while ferryd keeps
+ *    waking it: ferryd must not block on any of them.
  *
  * Each test starts its own daemon in a scratch directory and checks that
  * it is alive and serving afterwards.
@@ -268,6 +272,91 @@ static void test_malformed_command(void **state)
 	assert_daemon_serves(d);
 }
 
+/* ---- wake descriptors spoiled by their client ------------------------------ */
+
+/* Every descriptor this process holds that it may share with ferryd (an
+ * eventfd, a socket other than a control socket) but the epoll set
+ * ferry_fd() returned: O_NONBLOCK cleared on the open file, what can be
+ * filled filled to the brim, datagram sockets flooded and shrunk. */
+static void spoil_wake_fds(int keep)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	assert_non_null(dir);
+	struct dirent *e;
+	while ((e = readdir(dir)) != NULL) {
+		int fd = atoi(e->d_name);
+		if (fd <= 2 || fd == keep || fd == dirfd(dir))
+			continue;
+		char path[64], what[128] = "";
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(path, what, sizeof(what) - 1);
+		if (n <= 0)
+			continue;
+		what[n] = '\0';
+		int type = 0;
+		socklen_t tl = sizeof(type);
+		if (strcmp(what, "anon_inode:[eventfd]") == 0) {
+			/* fill it to the brim while a write cannot block us (empty
+			 * it first: someone may have just rung it), then clear
+			 * O_NONBLOCK for everyone who shares the open file */
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+			for (int i = 0; i < 100; i++) {
+				uint64_t v;
+				ssize_t r = read(fd, &v, sizeof(v));
+				(void)r;
+				v = 0xfffffffffffffffeull;
+				if (write(fd, &v, sizeof(v)) == sizeof(v))
+					break;
+			}
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		} else if (strncmp(what, "socket:", 7) == 0 &&
+			   getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+			   type != SOCK_SEQPACKET) {
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			int small = 1;
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+			static const uint64_t junk = 0xfffffffffffffffeull;
+			for (int i = 0; i < 10000; i++)
+				if (send(fd, &junk, sizeof(junk), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+					break;
+		}
+	}
+	closedir(dir);
+}
+
+/*
+ * The client arms ferry_fd() (its bell says: wake me through my wake
+ * descriptor), spoils every descriptor it shares with ferryd, and asks for
+ * something that makes ferryd write it an event, so ferryd wakes it, over
+ * and over. With the eventfds of shm layout 1.2 the first wake blocked
+ * ferryd in write() for good; a 1.3 wake is a datagram sent MSG_DONTWAIT.
+ */
+static void test_wake_fds_cannot_block(void **state)
+{
+	struct daemon *d = *state;
+	ferry_t *f = h_open(d, "spoiler");
+	assert_non_null(f);
+	int ep = ferry_fd(f);
+	assert_true(ep >= 0);
+	ferry_event_t ev[16];
+	for (int i = 0; i < 20; i++) {
+		/* gather what came and arm (sleeping = on the fd) */
+		while (ferry_poll(f, ev, 16, 0) > 0)
+			;
+		spoil_wake_fds(ep);
+		char svc[32];
+		snprintf(svc, sizeof(svc), "spoiled-%d", i);
+		assert_int_equal(ferry_listen(f, svc), 0);
+		/* ferryd wrote the answer, then woke us through the fd */
+		assert_int_equal(h_wait_event(f, FERRY_EV_LISTEN, 3000, NULL), 1);
+		/* before we touch the fds again (our next arm empties them,
+		 * which would free a ferryd stuck on them): it must serve */
+		assert_daemon_serves(d);
+	}
+	assert_daemon_serves(d);
+	ferry_close(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +364,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_event_head_during_close, setup_busy, h_teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_corrupt_command_ring, setup_busy, h_teardown_daemon),
 		cmocka_unit_test_setup_teardown(test_malformed_command, setup_busy, h_teardown_daemon),
+		cmocka_unit_test_setup_teardown(test_wake_fds_cannot_block, setup_busy, h_teardown_daemon),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,9 +4,12 @@
  * by another process; a wait with nobody ringing times out; a notify with
  * nobody asleep costs no system call (it leaves seq alone: only
  * ferry_bell_ring(), the path that calls futex_wake, moves seq). An
- * owner that waits on its wake fd is woken through the fd, not the futex,
- * once per arming; one on the futex is woken on the futex even by a waker
- * that holds its fd; stale wakes are emptied when it arms again.
+ * owner that waits on its wake socket is woken through the socket, not
+ * the futex, once per arming; one on the futex is woken on the futex even
+ * by a waker that holds its socket; stale wakes are emptied when it arms
+ * again. Whatever another holder of a wake socket does to the shared open
+ * file (clear O_NONBLOCK, fill it, shut it down), ringing and taking
+ * neither block nor raise SIGPIPE.
  * The time bounds are correctness bounds, far from any benchmark.
  */
 #include <setjmp.h>
@@ -14,8 +17,10 @@
 #include <stddef.h>
 #include <poll.h>
 #include <stdint.h>
+#include <errno.h>
 #include <fcntl.h>
-#include <sys/eventfd.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -198,68 +203,115 @@ static int fd_readable(int fd, int ms)
 static void test_wake_fd(void **state)
 {
 	(void)state;
-	int fd;
+	int fd, w[2];
 	struct shared *sh = map_shared(&fd);
-	int wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	assert_true(wfd >= 0);
-	/* an owner waiting on its fd: the fd rings, the futex does not */
-	ferry_bell_prepare_fd(&sh->bell, wfd);
+	assert_int_equal(ferry_wake_pair(w), 0);
+	int rfd = w[0], wfd = w[1];
+	/* an owner waiting on its socket: the socket rings, the futex not */
+	ferry_bell_prepare_fd(&sh->bell, rfd);
 	assert_int_equal(atomic_load(&sh->bell.sleeping), FERRY_BELL_ON_FD);
-	assert_false(fd_readable(wfd, 0));
+	assert_false(fd_readable(rfd, 0));
 	uint32_t seq0 = atomic_load(&sh->bell.seq);
 	ferry_bell_wake(&sh->bell, wfd);
-	assert_true(fd_readable(wfd, 0));
+	assert_true(fd_readable(rfd, 0));
 	assert_int_equal(atomic_load(&sh->bell.seq), seq0);
 	assert_int_equal(atomic_load(&sh->bell.sleeping), 0);
 	/* once per arming: the next waker finds nobody waiting */
 	ferry_bell_wake(&sh->bell, wfd);
-	uint64_t v = 0;
-	assert_int_equal(read(wfd, &v, sizeof(v)), sizeof(v));
-	assert_int_equal(v, 1);
+	assert_int_equal(ferry_wake_take(rfd), 1);
+	assert_false(fd_readable(rfd, 0));
 	/* arming again empties a stale wake */
 	ferry_bell_ring_fd(wfd);
-	ferry_bell_prepare_fd(&sh->bell, wfd);
-	assert_false(fd_readable(wfd, 0));
-	/* an owner on the futex: woken there, whatever fd the waker has */
+	ferry_bell_prepare_fd(&sh->bell, rfd);
+	assert_false(fd_readable(rfd, 0));
+	/* an owner on the futex: woken there, whatever socket the waker has */
 	ferry_bell_prepare(&sh->bell);
 	ferry_bell_wake(&sh->bell, wfd);
 	assert_int_equal(atomic_load(&sh->bell.seq), seq0 + 1);
-	assert_false(fd_readable(wfd, 0));
-	/* a waker without the fd cannot ring an fd waiter: it takes the flag
-	 * and rings the futex (what a 1.0 peer does; ferry_fd() avoids it) */
-	ferry_bell_prepare_fd(&sh->bell, wfd);
+	assert_false(fd_readable(rfd, 0));
+	/* a waker without the socket cannot ring a socket waiter: it takes
+	 * the flag and rings the futex (what a 1.0 peer does; ferry_fd()
+	 * avoids it) */
+	ferry_bell_prepare_fd(&sh->bell, rfd);
 	ferry_bell_notify(&sh->bell);
 	assert_int_equal(atomic_load(&sh->bell.seq), seq0 + 2);
-	assert_false(fd_readable(wfd, 0));
+	assert_false(fd_readable(rfd, 0));
+	close(rfd);
 	close(wfd);
 	munmap(sh, FERRY_BELL_FILE_SIZE);
 	close(fd);
 }
 
-/* Another holder of the wake fd (a hostile peer, or ferryd's client
- * itself for ferryd's copies) can clear O_NONBLOCK on the shared open
- * file and take the count: emptying it must still not block. */
+/* The sending end queues a handful of wakes, then refuses more without
+ * blocking: one take empties what any number of senders left, and whoever
+ * holds the receiving end costs the sender little kernel memory. Nothing
+ * can be sent the other way, into the sending end. */
+static void test_wake_queue_bounded(void **state)
+{
+	(void)state;
+	int w[2];
+	assert_int_equal(ferry_wake_pair(w), 0);
+	int sent = 0;
+	static const uint8_t b = 1;
+	while (sent < 100000 && send(w[1], &b, 1, MSG_DONTWAIT) == 1)
+		sent++;
+	print_message("the sending end queued %d wakes\n", sent);
+	assert_true(sent >= 1);
+	assert_true(sent < FERRY_WAKE_TAKE_MAX);
+	ferry_bell_ring_fd(w[1]); /* full: returns at once */
+	assert_int_equal(ferry_wake_take(w[0]), sent);
+	assert_false(fd_readable(w[0], 0));
+	assert_int_equal(ferry_wake_take(w[0]), 0);
+	errno = 0;
+	assert_int_equal(send(w[0], &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL), -1);
+	assert_int_equal(errno, EPIPE);
+	close(w[0]);
+	close(w[1]);
+}
+
+/* Another holder of a wake socket (a hostile client or peer) can clear
+ * O_NONBLOCK on the shared open files, fill the queue, read nothing and
+ * shut its end down: ringing and taking must still return at once, and
+ * ringing must not raise SIGPIPE. This is what a 1.2 eventfd could not
+ * do: a holder that cleared O_NONBLOCK and filled its counter made the
+ * next write() block for good. */
 static void test_wake_fd_cleared_nonblock(void **state)
 {
 	(void)state;
-	int fd;
+	int fd, w[2];
 	struct shared *sh = map_shared(&fd);
-	int wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	assert_true(wfd >= 0);
-	int theirs = dup(wfd);
-	assert_true(theirs >= 0);
-	assert_int_equal(fcntl(theirs, F_SETFL, 0), 0);
-	/* a bounded wait: a blocked read ends the test with SIGALRM */
+	assert_int_equal(ferry_wake_pair(w), 0);
+	int their_r = dup(w[0]), their_w = dup(w[1]);
+	assert_true(their_r >= 0 && their_w >= 0);
+	assert_int_equal(fcntl(their_r, F_SETFL, 0), 0);
+	assert_int_equal(fcntl(their_w, F_SETFL, 0), 0);
+	assert_int_equal(fcntl(w[1], F_GETFL) & O_NONBLOCK, 0); /* one open file */
+	static const uint8_t b = 1;
+	while (send(their_w, &b, 1, MSG_DONTWAIT) == 1)
+		;
+	/* bounded: a blocked call ends the test with SIGALRM */
 	alarm(5);
-	ferry_bell_prepare_fd(&sh->bell, wfd);
+	for (int i = 0; i < 3; i++)
+		ferry_bell_ring_fd(w[1]);
+	ferry_bell_prepare_fd(&sh->bell, w[0]);
 	assert_int_equal(atomic_load(&sh->bell.sleeping), FERRY_BELL_ON_FD);
-	ferry_evfd_take(wfd);
-	ferry_bell_ring_fd(wfd);
-	ferry_evfd_take(wfd);
-	assert_false(fd_readable(wfd, 0));
+	assert_false(fd_readable(w[0], 0));
+	assert_int_equal(ferry_wake_take(w[0]), 0);
+	ferry_bell_wake(&sh->bell, w[1]);
+	assert_int_equal(ferry_wake_take(w[0]), 1);
+	/* the reader shuts its end: the next ring fails quietly */
+	assert_int_equal(shutdown(their_r, SHUT_RDWR), 0);
+	struct sigaction dfl = {.sa_handler = SIG_DFL}, old;
+	sigaction(SIGPIPE, &dfl, &old);
+	ferry_bell_ring_fd(w[1]);
+	ferry_bell_ring_fd(their_w);
+	sigaction(SIGPIPE, &old, NULL);
+	ferry_wake_take(w[0]);
 	alarm(0);
-	close(theirs);
-	close(wfd);
+	close(their_r);
+	close(their_w);
+	close(w[0]);
+	close(w[1]);
 	munmap(sh, FERRY_BELL_FILE_SIZE);
 	close(fd);
 }
@@ -272,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_ring_before_wait_not_lost),
 		cmocka_unit_test(test_notify_without_sleeper),
 		cmocka_unit_test(test_wake_fd),
+		cmocka_unit_test(test_wake_queue_bounded),
 		cmocka_unit_test(test_wake_fd_cleared_nonblock),
 	};
 	return cmocka_run_group_tests_name("bell", tests, NULL, NULL);
