@@ -170,6 +170,8 @@ static void chan_free(struct fcore *c, struct fchan *ch)
 	fmap_del(&x->chans, ch->ip);
 	LIST_REMOVE(ch, link);
 	x->n_chans--;
+	if (ch->triggered)
+		x->n_triggered--;
 	free(ch);
 }
 
@@ -482,8 +484,10 @@ void secure_timer(struct fcore *c, struct ftimer *t)
 		ch->refused = 0;
 	if (ch->hs_active && now >= ch->hs_due_ns) {
 		if (now - ch->hs_start_ns >= c->p.open_timeout_ns) {
-			LOG_I("security: %u.%u.%u.%u did not answer our handshake in %llu ms",
-			      IP4(ch->ip), (unsigned long long)(c->p.open_timeout_ns / MS));
+			/* one a trigger started may be a forger's: rate-limited */
+			if (!ch->triggered || sec_may_log(c))
+				LOG_I("security: %u.%u.%u.%u did not answer our handshake in %llu ms",
+				      IP4(ch->ip), (unsigned long long)(c->p.open_timeout_ns / MS));
 			ch->hs_active = false;
 			noise_wipe(&ch->hs);
 			sec_queue_drop(c, ch);
@@ -545,6 +549,7 @@ int secure_create(struct fcore *c)
 	}
 	LIST_INIT(&x->all);
 	x->max_chans = p->max_sessions + 256;
+	x->max_triggered = x->max_chans / 4;
 	x->tokens = HS_BURST;
 	x->tokens_ns = c->now;
 	x->rekey_ns = p->sec_rekey_ns ? p->sec_rekey_ns : REKEY_NS;

@@ -40,7 +40,7 @@ static const char *mode_name(int m)
 
 /* At most one line a second about handshakes others send us: they could
  * send many. */
-static bool may_log(struct fcore *c)
+bool sec_may_log(struct fcore *c)
 {
 	struct fsec *x = c->sec;
 	if (x->last_log_ns && c->now - x->last_log_ns < 1000 * MS)
@@ -192,7 +192,9 @@ void sec_hs_start(struct fcore *c, struct fchan *ch)
 /* A sealed packet under keys we do not hold: the peer may have them from
  * before we restarted (or it did). A handshake sorts that out; a forged
  * trigger costs one, at most one per TRIGGER_GAP_NS per address and
- * within the budget. */
+ * within the budget, and a channel that lives until the handshake times
+ * out: forged from many addresses, those take at most max_triggered
+ * channels, so the table keeps room for real peers. */
 void sec_trigger(struct fcore *c, uint32_t ip)
 {
 	struct fsec *x = c->sec;
@@ -203,12 +205,16 @@ void sec_trigger(struct fcore *c, uint32_t ip)
 	if (ch && (ch->hs_active || ch->refused ||
 		   (ch->last_trigger_ns && c->now - ch->last_trigger_ns < TRIGGER_GAP_NS)))
 		return;
-	if (!tokens_take(c)) {
+	if ((ch == NULL && x->n_triggered >= x->max_triggered) || !tokens_take(c)) {
 		core_count(c, FC_HS_LIMITED);
 		return;
 	}
-	if (ch == NULL && (ch = sec_chan_get(c, ip)) == NULL)
-		return;
+	if (ch == NULL) {
+		if ((ch = sec_chan_get(c, ip)) == NULL)
+			return;
+		ch->triggered = true;
+		x->n_triggered++;
+	}
 	ch->last_trigger_ns = c->now;
 	sec_hs_start(c, ch);
 }
@@ -218,6 +224,10 @@ void sec_keys_up(struct fcore *c, struct fchan *ch)
 {
 	struct fkeys *k = ch->cur;
 	core_count(c, FC_HANDSHAKES);
+	if (ch->triggered) {
+		ch->triggered = false; /* a real peer: it counts as any other */
+		c->sec->n_triggered--;
+	}
 	if (!ch->announced)
 		LOG_I("security: %u.%u.%u.%u authenticated; packets %s with %s", IP4(ch->ip),
 		      c->sec->mode == FW_SEC_ENCRYPT ? "encrypted" : "authenticated",
@@ -354,7 +364,7 @@ void sec_on_init(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 	struct ferry_wire_hs_init in;
 	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
 	if (noise_ik_read1_static(&hs, pl) != 0) {
-		if (may_log(c))
+		if (sec_may_log(c))
 			LOG_W("security: a handshake from %u.%u.%u.%u is not for our key (its "
 			      "security.trusted_peers has another for us): refused", IP4(ip));
 		core_count(c, FC_HS_REFUSED);
@@ -363,7 +373,7 @@ void sec_on_init(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 	}
 	int key = sec_key_find(x, hs.rs);
 	if (key < 0 || !key_trusted_at(x, key, ip)) {
-		if (may_log(c))
+		if (sec_may_log(c))
 			LOG_W("security: %u.%u.%u.%u offers key %s, which security.trusted_peers "
 			      "does not trust %s: refused", IP4(ip),
 			      sodium_bin2base64(b64, sizeof(b64), hs.rs, 32,
@@ -379,7 +389,7 @@ void sec_on_init(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 		goto out;
 	}
 	if (be64toh(in.timestamp) <= tk->last_ts) {
-		if (may_log(c))
+		if (sec_may_log(c))
 			LOG_W("security: a handshake from %u.%u.%u.%u is older than the last one "
 			      "taken from its key: a replay, or its clock went back (it is refused "
 			      "until that clock passes the newer one)", IP4(ip));
@@ -394,7 +404,7 @@ void sec_on_init(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 	uint8_t aead = (both & FW_AEAD_AES256GCM) ? FW_AEAD_AES256GCM
 		       : (both & FW_AEAD_CHACHA20POLY1305) ? FW_AEAD_CHACHA20POLY1305 : 0;
 	if (in.mode != x->mode || aead == 0) {
-		if (may_log(c))
+		if (sec_may_log(c))
 			LOG_W("security: %u.%u.%u.%u runs security.mode %s, we run %s: refused",
 			      IP4(ip), mode_name(in.mode), mode_name(x->mode));
 		core_count(c, FC_HS_REFUSED);

@@ -86,6 +86,7 @@ struct fchan {
 	struct noise_hs hs;
 	bool hs_active;
 	bool announced;      /* the first keys were logged */
+	bool triggered;      /* made by a trigger, no keys yet (n_triggered) */
 	bool refuse_pending; /* sessions still to be told of the refusal */
 	int refused;         /* a FERRY_REASON_*: our handshakes are refused */
 	uint32_t hs_id;      /* our index in the HS_INIT in flight */
@@ -124,6 +125,10 @@ struct fsec {
 	struct fmap chans; /* ip -> struct fchan */
 	LIST_HEAD(, fchan) all;
 	uint32_t n_chans, max_chans;
+	/* channels a trigger made that have no keys yet: anyone on a trusted
+	 * subnet can forge triggers from many addresses, so they may take a
+	 * quarter of the table, never what real peers need */
+	uint32_t n_triggered, max_triggered;
 	double tokens; /* handshake budget (token bucket) */
 	uint64_t tokens_ns;
 	uint64_t last_log_ns, last_ts_sent;
@@ -178,6 +183,9 @@ void sec_hs_send(struct fcore *c, struct fchan *ch);
 void sec_keys_up(struct fcore *c, struct fchan *ch);
 /** A sealed packet under keys we do not hold came from @p ip. */
 void sec_trigger(struct fcore *c, uint32_t ip);
+/** At most one warning a second about what peers send (anyone can make
+ *  us log otherwise). */
+bool sec_may_log(struct fcore *c);
 /** The handshake messages (headers and payloads checked here). */
 void sec_on_init(struct fcore *c, uint32_t ip, uint16_t port, uint16_t dport,
 		 const struct ferry_wire_hdr *h, const uint8_t *pl, uint32_t plen);

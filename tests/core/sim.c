@@ -515,6 +515,13 @@ void sim_inject(struct sim *s, int from, int to, const void *p, uint32_t len)
 	fcore_input(h->core, s->h[from].ip, 31850, 31850, p, len);
 }
 
+void sim_inject_ip(struct sim *s, uint32_t ip, int to, const void *p, uint32_t len)
+{
+	struct sim_host *h = &s->h[to];
+	fcore_set_now(h->core, s->now);
+	fcore_input(h->core, ip, 31850, 31850, p, len);
+}
+
 static uint64_t min64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;

@@ -190,6 +190,8 @@ void sim_trust(struct fcore_params *p, int host, const struct fcore_trusted *t, 
 /** Hand @p len bytes to host @p to's engine as if sent by host @p from
  *  (from its flow port to @p to's port). */
 void sim_inject(struct sim *s, int from, int to, const void *p, uint32_t len);
+/** The same from address @p ip, which need not be a host's. */
+void sim_inject_ip(struct sim *s, uint32_t ip, int to, const void *p, uint32_t len);
 /** Called with every packet the link carries (NULL: none): to learn ids
  *  and numbers the way an eavesdropper would. @return true to drop it */
 extern bool (*sim_tap)(struct sim *s, const struct sim_pkt *p, void *arg);

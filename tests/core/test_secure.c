@@ -42,6 +42,7 @@ static struct {
 	 * default of sim_secure()) */
 	struct fcore_trusted trust[SIM_HOSTS][4];
 	uint32_t n_trust[SIM_HOSTS];
+	uint32_t max_sessions[SIM_HOSTS]; /* 0: the simulator's */
 } g;
 
 static void tweak(struct fcore_params *p, int host)
@@ -54,6 +55,8 @@ static void tweak(struct fcore_params *p, int host)
 	p->sec_rekey_ns = g.rekey_ns;
 	if (g.n_trust[host])
 		sim_trust(p, host, g.trust[host], g.n_trust[host]);
+	if (g.max_sessions[host])
+		p->max_sessions = p->max_sessions_per_client = g.max_sessions[host];
 }
 
 static void setup(struct sim *s, uint64_t seed, enum fcore_sec_mode m0, enum fcore_sec_mode m1)
@@ -867,6 +870,58 @@ static void test_forged_triggers(void **state)
 	sim_fini(&s);
 }
 
+/* Host 1 trusts host 0's key anywhere in 10.0.0.0/16. A forger on that
+ * subnet sends sealed packets under made-up keys from a new address every
+ * millisecond, for 5 s: each starts a handshake (within the budget), and
+ * each such channel lives until its handshake times out. Host 1's channel
+ * table holds max_sessions + 256 = 272; without a cap on what triggers
+ * take, the forger fills it and host 0's real handshake finds no room for
+ * as long as the flood goes on. */
+static void test_forged_triggers_many_addresses(void **state)
+{
+	(void)state;
+	struct sim s;
+	reset_g();
+	g.trust[1][0] = row(0, 0, 0x0a000000u, 16);
+	g.n_trust[1] = 1;
+	g.max_sessions[1] = 16;
+	setup(&s, 82, FCORE_SEC_ENCRYPT, FCORE_SEC_ENCRYPT);
+	struct sim_client *a = sim_client(&s, 0, 0, 1 << 20);
+	struct sim_client *b = sim_client(&s, 1, 0, 1 << 20);
+	assert_int_equal(sim_listen(b, "svc"), 0);
+	uint8_t pkt[HDR + 64 + TRAILER];
+	uint32_t forged = 0;
+	bool accepted = false, up = false;
+	uint64_t lim0 = ctr(&s, 1, "handshakes_rate_limited");
+	for (int ms = 0; ms < 5000 && !up; ms++) {
+		memset(pkt, ms, sizeof(pkt));
+		struct ferry_wire_hdr h = {.version = FERRY_WIRE_VERSION, .type = FW_DATA,
+					   .flags = htons(FWF_SEALED)};
+		memcpy(pkt, &h, HDR);
+		sim_inject_ip(&s, 0x0a000100u + (uint32_t)ms, 1, pkt, sizeof(pkt)); /* 10.0.1.0 + ms */
+		forged++;
+		sim_for(&s, 1 * MS);
+		/* the real peer connects once the table would be full */
+		if (ms == 1000)
+			sim_connect(a, 1, "svc");
+		if (!accepted && sim_count(b, FERRY_EVT_INCOMING, 0) == 1) {
+			assert_int_equal(sim_accept(b, sim_find(b, FERRY_EVT_INCOMING, 0)->session), 0);
+			accepted = true;
+		}
+		up = sim_count(a, FERRY_EVT_UP, 0) == 1;
+		assert_int_equal(sim_count(a, FERRY_EVT_DOWN, 0), 0);
+	}
+	uint64_t lim = ctr(&s, 1, "handshakes_rate_limited") - lim0;
+	print_message("%u forged triggers from as many addresses: %llu refused\n", forged,
+		      (unsigned long long)lim);
+	assert_true(up);
+	/* a quarter of the table, 68 channels, at 1000 a second: the rest
+	 * of the first second's were refused */
+	assert_true(lim >= 900);
+	sim_check(&s);
+	sim_fini(&s);
+}
+
 int main(void)
 {
 	assert_true(sodium_init() >= 0); /* before asking it about AES-NI */
@@ -884,6 +939,7 @@ int main(void)
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_restart_idle),
 		cmocka_unit_test(test_forged_triggers),
+		cmocka_unit_test(test_forged_triggers_many_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
