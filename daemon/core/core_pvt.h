@@ -442,6 +442,10 @@ uint64_t rtx_edge(struct fcore *c, struct fsession *s);
 /** A packet of @p type with the ack fields and no data (OPEN: payload). */
 void rtx_send(struct fcore *c, struct fsession *s, uint8_t type, uint16_t flags, uint32_t aux,
 	      const void *p, uint32_t len);
+/** OPEN or ACCEPT, also when sent again: under our first packet number,
+ *  where the peer starts its receive window, whatever was sent since. */
+void rtx_send_first(struct fcore *c, struct fsession *s, uint8_t type, uint32_t aux, const void *p,
+		    uint32_t len);
 /** Send what the windows allow: losses first, then new bytes. */
 void rtx_transmit(struct fcore *c, struct fsession *s);
 /** Stream bytes one packet to this session's peer carries. */

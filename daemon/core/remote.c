@@ -186,7 +186,7 @@ static void send_open(struct fcore *c, struct fsession *s)
 	struct ferry_wire_open o = {.incarnation = htonl(c->incarnation),
 				    .max_window = htonl(max_window(c))};
 	memcpy(o.service, s->service, sizeof(o.service));
-	rtx_send(c, s, FW_OPEN, 0, c->p.max_message, &o, sizeof(o));
+	rtx_send_first(c, s, FW_OPEN, c->p.max_message, &o, sizeof(o));
 	uint64_t rto = ferry_rtt_rto(&t->rtt) << (t->ctl_tries < 16 ? t->ctl_tries : 16);
 	if (rto > c->p.rto_max_ns)
 		rto = c->p.rto_max_ns;
@@ -237,11 +237,14 @@ static void up_event(struct fcore *c, struct fsession *s, int role)
 		   sizeof(up));
 }
 
+/* Also when the OPEN came again (our ACCEPT was lost): the opener starts
+ * its receive window at the ACCEPT's number, so it must be our first one,
+ * not the next, or what we sent since would be acked unseen. */
 static void send_accept(struct fcore *c, struct fsession *s)
 {
 	struct ferry_wire_accept a = {.incarnation = htonl(c->incarnation),
 				      .max_window = htonl(max_window(c))};
-	rtx_send(c, s, FW_ACCEPT, 0, c->p.max_message, &a, sizeof(a));
+	rtx_send_first(c, s, FW_ACCEPT, c->p.max_message, &a, sizeof(a));
 }
 
 void remote_accept(struct fcore *c, struct fsession *s)

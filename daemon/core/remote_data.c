@@ -228,6 +228,14 @@ void rtx_send(struct fcore *c, struct fsession *s, uint8_t type, uint16_t flags,
 	tx(c, s, &h, p, len, NULL, 0);
 }
 
+void rtx_send_first(struct fcore *c, struct fsession *s, uint8_t type, uint32_t aux, const void *p,
+		    uint32_t len)
+{
+	struct ferry_wire_hdr h;
+	fill_hdr(c, s, &h, type, 0, s->t->isn, aux);
+	tx(c, s, &h, p, len, NULL, 0);
+}
+
 int rtx_send_data(struct fcore *c, struct fsession *s, uint32_t seq, uint16_t flags,
 		  uint64_t off, uint32_t len, const void *pre, uint32_t prelen)
 {

@@ -185,6 +185,53 @@ static void test_close_ack_lost(void **state)
 	sim_fini(&s);
 }
 
+static bool drop_accept(struct sim *s, const struct sim_pkt *p, void *arg)
+{
+	(void)s;
+	unsigned *left = arg;
+	if (p->len >= 2 && p->data[1] == FW_ACCEPT && *left > 0) {
+		(*left)--;
+		return true;
+	}
+	return false;
+}
+
+/* The ACCEPT is lost and the acceptor sends at once: its first messages
+ * reach an opener that does not know the session yet and are dropped.
+ * The OPEN comes again and the ACCEPT with it, which must name the
+ * acceptor's first packet number (where the opener starts its receive
+ * window), not the next one: else the opener acks the lost messages
+ * unseen and they are never sent again. */
+static void test_accept_lost_after_data(void **state)
+{
+	(void)state;
+	struct sim s;
+	sim_init(&s, 17, NULL);
+	struct sim_client *a = sim_client(&s, 0, 0, 4 << 20), *b = sim_client(&s, 1, 0, 4 << 20);
+	assert_int_equal(sim_listen(b, "svc"), 0);
+	unsigned left = 1;
+	sim_tap = drop_accept;
+	sim_tap_arg = &left;
+	sim_connect(a, 1, "svc");
+	assert_true(wait_for(&s, b, FERRY_EVT_INCOMING, 1, 1 * SEC));
+	uint32_t idb = sim_find(b, FERRY_EVT_INCOMING, 0)->session;
+	assert_int_equal(sim_accept(b, idb), 0);
+	static uint8_t m[3000];
+	for (uint32_t k = 0; k < 3; k++) {
+		uint32_t len = msg_len(5, k, sizeof(m));
+		msg_fill(m, len, 5, k);
+		assert_int_equal(sim_send(b, idb, m, len), 0);
+	}
+	assert_true(wait_for(&s, a, FERRY_EVT_UP, 1, 1 * SEC));
+	assert_int_equal(left, 0);
+	uint32_t ida = sim_find(a, FERRY_EVT_UP, 0)->session;
+	wait_for(&s, a, FERRY_REC_DATA, 3, 2 * SEC);
+	assert_int_equal(check_stream(a, ida, 5, sizeof(m)), 3);
+	assert_int_equal(sim_count(a, FERRY_EVT_DOWN, 0) + sim_count(b, FERRY_EVT_DOWN, 0), 0);
+	sim_check(&s);
+	sim_fini(&s);
+}
+
 static void test_restarted_peer(void **state)
 {
 	(void)state;
@@ -519,6 +566,7 @@ int main(void)
 		cmocka_unit_test(test_close_acceptor),
 		cmocka_unit_test(test_close_crossing),
 		cmocka_unit_test(test_close_ack_lost),
+		cmocka_unit_test(test_accept_lost_after_data),
 		cmocka_unit_test(test_restarted_peer),
 		cmocka_unit_test(test_restarted_peer_idle),
 		cmocka_unit_test(test_keepalive_and_timeout),
