@@ -4,7 +4,7 @@
 # fuzz.sh: run one of ferry's libFuzzer targets for as long as you like.
 #
 #   scripts/fuzz.sh TARGET [SECONDS]   fuzz TARGET (net, shm, config, status,
-#                                      peer, cmds) for SECONDS (default 600)
+#                                      peer, cmds, secure) for SECONDS (default 600)
 #   scripts/fuzz.sh --build            only set up and build build-fuzz/
 #
 # Installs what is missing (scripts/install-deps.sh), builds build-fuzz/
