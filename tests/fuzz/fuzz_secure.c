@@ -15,8 +15,8 @@
  * what sealing promises: every message a client gets is the next one its
  * peer sent on that session, whole and in order, whatever the network
  * did (sessions may end, data never changes); and once the network is
- * honest again, a session both ends still hold delivers everything that
- * was sent on it.
+ * honest again, a session both ends still hold (an ACCEPT paired their
+ * ids) delivers everything that was sent on it.
  *
  * Byte code, after one byte that picks the mode and the AEAD:
  *   0 TIME n         run 0.1 ms * (1 + n); n = 255: 121 s (keys age)
@@ -71,8 +71,13 @@ static struct {
 	uint32_t id[SIM_HOSTS]; /* each end's id, 0: not up there */
 	uint32_t cookie;
 	bool opening;
-	uint32_t gen;           /* sessions opened so far */
-	struct dir d[SIM_HOSTS];
+	uint32_t streams;       /* streams begun so far (their seeds) */
+	struct dir d[SIM_HOSTS]; /* d[h]: what host h sends on id[h] */
+	/* (acceptor's id, opener's id) of the ACCEPTs seen: which two ends
+	 * make one session (host 1 may have accepted a stale OPEN of a host
+	 * 0 that restarted since) */
+	uint32_t acc[16][2];
+	uint32_t n_acc;
 	uint32_t cursor[SIM_HOSTS];
 	/* the network */
 	struct pkt rec[REC_MAX];
@@ -106,6 +111,15 @@ static void pkt_copy(struct pkt *d, uint32_t src, uint32_t dst, const uint8_t *p
 static bool tap(struct sim *s, const struct sim_pkt *p, void *arg)
 {
 	(void)arg;
+	struct ferry_wire_hdr hh;
+	if (p->len >= sizeof(hh)) {
+		memcpy(&hh, p->data, sizeof(hh));
+		if (hh.type == FW_ACCEPT) {
+			g.acc[g.n_acc % 16][0] = ntohl(hh.src_session);
+			g.acc[g.n_acc % 16][1] = ntohl(hh.dst_session);
+			g.n_acc++;
+		}
+	}
 	if (g.honest)
 		return false;
 	struct pkt *r = &g.rec[g.n_rec % REC_MAX];
@@ -161,6 +175,22 @@ static void check_engines(struct sim *s)
 		FUZZ_CHECK(fcore_check(s->h[i].core, why, sizeof(why)) == 0, "host %d: %s", i, why);
 }
 
+/* Host @p h's end is now session @p id: what it sends is a new stream. */
+static void session_up(int h, uint32_t id)
+{
+	g.id[h] = id;
+	g.d[h] = (struct dir){.seed = ++g.streams};
+}
+
+/* Both ends hold one session: an ACCEPT said so. */
+static bool paired(void)
+{
+	for (uint32_t i = 0; i < g.n_acc && i < 16; i++)
+		if (g.acc[i][0] == g.id[1] && g.acc[i][1] == g.id[0])
+			return true;
+	return false;
+}
+
 static void session_down(int h)
 {
 	g.id[h] = 0;
@@ -198,14 +228,14 @@ static void pump(void)
 			case FERRY_EVT_INCOMING:
 				FUZZ_CHECK(h == 1, "host 0 got an INCOMING");
 				if (g.id[1] == 0 && sim_accept(c, e->session) == 0)
-					g.id[1] = e->session;
+					session_up(1, e->session);
 				break;
 			case FERRY_EVT_UP:
 				if (h == 0) {
 					FUZZ_CHECK(g.opening && e->aux == g.cookie,
 						   "host 0: UP for cookie %u, not ours (%u)", e->aux,
 						   g.cookie);
-					g.id[0] = e->session;
+					session_up(0, e->session);
 					g.opening = false;
 				}
 				break;
@@ -242,9 +272,6 @@ static void open_session(struct sim *s)
 				FUZZ_CHECK(sim_listen(g.c[1], "svc") == 0, "listen");
 		}
 	}
-	g.gen++;
-	for (int h = 0; h < SIM_HOSTS; h++)
-		g.d[h] = (struct dir){.seed = g.gen * 2 + (uint32_t)h};
 	g.cookie = sim_connect(g.c[0], 1, "svc");
 	g.opening = true;
 }
@@ -394,11 +421,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g.honest = true;
 	g.mangle_host = -1;
 	flush(&s);
-	for (int i = 0; i < 30 && (g.id[0] && g.id[1]) &&
+	for (int i = 0; i < 30 && (g.id[0] && g.id[1] && paired()) &&
 			(g.d[0].got < g.d[0].sent || g.d[1].got < g.d[1].sent);
 	     i++)
 		step(&s, 1 * SEC);
-	if (g.id[0] && g.id[1])
+	if (g.id[0] && g.id[1] && paired())
 		for (int h = 0; h < SIM_HOSTS; h++)
 			FUZZ_CHECK(g.d[h].got == g.d[h].sent,
 				   "host %d sent %u messages on a session both ends hold, %u arrived "
