@@ -42,10 +42,19 @@ uint32_t ferry_allowance_update(struct ferry_allowance *a, const uint64_t v[FERR
 	return moved;
 }
 
-static void sleep_ns(uint64_t ns)
+/* Sleep @p ns, or until ferry_xstats_stop() says stop. */
+static void sleep_ns(struct ferry_xstats *x, uint64_t ns)
 {
-	struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
-	nanosleep(&ts, NULL);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t at = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + ns;
+	ts.tv_sec = (time_t)(at / 1000000000ull);
+	ts.tv_nsec = (long)(at % 1000000000ull);
+	pthread_mutex_lock(&x->sleep_mu);
+	while (!atomic_load_explicit(&x->stop, memory_order_relaxed))
+		if (pthread_cond_timedwait(&x->wake, &x->sleep_mu, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&x->sleep_mu);
 }
 
 /* One reading, published under the seqlock. The relaxed stores between
@@ -81,15 +90,11 @@ static void *reader(void *arg)
 {
 	struct ferry_xstats *x = arg;
 	uint32_t avail = 0;
-	const uint64_t tick = 50000000ull; /* how soon a stop is noticed */
 
 	atomic_store_explicit(&x->relookup, true, memory_order_relaxed);
 	while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
 		read_once(x, &avail);
-		for (uint64_t t = 0; t < x->interval_ns &&
-				     !atomic_load_explicit(&x->stop, memory_order_relaxed);
-		     t += tick)
-			sleep_ns(x->interval_ns - t < tick ? x->interval_ns - t : tick);
+		sleep_ns(x, x->interval_ns);
 	}
 	return NULL;
 }
@@ -103,10 +108,20 @@ int ferry_xstats_start(struct ferry_xstats *x, const struct ferry_xstats_ops *op
 	x->ops = *ops;
 	x->interval_ns = interval_ns;
 	pthread_mutex_init(&x->lock, NULL);
+	pthread_mutex_init(&x->sleep_mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&x->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	rc = dpdk ? rte_ctrl_thread_create(&x->thread, "ferry-xstats", NULL, reader, x)
 		  : pthread_create(&x->thread, NULL, reader, x);
-	if (rc)
+	if (rc) {
+		pthread_cond_destroy(&x->wake);
+		pthread_mutex_destroy(&x->sleep_mu);
+		pthread_mutex_destroy(&x->lock);
 		return rc < 0 ? rc : -rc;
+	}
 	x->started = true;
 	return 0;
 }
@@ -115,8 +130,15 @@ void ferry_xstats_stop(struct ferry_xstats *x)
 {
 	if (!x->started)
 		return;
+	/* under the sleep's mutex: the reader either sees the flag before
+	 * it waits or is waiting when the signal comes */
+	pthread_mutex_lock(&x->sleep_mu);
 	atomic_store_explicit(&x->stop, true, memory_order_relaxed);
+	pthread_cond_signal(&x->wake);
+	pthread_mutex_unlock(&x->sleep_mu);
 	pthread_join(x->thread, NULL);
+	pthread_cond_destroy(&x->wake);
+	pthread_mutex_destroy(&x->sleep_mu);
 	pthread_mutex_destroy(&x->lock);
 	x->started = false;
 }

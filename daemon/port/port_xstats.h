@@ -83,6 +83,10 @@ struct ferry_xstats {
 	pthread_t thread;
 	bool started;
 	_Atomic bool stop;
+	/* the reader sleeps on wake until the next reading or a stop, so an
+	 * idle daemon's reader wakes once per interval, not to poll */
+	pthread_mutex_t sleep_mu;
+	pthread_cond_t wake;
 	_Atomic bool relookup; /* the device was reset: find the ids again */
 	pthread_mutex_t lock;  /* held by a reading, and by recovery */
 	/* seqlock: odd while the reader writes; the main loop retries */
