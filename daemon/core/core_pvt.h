@@ -10,7 +10,8 @@
  *   secure.c       secure channels to them: handshakes, sealing and
  *                  opening packets, rekeying (noise.c, seal.c)
  *   remote.c       remote sessions' life: handshake, close, reset, input
- *   remote_data.c  their data path: send buffer, packets, acks, delivery
+ *   remote_data.c  their data path out: send buffer, packets, acks
+ *   remote_rx.c    and in: reorder window, messages, delivery
  *   pmtu.c         the path MTU per peer: ICMP reports, black holes, probes
  *   frag.c         packets resent in fragments, and their reassembly
  *
@@ -421,7 +422,7 @@ void send_bare_pad(struct fcore *c, uint32_t ip, uint16_t sport, uint16_t dport,
 void rtx_fail(struct fcore *c, struct fsession *s, int reason);
 void rtx_mark_dirty(struct fcore *c, struct fsession *s);
 
-/* ---- remote_data.c ----------------------------------------------------- */
+/* ---- remote_data.c, remote_rx.c ---------------------------------------- */
 
 /** Give a session its scoreboard, slots and reorder window. @return 0 or
  *  -ENOMEM */
@@ -446,6 +447,9 @@ void rtx_send(struct fcore *c, struct fsession *s, uint8_t type, uint16_t flags,
  *  where the peer starts its receive window, whatever was sent since. */
 void rtx_send_first(struct fcore *c, struct fsession *s, uint8_t type, uint32_t aux, const void *p,
 		    uint32_t len);
+/** Free a packet the reorder window held (ferry_rxwin_destroy()'s free
+ *  callback; @p arg is the session). remote_rx.c */
+void rtx_free_rpkt(void *arg, uint32_t seq, void *pkt);
 /** Send what the windows allow: losses first, then new bytes. */
 void rtx_transmit(struct fcore *c, struct fsession *s);
 /** Stream bytes one packet to this session's peer carries. */

@@ -32,8 +32,8 @@
  * inside the peer's window or a gap that does not fill, ends after
  * peer_timeout_ns.
  *
- * The data path (send buffer, packets, acks, reassembly, delivery) is
- * remote_data.c.
+ * The data path is remote_data.c (send buffer, packets, acks) and
+ * remote_rx.c (reorder window, messages, delivery).
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
  * else: the link ops the core sends through are wrapped (secure_create()),
  * so every packet leaving is sealed, and fcore_input() hands every packet
  * arriving to secure_input() before it reads a byte of it. The protocol
- * files (remote.c, remote_data.c, peer.c) see plain packets only.
+ * files (remote.c, remote_data.c, remote_rx.c, peer.c) see plain packets only.
  *
  * A channel holds up to three sets of keys, as WireGuard does:
  *   cur   what we send with (and open);
