@@ -152,20 +152,30 @@ run_mode() {
 		fail "$mode: ferry-b believed ferry-a restarted"
 
 	# -- forged ACKs for what ferry-b lost --
-	snap a:rx_security_mismatch a:rx_auth_failed
-	start "ack$mode"
-	# plain and (encrypt) sealed at once, while the transfer runs
-	local kinds=("") pids=() k
-	[[ $mode == none ]] || kinds+=(--seal)
-	for k in "${kinds[@]}"; do
-		forge --seed 5 ack --as b --ack peer_next --sack 0 --count 150 --interval-ms 10 \
-			--learn-ms 3000 $k &
-		pids+=($!)
+	# With none, a second transfer is forged at if the first survived:
+	# the forger (Python, in another namespace) learns the numbers from
+	# what it sees and can fall behind on a loaded machine, and what is
+	# shown is that the forgery works, not how fast the forger is.
+	local try tries=1
+	[[ $mode != none ]] || tries=2
+	for ((try = 1; try <= tries; try++)); do
+		snap a:rx_security_mismatch a:rx_auth_failed
+		start "ack$mode$try"
+		# plain and (encrypt) sealed at once, while the transfer runs
+		local kinds=("") pids=() k
+		[[ $mode == none ]] || kinds+=(--seal)
+		for k in "${kinds[@]}"; do
+			forge --seed 5 ack --as b --ack peer_next --sack 0 --count 150 \
+				--interval-ms 10 --learn-ms 3000 $k &
+			pids+=($!)
+		done
+		for k in "${pids[@]}"; do
+			wait "$k" || fail "$mode: the forger saw no packets of the session"
+		done
+		finish "ack$mode$try"
+		[[ $mode == none && $OUTCOME == intact && $try -lt $tries ]] || break
+		echo "# none, ack: the transfer survived attempt $try; forging at another one"
 	done
-	for k in "${pids[@]}"; do
-		wait "$k" || fail "$mode: the forger saw no packets of the session"
-	done
-	finish "ack$mode"
 	judge "$mode" ack "ACKs as ferry-b for packets it lost" \
 		$([[ $mode != none ]] && echo a:rx_security_mismatch a:rx_auth_failed)
 	lab_down
