@@ -45,14 +45,12 @@ void ferry_bell_ring_fd(int fd)
 int ferry_wake_take(int fd)
 {
 	/* one system call for a batch: each wake is a datagram, and what a
-	 * datagram says does not matter */
-	uint8_t buf[FERRY_WAKE_TAKE_MAX];
-	struct iovec io[FERRY_WAKE_TAKE_MAX];
+	 * datagram says does not matter, so all share one byte */
+	uint8_t sink;
+	struct iovec io = {.iov_base = &sink, .iov_len = 1};
 	struct mmsghdr mm[FERRY_WAKE_TAKE_MAX];
-	for (int i = 0; i < FERRY_WAKE_TAKE_MAX; i++) {
-		io[i] = (struct iovec){.iov_base = &buf[i], .iov_len = 1};
-		mm[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &io[i], .msg_iovlen = 1}};
-	}
+	for (int i = 0; i < FERRY_WAKE_TAKE_MAX; i++)
+		mm[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &io, .msg_iovlen = 1}};
 	int n = recvmmsg(fd, mm, FERRY_WAKE_TAKE_MAX, MSG_DONTWAIT, NULL);
 	return n < 0 ? 0 : n;
 }

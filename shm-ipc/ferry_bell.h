@@ -64,8 +64,10 @@ int ferry_bell_wait(struct ferry_bell *b, uint32_t seq, int64_t timeout_ns);
  */
 void ferry_bell_prepare_fd(struct ferry_bell *b, int fd);
 
-/** Most datagrams ferry_wake_take() reads per call (see there). */
-#define FERRY_WAKE_TAKE_MAX 64
+/** Most datagrams ferry_wake_take() reads per call. A sending end queues
+ *  about 6 (its least SO_SNDBUF), so one batch empties what ferryd or a
+ *  well-behaved peer left. */
+#define FERRY_WAKE_TAKE_MAX 16
 
 /**
  * Read what is queued on the receiving end @p fd of a wake socket, at most
