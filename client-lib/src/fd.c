@@ -123,25 +123,23 @@ void ferry_fd_deadline(ferry_t *f)
 
 /* Empty what made the set readable: wakes, an expired timer, our own
  * ring; and notice a hang-up (the next gather then ends every session).
- * @return whether a wake socket had something: a wake, or a datagram sent
- * without one (a peer maps our bell and can set its flag as it likes, so
- * the flag alone never decides that nothing is queued) */
+ * @return whether anything was: then the caller gathers again, since a
+ * peer maps our bell and can set its flag as it likes (a datagram with
+ * the flag still set), and a deadline may have passed since the last
+ * gather (the timer, read here, would not fire again) */
 static bool take_events(ferry_t *f)
 {
 	struct epoll_event ev[5];
 	int k = epoll_wait(f->poll_fd, ev, 5, 0);
-	bool woken = false;
 	for (int i = 0; i < k; i++) {
 		uint64_t v;
 		ssize_t r;
 		switch (ev[i].data.u32) {
 		case FD_WAKE:
 			ferry_wake_take(f->wake_fd);
-			woken = true;
 			break;
 		case FD_PEER_WAKE:
 			ferry_wake_take(f->peer_wake_rd);
-			woken = true;
 			break;
 		case FD_SELF:
 			r = read(f->self_fd, &v, sizeof(v));
@@ -157,7 +155,7 @@ static bool take_events(ferry_t *f)
 			break;
 		}
 	}
-	return woken;
+	return k > 0;
 }
 
 /* A session whose peer cannot send on our peer wake (its library or ferryd
@@ -174,13 +172,14 @@ static bool peer_without_fd(const ferry_t *f)
 
 int ferry_fd_arm(ferry_t *f, ferry_event_t *evs, int max)
 {
-	set_timer(f);
 	/* One system call, and nothing readable is left behind: a level-
 	 * triggered loop must not come back for a datagram we never read. */
-	bool woken = take_events(f);
+	bool readable = take_events(f);
+	/* after reading it: a deadline already past fires the timer at once */
+	set_timer(f);
 	/* relaxed: only a waker changes the flag away from ON_FD, and our own
 	 * gather just came back empty after the fence of the last arm */
-	if (FA_LOAD_RLX(&f->bell->sleeping) == FERRY_BELL_ON_FD && !f->fd_self_rung && !woken)
+	if (FA_LOAD_RLX(&f->bell->sleeping) == FERRY_BELL_ON_FD && !f->fd_self_rung && !readable)
 		return 0;
 	f->fd_self_rung = false;
 	ferry_bell_prepare_fd(f->bell, -1); /* the wakes are taken */
